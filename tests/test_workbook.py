@@ -1,0 +1,137 @@
+"""The branch workbook, checked against the checklist: what a branch secretary sees and may do."""
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xlflow import constants as K
+from xlflow.checklist import load_checklist
+from xlflow.roster import load_roster
+from xlflow.settings import Settings
+from xlflow.workbook import build_workbook, handout_path, identity_values, template_version, write_handout
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
+BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
+
+
+@pytest.fixture(scope="module")
+def workbook_path(tmp_path_factory):
+    return build_workbook(tmp_path_factory.mktemp("wb") / "branch.xlsx", BRANCHES[0], CHECKLIST, Settings())
+
+
+@pytest.fixture(scope="module")
+def wb(workbook_path):
+    return openpyxl.load_workbook(workbook_path)
+
+
+def test_sheets_in_order_with_lists_hidden(wb):
+    assert wb.sheetnames == [K.SHEET_GUIDE, K.SHEET_BASIC, K.SHEET_MEMBERS, K.SHEET_ACTIVITIES,
+                             K.SHEET_ACTIVISTS, K.SHEET_SELF, K.SHEET_PROBLEMS, K.SHEET_LISTS, K.SHEET_IDENTITY]
+    assert wb[K.SHEET_LISTS].sheet_state == "hidden"
+    assert wb[K.SHEET_IDENTITY].sheet_state == "veryHidden"
+    assert all(wb[n].sheet_state == "visible" for n in wb.sheetnames[:7])
+
+
+def test_self_assessment_has_every_indicator_locked(wb):
+    ws = wb[K.SHEET_SELF]
+    header = [c.value for c in ws[K.HEADER_ROW]]
+    assert header == list(K.SELF_COLUMNS.values())
+    rows = list(ws.iter_rows(min_row=K.HEADER_ROW + 1, values_only=True))
+    assert [(r[0], r[3], r[4]) for r in rows] == [(i.code, i.text, i.points) for i in CHECKLIST.indicators]
+    assert ws.protection.sheet
+    for r in range(K.HEADER_ROW + 1, K.HEADER_ROW + 45):
+        assert ws.cell(r, 4).protection.locked  # the indicator text cannot be edited
+        assert not ws.cell(r, 6).protection.locked  # the rating can
+
+
+def dropdowns(ws) -> dict[str, str]:
+    """header of the validated column -> the list formula behind the dropdown."""
+    headers = {c.column_letter: c.value for c in ws[K.HEADER_ROW]}
+    out = {}
+    for dv in ws.data_validations.dataValidation:
+        if dv.type == "list":
+            col = str(dv.sqref).split(":")[0].rstrip("0123456789")
+            out[headers.get(col, str(dv.sqref))] = dv.formula1
+    return out
+
+
+def list_values(wb, name: str) -> list[str]:
+    dn = wb.defined_names[name]
+    (sheet, ref), = dn.destinations
+    return [c.value for row in wb[sheet][ref.replace("$", "")] for c in row]
+
+
+def test_every_choice_is_a_dropdown_fed_from_the_list_sheet(wb):
+    assert dropdowns(wb[K.SHEET_SELF]) == {K.SELF_COLUMNS["rating"]: "xl_rating"}
+    assert list_values(wb, "xl_rating") == CHECKLIST.rating_names
+    assert dropdowns(wb[K.SHEET_ACTIVITIES]) == {K.ACTIVITY_COLUMNS["type"]: "xl_activity",
+                                                 K.ACTIVITY_COLUMNS["secretary_lecture"]: "xl_yesno"}
+    assert list_values(wb, "xl_activity") == list(K.ACTIVITY_TYPES)
+    assert dropdowns(wb[K.SHEET_MEMBERS]) == {K.MEMBER_COLUMNS["category"]: "xl_category",
+                                              K.MEMBER_COLUMNS["evaluation"]: "xl_grade"}
+    assert dropdowns(wb[K.SHEET_PROBLEMS]) == {K.PROBLEM_COLUMNS["indicator"]: "xl_indicator",
+                                               K.PROBLEM_COLUMNS["status"]: "xl_status"}
+    assert list_values(wb, "xl_indicator") == [i.code for i in CHECKLIST.indicators]
+
+
+def test_dates_and_numbers_are_validated_with_an_input_message(wb):
+    ws = wb[K.SHEET_ACTIVITIES]
+    kinds = {dv.type: dv for dv in ws.data_validations.dataValidation}
+    date = kinds["date"]
+    assert date.showInputMessage and date.prompt == "请填写日期，如 2019-01-01。"
+    assert date.error == "请填写 2019-01-01 至 2019-12-31 之间的日期。"
+    assert kinds["whole"].prompt == "请填写 0 至 1000 之间的整数。"
+
+
+def test_identity_prefilled_locked_and_embedded(wb, workbook_path):
+    b = BRANCHES[0]
+    ws = wb[K.SHEET_BASIC]
+    labels = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(K.BASIC_FIRST_ROW, ws.max_row + 1)}
+    assert labels["支部编码"].value == b.code and labels["支部编码"].protection.locked
+    assert labels["支部名称"].value == b.name and labels["所属总支"].value == b.general
+    assert not labels["正式党员人数"].protection.locked
+    ident = {r[0]: r[1] for r in wb[K.SHEET_IDENTITY].iter_rows(values_only=True)}
+    assert ident == identity_values(b, CHECKLIST)
+    assert ident["template_version"] == template_version(CHECKLIST) == f"{CHECKLIST.version}-{K.TEMPLATE_FORMAT}"
+    props = {p.name: p.value for p in wb.custom_doc_props.props}
+    assert props["xlflow_branch_code"] == b.code
+
+
+def test_input_cells_unlocked_and_tinted_everything_else_protected(wb):
+    for name in (K.SHEET_BASIC, K.SHEET_MEMBERS, K.SHEET_ACTIVITIES, K.SHEET_ACTIVISTS, K.SHEET_SELF, K.SHEET_PROBLEMS):
+        ws = wb[name]
+        assert ws.protection.sheet, name
+        assert ws.freeze_panes, name
+        assert ws.page_setup.paperSize == 9, name  # A4
+        header = ws.cell(K.HEADER_ROW, 2)
+        assert header.protection.locked
+    members = wb[K.SHEET_MEMBERS]
+    cell = members.cell(K.HEADER_ROW + 1, 2)
+    assert not cell.protection.locked and cell.fill.fgColor.rgb.endswith("FFF2CC")
+    assert members.cell(K.HEADER_ROW + 1, 1).value == 1  # 序号 pre-numbered and locked
+    assert members.max_row == K.HEADER_ROW + K.TABLE_ROWS["members"]
+
+
+def test_branch_text_is_written_as_text_never_as_a_formula(tmp_path):
+    from dataclasses import replace
+    odd = replace(BRANCHES[0], name="=HYPERLINK(\"http://x\",\"点\")", secretary="+张三")
+    path = build_workbook(tmp_path / "odd.xlsx", odd, CHECKLIST, Settings())
+    with zipfile.ZipFile(path) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert not any(b"<f>" in z.read(n) for n in sheets)
+    assert openpyxl.load_workbook(path)[K.SHEET_BASIC]["B4"].value == odd.name
+
+
+def test_handout_one_workbook_per_branch_and_a_zip_per_general(tmp_path):
+    branches = BRANCHES[:12]
+    paths = write_handout(branches, CHECKLIST, Settings(), tmp_path, workers=2)
+    assert paths == [handout_path(tmp_path, b) for b in branches]
+    assert all(p.is_file() for p in paths)
+    for general in {b.general for b in branches}:
+        with zipfile.ZipFile(tmp_path / f"{general}.zip") as z:
+            names = sorted(Path(n).name for n in z.namelist())
+        assert names == sorted(handout_path(tmp_path, b).name for b in branches if b.general == general)
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -1,0 +1,131 @@
+"""Names a person reads in the workbooks: sheet names, column headers and fixed choice lists.
+
+Indicator texts, categories, points and ratings live in checklist.yaml; everything else that
+appears as a literal in a sheet lives here, once, so generation and reading cannot drift apart.
+"""
+
+from __future__ import annotations
+
+# Bump when the branch workbook's layout changes: older returns are then recognised as old.
+TEMPLATE_FORMAT = 1
+
+# ---- branch types and the roster (templates/branches.xlsx) ----
+BRANCH_TYPES = ("教师党支部", "学生党支部", "机关党支部", "后勤服务党支部", "离退休党支部", "联合党支部")
+
+ROSTER_SHEET = "支部名册"
+ROSTER_COLUMNS = {
+    "code": "支部编码",
+    "name": "支部名称",
+    "general": "所属总支",
+    "type": "支部类型",
+    "secretary": "支部书记",
+    "phone": "联系电话",
+}
+
+# ---- the branch workbook: sheet names ----
+SHEET_GUIDE = "填表说明"
+SHEET_BASIC = "基本信息"
+SHEET_MEMBERS = "党员名册"
+SHEET_ACTIVITIES = "三会一课"
+SHEET_ACTIVISTS = "入党积极分子"
+SHEET_SELF = "自评表"
+SHEET_PROBLEMS = "问题清单"
+SHEET_LISTS = "下拉选项"  # hidden: feeds every dropdown
+SHEET_IDENTITY = "_xlflow"  # very hidden: the workbook's identity
+
+# ---- fixed choice lists (checklist ratings come from checklist.yaml) ----
+YES_NO = ("是", "否")
+MEMBER_CATEGORIES = ("正式党员", "预备党员")
+ACTIVITY_TYPES = (
+    "支部党员大会",
+    "支部委员会",
+    "党小组会",
+    "党课",
+    "主题党日",
+    "组织生活会",
+    "民主评议党员",
+    "集中学习",
+)
+EVALUATION_GRADES = ("优秀", "合格", "基本合格", "不合格", "未评议")
+SECRETARY_KINDS = ("双带头人教师", "骨干教师", "辅导员", "部门主要负责人", "优秀学生党员", "其他")
+VENUE_KINDS = ("本支部专用场所", "多支部合用场所", "暂无固定场所")
+PROBLEM_STATUS = ("未整改", "整改中", "已完成")
+
+# ---- the branch workbook: columns of the table sheets (key -> header) ----
+# Keys are what code uses; headers are what a person sees. Readers find columns by header.
+MEMBER_COLUMNS = {
+    "seq": "序号",
+    "name": "姓名",
+    "category": "党员类别",
+    "group": "所在党小组",
+    "study_hours": "本年度集中学习学时",
+    "dues_months": "本年度已缴党费月数",
+    "last_life": "最近一次参加组织生活日期",
+    "evaluation": "民主评议等次",
+}
+ACTIVITY_COLUMNS = {
+    "seq": "序号",
+    "date": "日期",
+    "type": "活动类型",
+    "topic": "主题",
+    "presenter": "主持人或主讲人",
+    "expected": "应到人数",
+    "actual": "实到人数",
+    "secretary_lecture": "是否书记讲党课",
+}
+ACTIVIST_COLUMNS = {
+    "seq": "序号",
+    "name": "姓名",
+    "designated": "确定为积极分子日期",
+    "last_review": "最近一次考察日期",
+    "reports": "本年度思想汇报次数",
+}
+SELF_COLUMNS = {
+    "code": "指标编码",
+    "category": "建设内容",
+    "seq": "序号",
+    "text": "具体指标",
+    "points": "分值",
+    "rating": "自评等次",
+    "evidence": "佐证材料说明",
+    "problem": "存在问题",
+}
+PROBLEM_COLUMNS = {
+    "seq": "序号",
+    "indicator": "对应指标编码",
+    "problem": "存在问题",
+    "measure": "整改措施",
+    "owner": "责任人",
+    "deadline": "完成时限",
+    "status": "整改状态",
+}
+
+# ---- the 基本信息 form: one field per row (key -> label); column B holds the value ----
+BASIC_IDENTITY_FIELDS = {  # pre-filled from the roster and locked
+    "code": "支部编码",
+    "name": "支部名称",
+    "general": "所属总支",
+}
+BASIC_FIELDS = {  # filled by the branch
+    "type": "支部类型",
+    "full_members": "正式党员人数",
+    "probationary_members": "预备党员人数",
+    "has_committee": "是否设支部委员会",
+    "committee_size": "支委会委员人数",
+    "secretary": "支部书记姓名",
+    "secretary_kind": "支部书记类别",
+    "deputy": "副书记姓名",
+    "election_date": "本届支委会（书记）选举日期",
+    "groups": "党小组个数",
+    "venue": "党员活动场所",
+    "secretary_trained": "书记本年度参加集中轮训",
+    "contact": "填表人",
+    "phone": "联系电话",
+    "filled_on": "填表日期",
+}
+
+# Table sheets start with the header in row HEADER_ROW (1-based); rows below are data.
+HEADER_ROW = 2
+BASIC_FIRST_ROW = 3  # first field row of 基本信息 (row 1 title, row 2 header)
+# How many blank input rows each table sheet offers.
+TABLE_ROWS = {"members": 200, "activities": 300, "activists": 50, "problems": 60}

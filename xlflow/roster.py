@@ -1,0 +1,125 @@
+"""stage: templates/branches.xlsx → list[Branch]
+
+The roster is the organisation department's list of Party branches: who gets a workbook, under
+which 党总支. A roster that cannot be trusted stops the run (RosterError), and the error lists
+every problem at once, one Chinese line per problem naming the Excel row, so the clerk fixes
+the file in one sitting instead of one problem per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from .constants import BRANCH_TYPES, ROSTER_COLUMNS, ROSTER_SHEET
+from .errors import RosterError
+
+REQUIRED = ("code", "name", "general", "type")  # secretary and phone may be left blank
+HEADER_ROW = 1
+
+
+@dataclass(frozen=True)
+class Branch:
+    code: str  # e.g. JD-T01; unique (ignoring case) across the roster
+    name: str  # e.g. 机电工程学院第一教师党支部
+    general: str  # the 党总支 it belongs to, e.g. 机电工程学院党总支
+    type: str  # one of constants.BRANCH_TYPES
+    secretary: str = ""
+    phone: str = ""
+
+
+def _text(value: object) -> str:
+    """A cell as trimmed text; numbers typed into Excel (a phone, a code) lose the '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()  # also strips full-width spaces (U+3000) and NBSP
+
+
+def load_roster(path: str | Path) -> list[Branch]:
+    """Read and check the roster; raise RosterError listing every problem found."""
+    path = Path(path)
+    if not path.is_file():
+        raise RosterError(f"找不到支部名册文件：{path}")
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # locked by Excel, not an xlsx, damaged zip...
+        raise RosterError(f"支部名册文件无法打开：{path}（{exc}）") from exc
+    try:
+        if ROSTER_SHEET not in wb.sheetnames:
+            raise RosterError(
+                f"支部名册文件 {path.name} 中没有名为“{ROSTER_SHEET}”的工作表"
+                f"（现有工作表：{'、'.join(wb.sheetnames)}）。"
+            )
+        ws = wb[ROSTER_SHEET]
+        ws.reset_dimensions()  # some writers store a wrong sheet size; read what is there
+        rows = [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()  # read-only mode keeps the file open (and locked on Windows) until closed
+    return _parse(rows)
+
+
+def _parse(rows: list[list[str]]) -> list[Branch]:
+    header = rows[0] if rows else []
+    # Columns are found by header name, so the clerk may reorder or add columns freely.
+    col: dict[str, int] = {}
+    for key, title in ROSTER_COLUMNS.items():
+        if title in header:
+            col[key] = header.index(title)
+    missing = [ROSTER_COLUMNS[k] for k in REQUIRED if k not in col]
+    if missing:
+        present = "、".join(h for h in header if h) or "（空）"
+        raise RosterError("\n".join(
+            f"{ROSTER_SHEET} 第 {HEADER_ROW} 行：缺少“{title}”列（现有表头：{present}）。" for title in missing
+        ))
+
+    def cell(row: list[str], key: str) -> str:
+        i = col.get(key)
+        return row[i] if i is not None and i < len(row) else ""
+
+    label = ROSTER_COLUMNS
+    allowed = "、".join(BRANCH_TYPES)
+    problems: list[str] = []
+    seen: dict[str, int] = {}  # code (case-folded) -> first Excel row
+    branches: list[Branch] = []
+    for excel_row, row in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
+        if not any(row):
+            continue  # blank lines between groups are harmless
+        b = Branch(*(cell(row, k) for k in ("code", "name", "general", "type", "secretary", "phone")))
+        where = f"{ROSTER_SHEET} 第 {excel_row} 行："
+        if not b.code:
+            problems.append(f"{where}{label['code']}为空。")
+        else:
+            # Case-insensitive: codes become file names, and Windows does not tell JD-T01 from jd-t01.
+            key = b.code.casefold()
+            if key in seen:
+                problems.append(f"{where}{label['code']}“{b.code}”与第 {seen[key]} 行重复。")
+            else:
+                seen[key] = excel_row
+        if not b.name:
+            problems.append(f"{where}{label['name']}为空。")
+        if not b.general:
+            problems.append(f"{where}{label['general']}为空。")
+        if not b.type:
+            problems.append(f"{where}{label['type']}为空（应为：{allowed}）。")
+        elif b.type not in BRANCH_TYPES:
+            problems.append(f"{where}{label['type']}“{b.type}”不是规定的类型（应为：{allowed}）。")
+        branches.append(b)
+    if not branches and not problems:
+        problems.append(f"{ROSTER_SHEET} 中没有任何支部：请从第 {HEADER_ROW + 1} 行起每行填写一个党支部。")
+    if problems:
+        raise RosterError("\n".join(problems))
+    return branches
+
+
+def generals(branches: list[Branch]) -> list[str]:
+    """The 党总支 names in roster order, each once."""
+    return list(dict.fromkeys(b.general for b in branches))
+
+
+def by_code(branches: list[Branch]) -> dict[str, Branch]:
+    """Branches keyed by their code."""
+    return {b.code: b for b in branches}

@@ -1,0 +1,350 @@
+"""stage: Checklist + Branch + Settings → the branch's standard workbook (.xlsx, xlsxwriter).
+
+One workbook per Party branch: identity pre-filled and locked, every choice a dropdown fed from
+a hidden list sheet, dates and numbers validated with an input message, input cells unlocked
+and tinted, everything else protected. The identity lives in a very hidden sheet (read back by
+intake) and in custom document properties, both of which survive a save in Excel, WPS and
+LibreOffice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from xlflow import constants as K
+from xlflow.checklist import Checklist
+from xlflow.files import atomic_path, safe_filename
+from xlflow.roster import Branch
+from xlflow.settings import Settings
+
+IDENTITY_KEYS = ("branch_code", "branch_name", "general", "template_version", "checklist_fingerprint")
+
+# The hidden list sheet: (defined name, header, values getter). Dropdowns refer to the names.
+def _lists(checklist: Checklist) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [
+        ("xl_rating", K.SELF_COLUMNS["rating"], tuple(checklist.rating_names)),
+        ("xl_yesno", "是否", K.YES_NO),
+        ("xl_category", K.MEMBER_COLUMNS["category"], K.MEMBER_CATEGORIES),
+        ("xl_activity", K.ACTIVITY_COLUMNS["type"], K.ACTIVITY_TYPES),
+        ("xl_grade", K.MEMBER_COLUMNS["evaluation"], K.EVALUATION_GRADES),
+        ("xl_secretary", K.BASIC_FIELDS["secretary_kind"], K.SECRETARY_KINDS),
+        ("xl_venue", K.BASIC_FIELDS["venue"], K.VENUE_KINDS),
+        ("xl_status", K.PROBLEM_COLUMNS["status"], K.PROBLEM_STATUS),
+        ("xl_type", K.BASIC_FIELDS["type"], K.BRANCH_TYPES),
+        ("xl_indicator", K.SELF_COLUMNS["code"], tuple(i.code for i in checklist.indicators)),
+    ]
+
+
+def template_version(checklist: Checklist) -> str:
+    return f"{checklist.version}-{K.TEMPLATE_FORMAT}"
+
+
+class _Builder:
+    def __init__(self, wb: xlsxwriter.Workbook, branch: Branch, checklist: Checklist, settings: Settings):
+        self.wb, self.branch, self.checklist, self.settings = wb, branch, checklist, settings
+        f = wb.add_format
+        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1}
+        self.title = f({"font_name": "黑体", "font_size": 16, "align": "center", "valign": "vcenter", "text_wrap": True})
+        self.header = f({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "text_wrap": True})
+        self.locked = f({**base, "bg_color": "#F2F2F2", "text_wrap": True})
+        self.locked_center = f({**base, "bg_color": "#F2F2F2", "align": "center"})
+        self.input = f({**base, "bg_color": "#FFF2CC", "locked": False, "text_wrap": True})
+        self.input_date = f({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})
+        self.input_num = f({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "0.0#"})
+        self.text = f({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"})
+        self.bold = f({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"})
+        self.start = settings.period_start
+        self.end = settings.period_end
+
+    # -- shared helpers --------------------------------------------------------------
+    def sheet(self, name: str, title: str, widths: list[int], landscape: bool = True):
+        ws = self.wb.add_worksheet(name)
+        ws.set_paper(9)  # A4
+        if landscape:
+            ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        ws.hide_gridlines(0)
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        last = len(widths) - 1
+        ws.merge_range(0, 0, 0, last, f"{self.branch.name} — {title}", self.title)
+        ws.set_row(0, 30)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True})
+        return ws
+
+    def dropdown(self, ws, first: int, col: int, last: int, name: str, label: str) -> None:
+        values = "、".join(next(v for n, _, v in _lists(self.checklist) if n == name))
+        ws.data_validation(first, col, last, col, {
+            "validate": "list", "source": f"={name}",
+            "input_title": label[:32], "input_message": f"请从下拉列表中选择。"[:255],
+            "error_title": "请从列表中选择", "error_message": f"只能选择：{values}"[:255],
+        })
+
+    def date_rule(self, ws, first: int, col: int, last: int, label: str, lo: dt.date, hi: dt.date) -> None:
+        ws.data_validation(first, col, last, col, {
+            "validate": "date", "criteria": "between", "minimum": lo, "maximum": hi,
+            "input_title": label[:32], "input_message": f"请填写日期，如 {lo:%Y-%m-%d}。",
+            "error_title": "日期不正确", "error_message": f"请填写 {lo:%Y-%m-%d} 至 {hi:%Y-%m-%d} 之间的日期。",
+        })
+
+    def number_rule(self, ws, first: int, col: int, last: int, label: str, hi: float, integer: bool = True) -> None:
+        kind = "整数" if integer else "数字"
+        ws.data_validation(first, col, last, col, {
+            "validate": "integer" if integer else "decimal", "criteria": "between", "minimum": 0, "maximum": hi,
+            "input_title": label[:32], "input_message": f"请填写 0 至 {hi:g} 之间的{kind}。",
+            "error_title": "数字不正确", "error_message": f"请填写 0 至 {hi:g} 之间的{kind}。",
+        })
+
+    def table(self, name: str, title: str, columns: dict[str, str], widths: list[int], rows: int):
+        ws = self.sheet(name, title, widths)
+        ws.write_row(K.HEADER_ROW - 1, 0, list(columns.values()), self.header)
+        ws.set_row(K.HEADER_ROW - 1, 32)
+        first, last = K.HEADER_ROW, K.HEADER_ROW + rows - 1  # 0-based data rows
+        for r in range(first, last + 1):
+            ws.write_number(r, 0, r - first + 1, self.locked_center)
+            for c in range(1, len(columns)):
+                ws.write_blank(r, c, None, self.input)
+        ws.freeze_panes(K.HEADER_ROW, 1)
+        ws.repeat_rows(K.HEADER_ROW - 1)
+        return ws, first, last
+
+    # -- sheets ----------------------------------------------------------------------
+    def guide(self) -> None:
+        s, b = self.settings, self.branch
+        ws = self.wb.add_worksheet(K.SHEET_GUIDE)
+        ws.set_column(0, 0, 90)
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.hide_gridlines(2)
+        ws.protect("", {"select_locked_cells": True})
+        lines = [
+            (self.title, f"{s.college}党支部标准化规范化建设填报表（{s.year}年·{s.phase}引领）"),
+            (self.bold, f"支部：{b.name}（编码 {b.code}） 所属：{b.general}"),
+            (self.bold, f"报送截止日期：{s.deadline.year}年{s.deadline.month}月{s.deadline.day}日"),
+            (self.text, "一、填什么：请依次填写“基本信息”“党员名册”“三会一课”“入党积极分子”“自评表”“问题清单”六张表。"),
+            (self.text, "二、怎么填：浅黄色格子需要填写，灰色格子已预先填好且不能修改。有下拉箭头的格子请从列表中选择；"
+                        "日期请写成 2019-06-20 的形式；人数、学时请只填数字。"),
+            (self.text, f"三、三会一课：{s.period_start:%Y-%m-%d} 至 {s.period_end:%Y-%m-%d} 期间召开的支部党员大会、"
+                        "支委会、党小组会、党课、主题党日、组织生活会、民主评议党员，每次活动填一行。"),
+            (self.text, "四、自评表：对照 44 项建设要点逐项选择自评等次（达标 / 基本达标 / 未达标 / 不适用），"
+                        "并写明佐证材料和存在问题；自评未达标的，请在“问题清单”中写明整改措施、责任人和完成时限。"),
+            (self.text, "五、请不要改动工作表名称、不要插入或删除列、不要另存为其他格式（请保存为 .xlsx）。"
+                        "文件名可以随意，系统按表内的支部编码识别。"),
+            (self.text, "六、填好后交所属党总支，由党总支统一报组织部。如被退回，退回的文件中标红的格子就是需要修改的地方，"
+                        "鼠标停在格子上可看到说明，改好后再次提交即可。"),
+            (self.text, f"七、如有疑问请联系：{s.contact}。"),
+        ]
+        for row, (fmt, text) in enumerate(lines):
+            ws.write_string(row, 0, text, fmt)
+            ws.set_row(row, 36 if row == 0 else 20 * (len(text) // 45 + 1))
+        ws.activate()
+
+    def basic(self) -> None:
+        b = self.branch
+        ws = self.sheet(K.SHEET_BASIC, "基本信息", [30, 40, 50], landscape=False)
+        ws.write_row(K.HEADER_ROW - 1, 0, ["项目", "填写内容", "说明"], self.header)
+        prefilled = {"code": b.code, "name": b.name, "general": b.general, "type": b.type, "secretary": b.secretary}
+        row = K.BASIC_FIRST_ROW - 1
+        for key, label in K.BASIC_IDENTITY_FIELDS.items():
+            ws.write_string(row, 0, label, self.locked)
+            ws.write_string(row, 1, prefilled[key], self.locked)
+            ws.write_string(row, 2, "已预填，不能修改", self.locked)
+            row += 1
+        hints = {
+            "type": ("xl_type", "从列表中选择"), "has_committee": ("xl_yesno", "正式党员 7 人以上应设支委会"),
+            "secretary_kind": ("xl_secretary", "从列表中选择"), "venue": ("xl_venue", "从列表中选择"),
+            "secretary_trained": ("xl_yesno", "本年度是否参加党支部书记集中轮训"),
+        }
+        numbers = {"full_members": 500, "probationary_members": 500, "committee_size": 15, "groups": 50}
+        for key, label in K.BASIC_FIELDS.items():
+            ws.write_string(row, 0, label, self.locked)
+            value = prefilled.get(key, "")
+            fmt = self.input_date if key in ("election_date", "filled_on") else self.input
+            ws.write_string(row, 1, value, fmt) if value else ws.write_blank(row, 1, None, fmt)
+            if key in hints:
+                self.dropdown(ws, row, 1, row, hints[key][0], label)
+                ws.write_string(row, 2, hints[key][1], self.locked)
+            elif key in numbers:
+                self.number_rule(ws, row, 1, row, label, numbers[key])
+                ws.write_string(row, 2, "填数字", self.locked)
+            elif key == "election_date":
+                self.date_rule(ws, row, 1, row, label, dt.date(1990, 1, 1), self.end)
+                ws.write_string(row, 2, "支委会（或书记）本届选举产生的日期，如 2018-06-20", self.locked)
+            elif key == "filled_on":
+                self.date_rule(ws, row, 1, row, label, self.start, dt.date(self.end.year + 1, 12, 31))
+                ws.write_string(row, 2, "如 2019-11-20", self.locked)
+            else:
+                ws.write_string(row, 2, "", self.locked)
+            row += 1
+        ws.freeze_panes(K.HEADER_ROW, 0)
+
+    def members(self) -> None:
+        C = K.MEMBER_COLUMNS
+        ws, first, last = self.table(K.SHEET_MEMBERS, "党员名册", C, [6, 12, 12, 14, 14, 14, 18, 14], K.TABLE_ROWS["members"])
+        col = list(C)
+        self.dropdown(ws, first, col.index("category"), last, "xl_category", C["category"])
+        self.number_rule(ws, first, col.index("study_hours"), last, C["study_hours"], 500, integer=False)
+        self.number_rule(ws, first, col.index("dues_months"), last, C["dues_months"], 12)
+        self.date_rule(ws, first, col.index("last_life"), last, C["last_life"], dt.date(2000, 1, 1), self.end)
+        self.dropdown(ws, first, col.index("evaluation"), last, "xl_grade", C["evaluation"])
+        ws.set_column(col.index("study_hours"), col.index("study_hours"), 14, self.input_num)
+        self._formats(ws, first, last, col, dates=("last_life",), nums=("study_hours",))
+
+    def activities(self) -> None:
+        C = K.ACTIVITY_COLUMNS
+        ws, first, last = self.table(K.SHEET_ACTIVITIES, "三会一课记录", C, [6, 13, 14, 40, 14, 10, 10, 12], K.TABLE_ROWS["activities"])
+        col = list(C)
+        self.date_rule(ws, first, col.index("date"), last, C["date"], self.start, self.end)
+        self.dropdown(ws, first, col.index("type"), last, "xl_activity", C["type"])
+        self.number_rule(ws, first, col.index("expected"), last, C["expected"], 1000)
+        self.number_rule(ws, first, col.index("actual"), last, C["actual"], 1000)
+        self.dropdown(ws, first, col.index("secretary_lecture"), last, "xl_yesno", C["secretary_lecture"])
+        self._formats(ws, first, last, col, dates=("date",))
+
+    def activists(self) -> None:
+        C = K.ACTIVIST_COLUMNS
+        ws, first, last = self.table(K.SHEET_ACTIVISTS, "入党积极分子", C, [6, 12, 20, 20, 18], K.TABLE_ROWS["activists"])
+        col = list(C)
+        self.date_rule(ws, first, col.index("designated"), last, C["designated"], dt.date(2000, 1, 1), self.end)
+        self.date_rule(ws, first, col.index("last_review"), last, C["last_review"], dt.date(2000, 1, 1), self.end)
+        self.number_rule(ws, first, col.index("reports"), last, C["reports"], 100)
+        self._formats(ws, first, last, col, dates=("designated", "last_review"))
+
+    def self_assessment(self) -> None:
+        C = K.SELF_COLUMNS
+        ws = self.sheet(K.SHEET_SELF, "自评表", [8, 14, 6, 60, 6, 12, 30, 30])
+        ws.write_row(K.HEADER_ROW - 1, 0, list(C.values()), self.header)
+        row = K.HEADER_ROW
+        for cat in self.checklist.categories:
+            for ind in cat.indicators:
+                ws.write_string(row, 0, ind.code, self.locked_center)
+                ws.write_string(row, 1, cat.name, self.locked)
+                ws.write_number(row, 2, ind.seq, self.locked_center)
+                ws.write_string(row, 3, ind.text, self.locked)
+                ws.write_number(row, 4, ind.points, self.locked_center)
+                for c in (5, 6, 7):
+                    ws.write_blank(row, c, None, self.input)
+                ws.set_row(row, 15 * max(2, len(ind.text) // 28 + 1))
+                row += 1
+        self.dropdown(ws, K.HEADER_ROW, 5, row - 1, "xl_rating", C["rating"])
+        ws.freeze_panes(K.HEADER_ROW, 1)
+        ws.repeat_rows(K.HEADER_ROW - 1)
+
+    def problems(self) -> None:
+        C = K.PROBLEM_COLUMNS
+        ws, first, last = self.table(K.SHEET_PROBLEMS, "问题清单和责任清单", C, [6, 12, 36, 36, 12, 14, 12], K.TABLE_ROWS["problems"])
+        col = list(C)
+        self.dropdown(ws, first, col.index("indicator"), last, "xl_indicator", C["indicator"])
+        self.date_rule(ws, first, col.index("deadline"), last, C["deadline"], self.start, dt.date(self.end.year + 2, 12, 31))
+        self.dropdown(ws, first, col.index("status"), last, "xl_status", C["status"])
+        self._formats(ws, first, last, col, dates=("deadline",))
+
+    def _formats(self, ws, first, last, col, dates=(), nums=()) -> None:
+        for key in dates:
+            c = col.index(key)
+            for r in range(first, last + 1):
+                ws.write_blank(r, c, None, self.input_date)
+        for key in nums:
+            c = col.index(key)
+            for r in range(first, last + 1):
+                ws.write_blank(r, c, None, self.input_num)
+
+    def lists(self) -> None:
+        ws = self.wb.add_worksheet(K.SHEET_LISTS)
+        for c, (name, header, values) in enumerate(_lists(self.checklist)):
+            ws.write_string(0, c, header)
+            for r, v in enumerate(values, start=1):
+                ws.write_string(r, c, v)
+            top, bottom = xl_rowcol_to_cell(1, c, True, True), xl_rowcol_to_cell(len(values), c, True, True)
+            self.wb.define_name(name, f"='{K.SHEET_LISTS}'!{top}:{bottom}")
+        ws.protect("")
+        ws.hide()
+
+    def identity(self) -> None:
+        ws = self.wb.add_worksheet(K.SHEET_IDENTITY)
+        values = identity_values(self.branch, self.checklist)
+        for r, key in enumerate(IDENTITY_KEYS):
+            ws.write_string(r, 0, key)
+            ws.write_string(r, 1, values[key])
+            self.wb.set_custom_property(f"xlflow_{key}", values[key])
+        ws.protect("")
+        ws.very_hidden()
+
+
+def identity_values(branch: Branch, checklist: Checklist) -> dict[str, str]:
+    return {
+        "branch_code": branch.code,
+        "branch_name": branch.name,
+        "general": branch.general,
+        "template_version": template_version(checklist),
+        "checklist_fingerprint": checklist.fingerprint,
+    }
+
+
+def build_workbook(dest: Path, branch: Branch, checklist: Checklist, settings: Settings) -> Path:
+    """Write the branch workbook to dest atomically; returns dest."""
+    with atomic_path(dest) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        wb.set_properties({
+            "title": f"{branch.name}党支部建设填报表", "subject": f"{settings.year}年党支部标准化规范化建设",
+            "author": settings.department, "company": settings.college,
+            "created": dt.datetime(settings.year, 1, 1),
+        })
+        b = _Builder(wb, branch, checklist, settings)
+        b.guide()
+        b.basic()
+        b.members()
+        b.activities()
+        b.activists()
+        b.self_assessment()
+        b.problems()
+        b.lists()
+        b.identity()
+        wb.close()
+    return dest
+
+
+def handout_path(outdir: Path, branch: Branch) -> Path:
+    return outdir / safe_filename(branch.general) / safe_filename(f"{branch.code}_{branch.name}.xlsx")
+
+
+def _build_job(args) -> Path:
+    return build_workbook(*args)
+
+
+def write_handout(branches: list[Branch], checklist: Checklist, settings: Settings, outdir: Path,
+                  workers: int | None = None, progress=None) -> list[Path]:
+    """Write every branch workbook under outdir/<总支>/ and one zip per 总支; both cores are used.
+
+    progress, if given, is called once per finished workbook (the CLI passes a tqdm update)."""
+    jobs = [(handout_path(outdir, b), b, checklist, settings) for b in branches]
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers > 1 and len(jobs) > 4:
+        with ProcessPoolExecutor(workers) as pool:
+            paths = []
+            for path in pool.map(_build_job, jobs, chunksize=8):
+                paths.append(path)
+                progress and progress()
+    else:
+        paths = []
+        for job in jobs:
+            paths.append(_build_job(job))
+            progress and progress()
+    by_general: dict[str, list[Path]] = {}
+    for (path, branch, _, _) in jobs:
+        by_general.setdefault(branch.general, []).append(path)
+    for general, members in by_general.items():
+        with atomic_path(outdir / safe_filename(f"{general}.zip")) as tmp:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+                for p in members:
+                    zf.write(p, f"{safe_filename(general)}/{p.name}")
+    return paths

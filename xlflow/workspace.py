@@ -1,0 +1,100 @@
+"""The working folder (DESIGN.md's contract): where inputs, the inbox, outputs and the ledger live.
+
+`xlflow init DIR` lays one out; the repository root is one too, so defaults work out of the box.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from xlflow.checklist import Checklist, load_checklist
+from xlflow.roster import Branch, load_roster
+from xlflow.settings import DEFAULT_TOML, SETTINGS_FILE, Settings, load_settings
+
+CHECKLIST_FILE = "checklist.yaml"
+ROSTER_FILE = "branches.xlsx"
+LEDGER_FILE = "xlflow.db"
+
+
+def defaults_dir() -> Path:
+    """The shipped templates/: inside an installed package, or the source checkout's folder."""
+    try:
+        return Path(str(files("xlflow.defaults")))
+    except ModuleNotFoundError:  # editable install: the mapping to templates/ is not importable
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    # inputs
+    @property
+    def templates(self) -> Path: return self.root / "templates"
+    @property
+    def checklist_path(self) -> Path: return self.templates / CHECKLIST_FILE
+    @property
+    def roster_path(self) -> Path: return self.templates / ROSTER_FILE
+    # inbox
+    @property
+    def inbox(self) -> Path: return self.root / "inbox"
+    @property
+    def accepted(self) -> Path: return self.inbox / "accepted"
+    @property
+    def rejected(self) -> Path: return self.inbox / "rejected"
+    @property
+    def duplicates(self) -> Path: return self.inbox / "duplicates"
+    # outputs
+    @property
+    def outbox(self) -> Path: return self.root / "outbox"
+    @property
+    def handout(self) -> Path: return self.outbox / "templates"
+    @property
+    def feedback(self) -> Path: return self.outbox / "feedback"
+    @property
+    def review(self) -> Path: return self.outbox / "review"
+    @property
+    def master(self) -> Path: return self.outbox / "master.xlsx"
+    @property
+    def reports(self) -> Path: return self.outbox / "reports"
+    @property
+    def ledger(self) -> Path: return self.root / LEDGER_FILE
+    @property
+    def log(self) -> Path: return self.root / "xlflow.log"
+
+    def settings(self) -> Settings:
+        return load_settings(self.root)
+
+    def checklist(self) -> Checklist:
+        return load_checklist(self.checklist_path)
+
+    def roster(self) -> list[Branch]:
+        return load_roster(self.roster_path)
+
+    def make_dirs(self) -> None:
+        for d in (self.templates, self.accepted, self.rejected, self.duplicates, self.handout,
+                  self.feedback, self.review, self.reports):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def init_workspace(root: Path | str) -> tuple[Workspace, list[Path]]:
+    """Create a working folder; never overwrites a file that exists. Returns the files created."""
+    ws = Workspace(Path(root))
+    ws.make_dirs()
+    created = []
+    settings = ws.root / SETTINGS_FILE
+    if not settings.exists():
+        settings.write_text(DEFAULT_TOML, encoding="utf-8")
+        created.append(settings)
+    for src in sorted(defaults_dir().iterdir()):
+        dest = ws.templates / src.name
+        if src.suffix in (".yaml", ".xlsx", ".docx") and not dest.exists():
+            shutil.copyfile(src, dest)
+            created.append(dest)
+    return ws, created
