@@ -129,3 +129,14 @@ HEADER_ROW = 2
 BASIC_FIRST_ROW = 3  # first field row of 基本信息 (row 1 title, row 2 header)
 # How many blank input rows each table sheet offers.
 TABLE_ROWS = {"members": 200, "activities": 300, "activists": 50, "problems": 60}
+
+# Table sheets of the branch workbook: key -> (sheet name, columns). Readers find them by header.
+TABLES = {
+    "members": (SHEET_MEMBERS, MEMBER_COLUMNS),
+    "activities": (SHEET_ACTIVITIES, ACTIVITY_COLUMNS),
+    "activists": (SHEET_ACTIVISTS, ACTIVIST_COLUMNS),
+    "self": (SHEET_SELF, SELF_COLUMNS),
+    "problems": (SHEET_PROBLEMS, PROBLEM_COLUMNS),
+}
+IDENTITY_KEYS = ("kind", "branch_code", "branch_name", "general", "template_version", "checklist_fingerprint")
+KIND_BRANCH = "branch"  # identity kind of a branch workbook (review workbooks have their own)

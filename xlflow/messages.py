@@ -49,6 +49,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "F115": (ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。"),
     # (intake block end)
     # ---- identity (I1xx) ----
+    "I101": (ERROR, "文件“{file}”不是本次下发的支部填报表（表内没有支部编码等识别信息），无法确定是哪个支部的。"
+                    "请使用组织部下发的本支部填报表填写，不要新建或另存为别的表格。"),
+    "I102": (ERROR, "文件“{file}”是旧版填报表（版本 {version}），现行版本为 {current}。"
+                    "请在新下发的本支部填报表中填写（可将已填内容复制过去）后重新提交。"),
+    "I104": (ERROR, "文件“{file}”中的支部编码“{code}”（{name}）不在本年度支部名册中。"
+                    "请确认是否交错了文件；如支部有调整，请联系组织部更新支部名册。"),
+    "I105": (ERROR, "{sheet}!{cell}：支部编码被改成了“{value}”，但这份填报表是下发给{name}（{code}）的。"
+                    "每个支部请使用自己的填报表，不要复制其他支部的表格。"),
+    "I106": (WARNING, "文件名“{file}”看起来是{other}的，但表内识别为{name}，已按表内信息作为{name}的报送处理。"
+                      "如交错了文件，请重新提交正确的文件。"),
+    "I107": (ERROR, "文件“{file}”是验收（初验/复验）工作簿，不是支部填报表。"),
     # (identity block end)
     # ---- validation of cells (V2xx) ----
     # normalize.py: a single cell's value (V201–V219)
@@ -62,6 +73,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "V208": (ERROR, "{sheet}!{cell}：“{value}”只写到年或月，缺少具体哪一天。请填写到日，例如 2019年6月20日；记不清的请查阅会议记录等材料。"),
     "V209": (ERROR, "{sheet}!{cell}：“{value}”没有写年份。请写出完整的年月日，例如 2019年6月20日。"),
     "V210": (ERROR, "{sheet}!{cell}：“{value}”把年份写在最后，无法确定哪个是月、哪个是日。请按年、月、日的顺序填写，例如 2019-06-20 或 2019年6月20日。"),
+    # read.py: the structure of the workbook (V220–V229)
+    "V220": (ERROR, "缺少工作表“{sheet}”。请使用下发的原始填报表填写，不要删除或改名工作表。"),
+    "V221": (ERROR, "工作表“{sheet}”缺少“{column}”列（表头被改动或删除）。请恢复原来的表头后重新提交，或改用下发的原始填报表。"),
+    "V222": (WARNING, "工作表“{expected}”被改名为“{sheet}”，已按表头识别并读取。以后请不要修改工作表名称。"),
+    "V223": (WARNING, "{sheet}!{cell}：多出的“{value}”列不属于填报表，其中的内容没有被读取。如有需要说明的情况，请写在规定的栏目中。"),
+    "V224": (ERROR, "工作表“{sheet}”中找不到“{field}”一项。请恢复该行后重新提交，或改用下发的原始填报表。"),
+    # validate.py: the schemas and checks across sheets (V230–V249)
+    "V231": (ERROR, "{sheet}!{cell}：“{label}”没有填写。请补填。"),
+    "V233": (ERROR, "{sheet}!{cell}：“{value}”超出合理范围，“{label}”应在 {lo} 至 {hi} 之间。请核对后重新填写。"),
+    "V234": (ERROR, "{sheet}!{cell}：日期“{value}”不在 {lo} 至 {hi} 之间。{why}"),
+    "V236": (ERROR, "{sheet}!{cell}：实到人数“{value}”多于同一行的应到人数。请核对签到记录后更正。"),
+    "V237": (ERROR, "{sheet}!{cell}：已选择设支部委员会，请填写支委会委员人数。"),
+    "V238": (ERROR, "{sheet}!{cell}：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，"
+                    "请恢复原文，或改用下发的原始填报表。"),
+    "V240": (ERROR, "工作表“{sheet}”缺少指标 {code}（{short}）。44 项指标都要自评，请使用下发的原始填报表。"),
+    "V241": (ERROR, "{sheet}!{cell}：填写的{label}为 {value} 人，但党员名册中{category}有 {count} 人。请核对后使两处一致。"),
+    "V242": (WARNING, "{sheet}!{cell}：指标 {code} 自评为“{value}”，但问题清单中没有对应的问题和整改措施。请在“问题清单”中补充。"),
     # (validation block end)
     # ---- evidence (E3xx) ----
     # (evidence block end)
@@ -94,7 +122,7 @@ def finding(code: str, *, file: str = "", sheet: str = "", cell: str = "", value
     """Build a finding from the catalogue; params fill the message template."""
     severity, template = MESSAGES[code]
     text = "" if value is None else str(value)
-    message = template.format(sheet=sheet, cell=cell, value=text, **params)
+    message = template.format(file=file, sheet=sheet, cell=cell, value=text, **params)
     return Finding(code, severity, message, file=file, sheet=sheet, cell=cell, value=text)
 
 

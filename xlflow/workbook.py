@@ -24,7 +24,7 @@ from xlflow.files import atomic_path, safe_filename
 from xlflow.roster import Branch
 from xlflow.settings import Settings
 
-IDENTITY_KEYS = ("branch_code", "branch_name", "general", "template_version", "checklist_fingerprint")
+IDENTITY_KEYS = K.IDENTITY_KEYS
 
 # The hidden list sheet: (defined name, header, values getter). Dropdowns refer to the names.
 def _lists(checklist: Checklist) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -282,6 +282,7 @@ class _Builder:
 
 def identity_values(branch: Branch, checklist: Checklist) -> dict[str, str]:
     return {
+        "kind": K.KIND_BRANCH,
         "branch_code": branch.code,
         "branch_name": branch.name,
         "general": branch.general,

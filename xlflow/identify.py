@@ -1,0 +1,43 @@
+"""stage: RawReturn + roster + checklist → which branch returned it, or why it cannot be taken.
+
+The branch is read from the workbook's own identity (very hidden sheet, custom properties),
+never from the file name: clerks rename files freely.
+"""
+
+from __future__ import annotations
+
+from xlflow import constants as K
+from xlflow.checklist import Checklist
+from xlflow.messages import Finding, finding
+from xlflow.normalize import clean_text
+from xlflow.read import RawReturn
+from xlflow.roster import Branch
+from xlflow.workbook import template_version
+
+
+def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist) -> tuple[Branch | None, list[Finding]]:
+    file = raw.path.name
+    ident = raw.identity
+    code = ident.get("branch_code")
+    if not code:
+        return None, [finding("I101", file=file)]
+    if ident.get("kind", K.KIND_BRANCH) != K.KIND_BRANCH:
+        return None, [finding("I107", file=file)]
+    branch = branches.get(code)
+    name = ident.get("branch_name") or code
+    if branch is None:
+        return None, [finding("I104", file=file, code=code, name=name)]
+    current = template_version(checklist)
+    version = ident.get("template_version", "")
+    if version != current or ident.get("checklist_fingerprint") != checklist.fingerprint:
+        return branch, [finding("I102", file=file, version=version or "未知", current=current)]
+    found: list[Finding] = []
+    typed = raw.basic.get("code")
+    if typed is not None and clean_text(typed[1]) not in (None, code):
+        found.append(finding("I105", file=file, sheet=K.SHEET_BASIC, cell=raw.basic_cells["code"],
+                             value=typed[1], name=branch.name, code=code))
+    for other in branches.values():  # a file named after another branch: say which one we took
+        if other.code != code and (other.name in file or other.code in file):
+            found.append(finding("I106", file=file, other=other.name, name=branch.name))
+            break
+    return branch, found

@@ -1,0 +1,195 @@
+"""stage: checked returns → the SQLite ledger (the campaign's memory; outputs are rebuilt from it).
+
+One transaction per arriving file records what happened to it (accepted, rejected, duplicate),
+its findings and, when accepted, all its data; the file is moved only after that commit, and
+the move is itself recorded, so a crash at any point leaves a state the next pass completes.
+The data tables are generated from the workbook layout (constants.TABLES), not written by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlflow import constants as K
+from xlflow.messages import Finding
+
+ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
+
+_DATA_TABLES = {"basic": ["code", "name", "general", *K.BASIC_FIELDS], **{
+    k: [c for c in cols if c != "seq"] for k, (_, cols) in K.TABLES.items()}}
+
+
+def _ddl() -> str:
+    tables = []
+    for table, cols in _DATA_TABLES.items():
+        body = ", ".join(f'"{c}"' for c in cols)
+        row = "" if table == "basic" else "row INTEGER NOT NULL, "
+        tables.append(f"CREATE TABLE IF NOT EXISTS t_{table} (return_id INTEGER NOT NULL REFERENCES returns(id), "
+                      f"{row}{body});\nCREATE INDEX IF NOT EXISTS i_{table} ON t_{table}(return_id);")
+    return """
+CREATE TABLE IF NOT EXISTS files (
+  id INTEGER PRIMARY KEY,
+  sha256 TEXT NOT NULL,
+  original_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  arrived_at TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'duplicate')),
+  stored_as TEXT NOT NULL,          -- where the original is kept, relative to the working folder
+  moved INTEGER NOT NULL DEFAULT 0, -- 1 once the original is there; -1 if it vanished before
+  feedback TEXT,                    -- the annotated copy owed to the branch, if any
+  feedback_done INTEGER NOT NULL DEFAULT 0,
+  branch_code TEXT,
+  kind TEXT,
+  content_hash TEXT,
+  saved_at TEXT,
+  errors INTEGER NOT NULL DEFAULT 0,
+  warnings INTEGER NOT NULL DEFAULT 0,
+  duplicate_of INTEGER REFERENCES files(id),
+  note TEXT
+);
+CREATE INDEX IF NOT EXISTS i_files_sha ON files(sha256);
+CREATE TABLE IF NOT EXISTS findings (
+  file_id INTEGER NOT NULL REFERENCES files(id),
+  code TEXT NOT NULL, severity TEXT NOT NULL, sheet TEXT, cell TEXT, value TEXT, message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS i_findings ON findings(file_id);
+CREATE TABLE IF NOT EXISTS returns (
+  id INTEGER PRIMARY KEY,
+  file_id INTEGER NOT NULL UNIQUE REFERENCES files(id),
+  branch_code TEXT NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'branch',
+  saved_at TEXT,
+  received_at TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  current INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS i_one_current ON returns(kind, branch_code) WHERE current = 1;
+""" + "\n".join(tables)
+
+
+def open_ledger(path: Path | str) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")  # readers (status, master) never block the watcher
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.executescript(_ddl())
+    return conn
+
+
+@dataclass
+class FileRecord:
+    sha256: str
+    original_name: str
+    size: int
+    arrived_at: dt.datetime
+    outcome: str
+    stored_as: str
+    feedback: str | None = None
+    branch_code: str | None = None
+    kind: str | None = None
+    content_hash: str | None = None
+    saved_at: dt.datetime | None = None
+    duplicate_of: int | None = None
+    note: str | None = None
+
+
+def _sql_value(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def record(conn: sqlite3.Connection, rec: FileRecord, findings: list[Finding],
+           basic: dict | None = None, tables: dict[str, list[dict]] | None = None) -> int:
+    """Record one arriving file in one transaction; returns its file id. An accepted file's data
+    goes in with it, and the branch's current return is chosen again (latest saved wins)."""
+    errors = sum(f.is_error for f in findings)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cur = conn.execute(
+            "INSERT INTO files (sha256, original_name, size, arrived_at, outcome, stored_as, feedback, branch_code,"
+            " kind, content_hash, saved_at, errors, warnings, duplicate_of, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (rec.sha256, rec.original_name, rec.size, rec.arrived_at.isoformat(), rec.outcome, rec.stored_as,
+             rec.feedback, rec.branch_code, rec.kind, rec.content_hash, _sql_value(rec.saved_at),
+             errors, len(findings) - errors, rec.duplicate_of, rec.note))
+        file_id = cur.lastrowid
+        conn.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?)",
+                         [(file_id, f.code, f.severity, f.sheet, f.cell, f.value, f.message) for f in findings])
+        if rec.outcome == ACCEPTED:
+            _store_return(conn, file_id, rec, basic or {}, tables or {})
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return file_id
+
+
+def _store_return(conn, file_id: int, rec: FileRecord, basic: dict, tables: dict) -> None:
+    kind = rec.kind or K.KIND_BRANCH
+    rid = conn.execute(
+        "INSERT INTO returns (file_id, branch_code, kind, saved_at, received_at, content_hash) VALUES (?,?,?,?,?,?)",
+        (file_id, rec.branch_code, kind, _sql_value(rec.saved_at), rec.arrived_at.isoformat(), rec.content_hash),
+    ).lastrowid
+    cols = _DATA_TABLES["basic"]
+    conn.execute(f"INSERT INTO t_basic VALUES (?, {', '.join('?' * len(cols))})",
+                 [rid, *(_sql_value(basic.get(c)) for c in cols)])
+    for table, rows in tables.items():
+        cols = _DATA_TABLES[table]
+        conn.executemany(f"INSERT INTO t_{table} VALUES (?, ?, {', '.join('?' * len(cols))})",
+                         [[rid, r["_row"], *(_sql_value(r.get(c)) for c in cols)] for r in rows])
+    # The current return is the one saved last (by the workbook's own save time), whatever
+    # order the files arrived in; ties go to the one received last.
+    conn.execute("UPDATE returns SET current = 0 WHERE kind = ? AND branch_code = ? AND current = 1",
+                 (kind, rec.branch_code))
+    conn.execute("""UPDATE returns SET current = 1 WHERE id = (SELECT id FROM returns WHERE kind = ? AND
+                    branch_code = ? ORDER BY COALESCE(saved_at, received_at) DESC, id DESC LIMIT 1)""",
+                 (kind, rec.branch_code))
+
+
+def file_by_sha(conn, sha: str):
+    return conn.execute("SELECT * FROM files WHERE sha256 = ? ORDER BY id LIMIT 1", (sha,)).fetchone()
+
+
+def current_return(conn, branch_code: str, kind: str = K.KIND_BRANCH):
+    return conn.execute("SELECT * FROM returns WHERE kind = ? AND branch_code = ? AND current = 1",
+                        (kind, branch_code)).fetchone()
+
+
+def set_moved(conn, file_id: int, state: int = 1, note: str | None = None) -> None:
+    conn.execute("UPDATE files SET moved = ?, note = COALESCE(?, note) WHERE id = ?", (state, note, file_id))
+
+
+def set_feedback_done(conn, file_id: int) -> None:
+    conn.execute("UPDATE files SET feedback_done = 1 WHERE id = ?", (file_id,))
+
+
+def pending_moves(conn) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM files WHERE moved = 0 ORDER BY id").fetchall()
+
+
+def pending_feedback(conn) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM files WHERE feedback IS NOT NULL AND feedback_done = 0 AND moved = 1"
+                        " ORDER BY id").fetchall()
+
+
+def findings_of(conn, file_id: int) -> list[Finding]:
+    return [Finding(r["code"], r["severity"], r["message"], "", r["sheet"] or "", r["cell"] or "", r["value"] or "")
+            for r in conn.execute("SELECT * FROM findings WHERE file_id = ? ORDER BY rowid", (file_id,))]
+
+
+def check_integrity(conn) -> list[str]:
+    """SQLite's own check plus the ledger's invariants; an empty list means all is well."""
+    problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+    problems += [f"支部 {r[0]} 有 {r[1]} 份当前报送" for r in conn.execute(
+        "SELECT branch_code, COUNT(*) FROM returns WHERE current = 1 GROUP BY kind, branch_code HAVING COUNT(*) > 1")]
+    problems += [f"支部 {r[0]} 没有当前报送" for r in conn.execute(
+        "SELECT branch_code FROM returns GROUP BY kind, branch_code HAVING SUM(current) = 0")]
+    problems += [f"文件记录 {r[0]} 已接收但没有数据" for r in conn.execute(
+        "SELECT f.id FROM files f LEFT JOIN returns r ON r.file_id = f.id WHERE f.outcome = 'accepted' AND r.id IS NULL")]
+    return problems

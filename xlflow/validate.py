@@ -1,0 +1,264 @@
+"""stage: RawReturns → normalized returns + a Report of findings each (pandera schemas built
+from the checklist and the workbook layout).
+
+Validation runs over a batch: the rows of every return in a pass are stacked into one frame per
+table and validated once, lazily, so that every problem of every file is found in one sweep and
+pandera's per-call cost is paid once per pass rather than once per file. A failure is mapped
+back to its file, sheet and Excel cell, and worded from the catalogue in messages.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from xlflow import constants as K
+from xlflow.checklist import Checklist
+from xlflow.messages import Finding, Report, finding
+from xlflow.normalize import clean_text, parse_choice, parse_date, parse_int, parse_number, parse_yes_no
+from xlflow.read import RawReturn
+from xlflow.roster import Branch
+from xlflow.settings import Settings
+
+OLDEST = dt.date(1980, 1, 1)
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    kind: str  # text | int | number | date | yesno | choice
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    lo: object = None
+    hi: object = None
+    why: str = ""  # for dates out of range: what the range is
+
+
+def field_specs(checklist: Checklist, settings: Settings) -> dict[str, list[Field]]:
+    """What every input cell must hold, generated from the checklist, the layout and the period."""
+    start, end = settings.period_start, settings.period_end
+    period = f"只填写 {start:%Y-%m-%d} 至 {end:%Y-%m-%d} 统计期间内的情况。"
+    later = dt.date(end.year + 3, 12, 31)
+    codes = tuple(i.code for i in checklist.indicators)
+    F = Field
+    return {
+        "basic": [
+            F("type", "choice", True, K.BRANCH_TYPES), F("full_members", "int", True, lo=0, hi=500),
+            F("probationary_members", "int", True, lo=0, hi=500), F("has_committee", "yesno", True),
+            F("committee_size", "int", lo=1, hi=15), F("secretary", "text", True),
+            F("secretary_kind", "choice", True, K.SECRETARY_KINDS), F("deputy", "text"),
+            F("election_date", "date", True, lo=OLDEST, hi=end, why="选举日期不能晚于统计期末。"),
+            F("groups", "int", True, lo=0, hi=50), F("venue", "choice", True, K.VENUE_KINDS),
+            F("secretary_trained", "yesno", True), F("contact", "text", True), F("phone", "text"),
+            F("filled_on", "date", True, lo=start, hi=later, why="请填写实际填表的日期。"),
+        ],
+        "members": [
+            F("name", "text", True), F("category", "choice", True, K.MEMBER_CATEGORIES), F("group", "text"),
+            F("study_hours", "number", True, lo=0, hi=500), F("dues_months", "int", True, lo=0, hi=12),
+            F("last_life", "date", True, lo=OLDEST, hi=end, why="最近一次参加组织生活的日期不能晚于统计期末。"),
+            F("evaluation", "choice", True, K.EVALUATION_GRADES),
+        ],
+        "activities": [
+            F("date", "date", True, lo=start, hi=end, why=period), F("type", "choice", True, K.ACTIVITY_TYPES),
+            F("topic", "text", True), F("presenter", "text"), F("expected", "int", True, lo=1, hi=1000),
+            F("actual", "int", True, lo=0, hi=1000), F("secretary_lecture", "yesno"),
+        ],
+        "activists": [
+            F("name", "text", True), F("designated", "date", True, lo=OLDEST, hi=end, why="日期不能晚于统计期末。"),
+            F("last_review", "date", lo=OLDEST, hi=end, why="日期不能晚于统计期末。"), F("reports", "int", lo=0, hi=100),
+        ],
+        "self": [
+            F("code", "choice", True, codes), F("text", "text"), F("points", "number"),
+            F("rating", "choice", True, tuple(checklist.rating_names)), F("evidence", "text"), F("problem", "text"),
+        ],
+        "problems": [
+            F("indicator", "choice", True, codes), F("problem", "text", True), F("measure", "text", True),
+            F("owner", "text", True), F("deadline", "date", True, lo=start, hi=later, why="请填写计划完成整改的日期。"),
+            F("status", "choice", True, K.PROBLEM_STATUS),
+        ],
+    }
+
+
+@dataclass
+class Checked:
+    """One return after validation: normalized values, where each came from, and the report."""
+
+    raw: RawReturn
+    branch: Branch | None
+    report: Report = field(default_factory=Report)
+    basic: dict[str, object] = field(default_factory=dict)
+    tables: dict[str, list[dict]] = field(default_factory=dict)  # rows with "_row": Excel row
+
+    @property
+    def content_hash(self) -> str:
+        """Same content saved again gives the same hash, whatever the file's bytes."""
+        data = {"basic": self.basic, "tables": {k: [{c: v for c, v in r.items() if c != "_row"} for r in rows]
+                                                 for k, rows in self.tables.items()}}
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _parse(f: Field, value, date1904: bool):
+    if f.kind == "text":
+        return clean_text(value), None
+    if f.kind == "choice":
+        p = parse_choice(value, f.choices)
+        # an unknown choice stays as typed: the schema's isin check reports it with the list
+        return (p.value if p.ok else clean_text(value)), None
+    p = {"int": parse_int, "number": parse_number, "yesno": parse_yes_no}.get(f.kind)
+    p = p(value) if p else parse_date(value, date1904=date1904)
+    return p.value, (p if p.problem else None)
+
+
+def _label(table: str, key: str) -> str:
+    if table == "basic":
+        return K.BASIC_FIELDS.get(key) or K.BASIC_IDENTITY_FIELDS[key]
+    return K.TABLES[table][1][key]
+
+
+def _sheet(table: str) -> str:
+    return K.SHEET_BASIC if table == "basic" else K.TABLES[table][0]
+
+
+def _fmt(v) -> str:
+    return v.strftime("%Y-%m-%d") if isinstance(v, dt.date) else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def build_schemas(checklist: Checklist, settings: Settings) -> dict[str, pa.DataFrameSchema]:
+    """One pandera schema per table; each check's error string is `code|column` for mapping back."""
+    texts = {i.code: i.text for i in checklist.indicators}
+    schemas = {}
+    for table, fields in field_specs(checklist, settings).items():
+        columns = {}
+        for f in fields:
+            checks = []
+            if f.choices:
+                checks.append(pa.Check.isin(f.choices, error=f"V207|{f.key}"))
+            if f.lo is not None:
+                code = "V234" if f.kind == "date" else "V233"
+                checks.append(pa.Check.in_range(f.lo, f.hi, error=f"{code}|{f.key}"))
+            columns[f.key] = pa.Column(None, checks, nullable=not f.required, required=True)
+        frame_checks = []
+        if table == "activities":
+            frame_checks.append(pa.Check(lambda d: ~(d["actual"] > d["expected"]).fillna(False).astype(bool),
+                                         error="V236|actual"))
+        if table == "basic":
+            frame_checks.append(pa.Check(lambda d: ~((d["has_committee"] == True) & d["committee_size"].isna()),  # noqa: E712
+                                         error="V237|committee_size"))
+        if table == "self":
+            frame_checks.append(pa.Check(lambda d: d["code"].map(texts).isna() | (d["text"] == d["code"].map(texts)),
+                                         error="V238|text"))
+        schemas[table] = pa.DataFrameSchema(columns, checks=frame_checks)
+    return schemas
+
+
+class Validator:
+    """Built once per pass (schemas are generated from the checklist); validates batches."""
+
+    def __init__(self, checklist: Checklist, settings: Settings):
+        self.checklist, self.settings = checklist, settings
+        self.specs = field_specs(checklist, settings)
+        self.schemas = build_schemas(checklist, settings)
+        self.params = {(t, f.key): f for t, fs in self.specs.items() for f in fs}
+
+    def validate(self, items: list[tuple[RawReturn, Branch | None, list[Finding]]]) -> list[Checked]:
+        """items: (raw return, identified branch, findings so far). Returns one Checked each."""
+        out = [Checked(raw, branch, Report(list(found))) for raw, branch, found in items]
+        frames: dict[str, list[dict]] = {t: [] for t in self.specs}
+        cells: dict[tuple, str] = {}  # (ret, table, row, key) -> cell address
+        reported: set[tuple] = set()
+        for n, c in enumerate(out):
+            if not c.report.valid:
+                continue  # a file that cannot be identified is not read further
+            self._normalize(n, c, frames, cells, reported)
+        for table, records in frames.items():
+            if records:
+                self._check(table, pd.DataFrame.from_records(records), out, cells, reported)
+        for c in out:
+            if c.report.valid or c.tables:
+                self._cross_checks(c)
+        return out
+
+    def _normalize(self, n, c: Checked, frames, cells, reported) -> None:
+        raw, file = c.raw, c.raw.path.name
+        c.report.extend(raw.findings)
+        rows = {"basic": [(0, {k: v for k, (_, v) in raw.basic.items()})]} if raw.basic else {}
+        rows.update({k: t.rows for k, t in raw.tables.items()})
+        for table, table_rows in rows.items():
+            fields = self.specs[table]
+            clean_rows = []
+            for excel_row, values in table_rows:
+                rec = {"_ret": n, "_row": excel_row}
+                for f in fields:
+                    cell = raw.basic_cells.get(f.key, "") if table == "basic" else raw.tables[table].cell(f.key, excel_row) \
+                        if f.key in raw.tables[table].columns else ""
+                    cells[(n, table, excel_row, f.key)] = cell
+                    value, problem = _parse(f, values.get(f.key), raw.date1904)
+                    if problem:
+                        c.report.findings.append(problem.finding(file=file, sheet=_sheet(table), cell=cell))
+                        reported.add((n, table, excel_row, f.key))
+                    rec[f.key] = value
+                frames[table].append(rec)
+                clean_rows.append({"_row": excel_row, **{f.key: rec[f.key] for f in fields}})
+            if table == "basic":
+                c.basic = {k: v for k, v in clean_rows[0].items() if k != "_row"}
+            else:
+                c.tables[table] = clean_rows
+
+    def _check(self, table: str, df: pd.DataFrame, out, cells, reported) -> None:
+        try:
+            self.schemas[table].validate(df, lazy=True)
+            return
+        except pa.errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+        seen = set()
+        for case in cases.itertuples(index=False):
+            if pd.isna(case.index):
+                continue
+            rec = df.loc[int(case.index)]
+            check = str(case.check)
+            code, key = check.split("|") if "|" in check else ("V231", case.column)
+            if code == "V231" and check != "not_nullable":
+                continue  # a dtype or other generic pandera check: nothing a clerk can act on
+            n, row = int(rec["_ret"]), int(rec["_row"])
+            where = (n, table, row, key)
+            if where in reported or (where, code) in seen:
+                continue
+            seen.add((where, code))
+            f = self.params[(table, key)]
+            value = rec[key]
+            out[n].report.findings.append(finding(
+                code, file=out[n].raw.path.name, sheet=_sheet(table), cell=cells.get(where, ""),
+                value="" if value is None or (isinstance(value, float) and pd.isna(value)) else _fmt(value),
+                label=_label(table, key), choices="、".join(f.choices),
+                lo=_fmt(f.lo) if f.lo is not None else "", hi=_fmt(f.hi) if f.hi is not None else "", why=f.why))
+
+    def _cross_checks(self, c: Checked) -> None:
+        """Checks across tables: every indicator rated, counts agree with the member roster."""
+        file = c.raw.path.name
+        add = c.report.findings.append
+        rated = {r["code"] for r in c.tables.get("self", [])}
+        if "self" in c.raw.tables:
+            for ind in self.checklist.indicators:
+                if ind.code not in rated:
+                    add(finding("V240", file=file, sheet=K.SHEET_SELF, code=ind.code, short=ind.short))
+        members = c.tables.get("members")
+        if members is not None and c.basic:
+            for key, category in (("full_members", "正式党员"), ("probationary_members", "预备党员")):
+                stated = c.basic.get(key)
+                count = sum(1 for m in members if m["category"] == category)
+                if isinstance(stated, int) and stated != count:
+                    add(finding("V241", file=file, sheet=K.SHEET_BASIC, cell=c.raw.basic_cells.get(key, ""),
+                                value=stated, label=K.BASIC_FIELDS[key], category=category, count=count))
+        listed = {r["indicator"] for r in c.tables.get("problems", [])}
+        full = self.checklist.ratings[0].name
+        for r in c.tables.get("self", []):
+            if r["rating"] in self.checklist.rating_names and r["rating"] != full \
+                    and self.checklist.factor(r["rating"]) is not None and r["code"] not in listed:
+                add(finding("V242", file=file, sheet=K.SHEET_SELF, cell=c.raw.tables["self"].cell("rating", r["_row"]),
+                            value=r["rating"], code=r["code"]))
