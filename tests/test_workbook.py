@@ -100,6 +100,11 @@ def test_identity_prefilled_locked_and_embedded(wb, workbook_path):
     assert props["xlflow_branch_code"] == b.code
 
 
+def column_style(ws, col: int):
+    """The column style covering a 1-based column (openpyxl groups equal neighbours, e.g. B:C)."""
+    return next(d for d in ws.column_dimensions.values() if d.min and d.min <= col <= d.max)
+
+
 def test_input_cells_unlocked_and_tinted_everything_else_protected(wb):
     for name in (K.SHEET_BASIC, K.SHEET_MEMBERS, K.SHEET_ACTIVITIES, K.SHEET_ACTIVISTS, K.SHEET_SELF, K.SHEET_PROBLEMS):
         ws = wb[name]
@@ -109,10 +114,19 @@ def test_input_cells_unlocked_and_tinted_everything_else_protected(wb):
         header = ws.cell(K.HEADER_ROW, 2)
         assert header.protection.locked
     members = wb[K.SHEET_MEMBERS]
-    cell = members.cell(K.HEADER_ROW + 1, 2)
-    assert not cell.protection.locked and cell.fill.fgColor.rgb.endswith("FFF2CC")
+    # input columns are unlocked by their column style (Excel, WPS and LibreOffice apply it to
+    # every cell of the column without a style of its own) and tinted over the table rows
+    for col in range(2, 9):
+        assert not column_style(members, col).protection.locked, col
+    assert column_style(members, 1).protection.locked
+    last = K.HEADER_ROW + K.TABLE_ROWS["members"]
+    (tint,) = members.conditional_formatting
+    assert str(tint.sqref) == f"B{K.HEADER_ROW + 1}:H{last}"
+    assert tint.rules[0].dxf.fill.bgColor.rgb.endswith("FFF2CC")
+    assert column_style(members, 7).number_format == "yyyy-mm-dd"
     assert members.cell(K.HEADER_ROW + 1, 1).value == 1  # 序号 pre-numbered and locked
-    assert members.max_row == K.HEADER_ROW + K.TABLE_ROWS["members"]
+    assert members.cell(K.HEADER_ROW + 1, 1).protection.locked
+    assert members.max_row == last
 
 
 def test_branch_text_is_written_as_text_never_as_a_formula(tmp_path):

@@ -93,3 +93,90 @@ def demo(directory: Path | None):
     from xlflow.demo import run_demo
 
     run_demo(directory, echo=click.echo)
+
+
+def _print_pass(result) -> None:
+    names = {"accepted": "接收", "rejected": "退回", "duplicate": "重复"}
+    for o in result.outcomes:
+        extra = f"，退回说明：{o.feedback}" if o.feedback else ""
+        tail = f"：{o.message}" if o.outcome != "accepted" and o.message else ""
+        warn = f"（{o.warnings} 条提醒）" if o.outcome == "accepted" and o.warnings else ""
+        click.echo(f"{names[o.outcome]}  {o.name}{warn}{tail}{extra}")
+    if result.waiting:
+        click.echo(f"暂未处理（文件仍在复制或被占用，下次再试）：{'、'.join(result.waiting)}")
+
+
+@main.command()
+@ROOT
+def ingest(root: Path):
+    """处理一遍收件箱：校验 inbox/ 中的每个文件，合格的记入台账，不合格的生成退回说明。
+
+    原文件按结果移入 inbox/accepted、inbox/rejected 或 inbox/duplicates，从不删除；
+    退回说明在 outbox/feedback/。
+
+    \b
+    示例：
+      xlflow ingest --root 2019年支部建设
+    """
+    from xlflow.watch import acquire, ingest_once, setup_logging
+
+    ws = Workspace(root)
+    lk = acquire(ws)
+    try:
+        setup_logging(ws)
+        result = ingest_once(ws)
+    finally:
+        lk.release()
+    _print_pass(result)
+    if not result.outcomes and not result.waiting:
+        click.echo("收件箱中没有待处理的文件。")
+
+
+@main.command()
+@ROOT
+@click.option("--every", type=int, default=None, help="检查间隔（秒），默认取 xlflow.toml 中的 poll_seconds。")
+def watch(root: Path, every: int | None):
+    """持续监视收件箱，有新文件就自动处理（按 Ctrl-C 停止）。
+
+    同一工作目录只能运行一个监视程序；运行记录写入 xlflow.log。
+
+    \b
+    示例：
+      xlflow watch --root 2019年支部建设 --every 30
+    """
+    from xlflow.watch import acquire, setup_logging, watch as run_watch
+
+    ws = Workspace(root)
+    every = every or ws.settings().poll_seconds
+    lk = acquire(ws)
+    try:
+        setup_logging(ws)
+        click.echo(f"正在监视 {ws.inbox.resolve()}，每 {every} 秒检查一次；按 Ctrl-C 停止。")
+        run_watch(ws, every, on_result=_print_pass)
+    finally:
+        lk.release()
+    click.echo("已停止监视。")
+
+
+@main.command()
+@ROOT
+def status(root: Path):
+    """按党总支显示报送进度：应报、已收、退回待改、未报，并列出未报的支部。
+
+    \b
+    示例：
+      xlflow status --root 2019年支部建设
+    """
+    from xlflow.ledger import open_ledger
+    from xlflow.status import campaign_status, format_status, unidentified
+
+    ws = Workspace(root)
+    branches = ws.roster()
+    conn = open_ledger(ws.ledger)
+    try:
+        click.echo(format_status(campaign_status(conn, branches)))
+        odd = unidentified(conn)
+    finally:
+        conn.close()
+    for name, message in odd:
+        click.echo(f"无法识别支部的退回文件：{name}：{message}")

@@ -48,6 +48,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。"),
     "F115": (ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。"),
     # (intake block end)
+    # ingest.py: duplicates (D1xx)
+    "D101": (WARNING, "文件“{file}”与此前收到的文件完全相同，已作为重复文件存档，不再重复处理。"),
+    "D102": (WARNING, "文件“{file}”的填报内容与{name}当前有效的报送完全相同，已作为重复文件存档。"),
     # ---- identity (I1xx) ----
     "I101": (ERROR, "文件“{file}”不是本次下发的支部填报表（表内没有支部编码等识别信息），无法确定是哪个支部的。"
                     "请使用组织部下发的本支部填报表填写，不要新建或另存为别的表格。"),

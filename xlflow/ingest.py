@@ -1,0 +1,236 @@
+"""stage: the files in inbox/ → the ledger, inbox/{accepted,rejected,duplicates}/ and feedback.
+
+One pass: recover what a previous pass left unfinished, then take every settled file: sniff and
+limit it (intake), read, identify, validate the batch, and for each file record the outcome in
+the ledger (one transaction), then move the original, then write its feedback. Each step is
+recorded, so a crash anywhere is completed by the next pass and no file is ever lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlflow import constants as K
+from xlflow import ledger
+from xlflow.feedback import write_feedback, write_unreadable_note
+from xlflow.files import safe_filename
+from xlflow.identify import identify
+from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
+from xlflow.messages import Finding, finding
+from xlflow.read import read_workbook
+from xlflow.roster import by_code
+from xlflow.validate import Checked, Validator
+from xlflow.workspace import Workspace
+
+log = logging.getLogger("xlflow")
+
+
+@dataclass
+class Outcome:
+    name: str
+    outcome: str  # accepted | rejected | duplicate
+    branch_code: str | None = None
+    errors: int = 0
+    warnings: int = 0
+    feedback: str | None = None
+    message: str = ""
+
+
+@dataclass
+class PassResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # not settled yet, or could not be moved
+    recovered: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any(o.outcome == ledger.ACCEPTED for o in self.outcomes)
+
+
+def candidates(inbox: Path) -> list[Path]:
+    """Top-level files of the inbox that are not lock, temp or partial-download files."""
+    if not inbox.is_dir():
+        return []
+    return sorted(p for p in inbox.iterdir() if p.is_file() and not is_ignored(p.name))
+
+
+def settled(inbox: Path, previous: dict[str, Snapshot]) -> tuple[list[Path], list[Path], dict[str, Snapshot]]:
+    """(ready, still changing, snapshots for the next poll). A file is ready once it looked the
+    same over two polls and its zip is complete; the caller decides how long a poll is."""
+    ready, waiting, now = [], [], {}
+    for p in candidates(inbox):
+        try:
+            snap = snapshot(p)
+        except OSError:
+            waiting.append(p)
+            continue
+        now[p.name] = snap
+        (ready if is_settled(previous.get(p.name), snap, p) else waiting).append(p)
+    return ready, waiting, now
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _stored_name(now: dt.datetime, sha: str, name: str) -> str:
+    return f"{now:%Y%m%d-%H%M%S}_{sha[:8]}_{safe_filename(name)}"
+
+
+def _move(ws: Workspace, row) -> bool:
+    """Move a recorded original into place; False (retried next pass) if it is locked."""
+    src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
+    if dest.exists():
+        return True
+    try:
+        os.replace(src, dest)
+        return True
+    except PermissionError:  # open in Excel on Windows: try again next pass
+        log.warning("文件“%s”正被其他程序打开，暂时无法移动，下次处理时重试。", src.name)
+        return False
+
+
+def recover(conn, ws: Workspace, settings, branches) -> int:
+    """Finish moves and feedback that an interrupted pass left undone. Returns how many."""
+    done = 0
+    for row in ledger.pending_moves(conn):
+        src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
+        if dest.exists():
+            ledger.set_moved(conn, row["id"])
+        elif src.exists() and sha256_of(src) == row["sha256"]:
+            if not _move(ws, row):
+                continue
+            ledger.set_moved(conn, row["id"])
+        else:
+            ledger.set_moved(conn, row["id"], -1, "原文件在归档前已被移走或替换（数据已记入台账）")
+        done += 1
+    for row in ledger.pending_feedback(conn):
+        _write_feedback(conn, ws, row, ledger.findings_of(conn, row["id"]), settings, branches)
+        done += 1
+    for tmp in list(ws.outbox.rglob(".*.tmp")) if ws.outbox.exists() else []:
+        tmp.unlink(missing_ok=True)  # a half-written output of a killed pass; its owner is rewritten
+    return done
+
+
+def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings, branches) -> None:
+    stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
+    received = dt.datetime.fromisoformat(row["arrived_at"])
+    branch = branches.get(row["branch_code"] or "")
+    readable = any(f.code[0] in "VI" for f in findings) and not any(f.code in ("I101",) for f in findings)
+    if readable and row["branch_code"]:
+        write_feedback(stored, dest, findings, branch_name=branch.name if branch else row["branch_code"],
+                       settings=settings, received=received)
+    else:
+        write_unreadable_note(dest, row["original_name"], findings, settings)
+    ledger.set_feedback_done(conn, row["id"])
+
+
+def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult:
+    """Take the given settled inbox files in; `now` is the clock reading (the edge passes it)."""
+    ws.make_dirs()
+    conn = ledger.open_ledger(ws.ledger)
+    try:
+        return _run(conn, ws, ready, now)
+    finally:
+        conn.close()
+
+
+def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult:
+    checklist, settings, branches = ws.checklist(), ws.settings(), by_code(ws.roster())
+    result = PassResult(recovered=recover(conn, ws, settings, branches))
+    ctx = (ws, now, settings, branches)
+    batch, early, seen = [], [], {}
+    for path in ready:
+        if not path.exists():
+            continue  # taken by the recovery above, or removed by a clerk
+        try:
+            sha, size = sha256_of(path), path.stat().st_size
+        except OSError:
+            result.waiting.append(path.name)
+            continue
+        known = ledger.file_by_sha(conn, sha)
+        if known is not None and known["moved"] == 0 and known["original_name"] == path.name:
+            result.waiting.append(path.name)  # recorded already, its move is pending (locked)
+            continue
+        if known is not None or sha in seen:
+            first = known["id"] if known is not None else None
+            early.append((path, sha, size, "duplicate", first, [finding("D101", file=path.name)]))
+            continue
+        seen[sha] = path
+        try:
+            problems = inspect(path)
+            if problems:
+                early.append((path, sha, size, "rejected", None, problems))
+                continue
+            raw = read_workbook(path)
+        except OSError:
+            result.waiting.append(path.name)
+            continue
+        except Exception as exc:  # a file that passed the limits but still cannot be parsed
+            log.warning("读取“%s”失败：%r", path.name, exc)
+            early.append((path, sha, size, "rejected", None, [finding("F107", file=path.name)]))
+            continue
+        branch, found = identify(raw, branches, checklist)
+        batch.append(((raw, branch, found), sha, size))
+    for path, sha, size, outcome, first, found in early:
+        result.outcomes.append(_take(conn, ctx, path, sha, size, outcome, found, duplicate_of=first))
+    checked = Validator(checklist, settings).validate([item for item, _, _ in batch]) if batch else []
+    for c, (_, sha, size) in zip(checked, batch):
+        result.outcomes.append(_take_checked(conn, ctx, c, sha, size))
+    return result
+
+
+def _take_checked(conn, ctx, c: Checked, sha: str, size: int) -> Outcome:
+    path, findings = c.raw.path, c.report.findings
+    code = c.branch.code if c.branch else None
+    if not c.report.valid:
+        return _take(conn, ctx, path, sha, size, ledger.REJECTED, findings, branch_code=code)
+    content = c.content_hash
+    current = ledger.current_return(conn, code)
+    if current is not None and current["content_hash"] == content:
+        dup = [finding("D102", file=path.name, name=c.branch.name)]
+        return _take(conn, ctx, path, sha, size, ledger.DUPLICATE, dup, branch_code=code,
+                     duplicate_of=current["file_id"], content_hash=content)
+    return _take(conn, ctx, path, sha, size, ledger.ACCEPTED, findings, branch_code=code,
+                 content_hash=content, saved_at=c.raw.saved_at, basic={
+                     **{k: c.raw.identity.get(f"branch_{k}") or "" for k in ("code", "name")},
+                     "general": c.branch.general, **c.basic}, tables=c.tables)
+
+
+def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: list[Finding], *,
+          branch_code=None, duplicate_of=None, content_hash=None, saved_at=None, basic=None, tables=None) -> Outcome:
+    ws, now, settings, branches = ctx
+    folder = {ledger.ACCEPTED: ws.accepted, ledger.REJECTED: ws.rejected, ledger.DUPLICATE: ws.duplicates}[outcome]
+    stored = folder / _stored_name(now, sha, path.name)
+    feedback = None
+    if outcome == ledger.REJECTED:
+        branch = branches.get(branch_code or "")
+        stem = safe_filename(f"{branch.code}_{branch.name}") if branch else Path(safe_filename(path.name)).stem
+        feedback = ws.feedback / f"{stem}_退回说明_{now:%Y%m%d-%H%M%S}_{sha[:6]}.xlsx"
+    rec = ledger.FileRecord(
+        sha256=sha, original_name=path.name, size=size, arrived_at=now, outcome=outcome,
+        stored_as=stored.relative_to(ws.root).as_posix(),
+        feedback=feedback.relative_to(ws.root).as_posix() if feedback else None,
+        branch_code=branch_code, kind=K.KIND_BRANCH if branch_code else None, content_hash=content_hash,
+        saved_at=saved_at, duplicate_of=duplicate_of)
+    file_id = ledger.record(conn, rec, findings, basic, tables)
+    row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+    if _move(ws, row):
+        ledger.set_moved(conn, file_id)
+        if feedback:
+            row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+            _write_feedback(conn, ws, row, findings, settings, branches)
+    errors = sum(f.is_error for f in findings)
+    first = next((f.message for f in findings if f.is_error), findings[0].message if findings else "")
+    log.info("%s：%s（%s）", path.name, outcome, first)
+    return Outcome(path.name, outcome, branch_code, errors, len(findings) - errors,
+                   feedback.name if feedback else None, first)
