@@ -140,3 +140,21 @@ TABLES = {
 }
 IDENTITY_KEYS = ("kind", "branch_code", "branch_name", "general", "template_version", "checklist_fingerprint")
 KIND_BRANCH = "branch"  # identity kind of a branch workbook (review workbooks have their own)
+
+# ---- the master workbook (outbox/master.xlsx) ----
+MASTER_OVERVIEW = "总览"
+MASTER_SCORES = "得分表"
+MASTER_DETAIL = "指标明细"
+MASTER_EVIDENCE = "证据明细"
+MASTER_PROBLEMS = "问题清单汇总"
+MASTER_BASIC = "基本信息汇总"
+MASTER_MEMBERS = "党员名册汇总"
+MASTER_ACTIVITIES = "三会一课汇总"
+MASTER_ACTIVISTS = "积极分子汇总"
+MASTER_ROSTER = "支部名册"
+MASTER_MISSING = "未报支部"
+MASTER_LOG = "报送记录"
+MASTER_CHECKLIST = "指标清单"
+MASTER_PARAMS = "参数"
+STATUS_ACCEPTED, STATUS_REJECTED, STATUS_MISSING = "已收", "退回待改", "未报"
+EXCEL_MAX_ROWS = 1_048_576

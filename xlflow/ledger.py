@@ -18,8 +18,18 @@ from xlflow.messages import Finding
 
 ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
 
+# Review workbooks (初验 by a 总支, 复验 by the college) are returns too, of their own kind; their
+# `branch_code` in `returns` is the reviewing unit (the 总支's name, or the college's).
+REVIEW_FIRST, REVIEW_SECOND = "review_first", "review_second"
+REVIEW_TABLES = {
+    # one row per branch × indicator: the reviewer's rating and comment
+    "review": ["branch_code", "indicator", "rating", "comment"],
+    # one row per branch: the overall conclusion and opinion of the reviewer
+    "review_conclusion": ["branch_code", "conclusion", "opinion", "reviewer", "reviewed_on"],
+}
+
 _DATA_TABLES = {"basic": ["code", "name", "general", *K.BASIC_FIELDS], **{
-    k: [c for c in cols if c != "seq"] for k, (_, cols) in K.TABLES.items()}}
+    k: [c for c in cols if c != "seq"] for k, (_, cols) in K.TABLES.items()}, **REVIEW_TABLES}
 
 
 def _ddl() -> str:
@@ -136,9 +146,10 @@ def _store_return(conn, file_id: int, rec: FileRecord, basic: dict, tables: dict
         "INSERT INTO returns (file_id, branch_code, kind, saved_at, received_at, content_hash) VALUES (?,?,?,?,?,?)",
         (file_id, rec.branch_code, kind, _sql_value(rec.saved_at), rec.arrived_at.isoformat(), rec.content_hash),
     ).lastrowid
-    cols = _DATA_TABLES["basic"]
-    conn.execute(f"INSERT INTO t_basic VALUES (?, {', '.join('?' * len(cols))})",
-                 [rid, *(_sql_value(basic.get(c)) for c in cols)])
+    if basic:
+        cols = _DATA_TABLES["basic"]
+        conn.execute(f"INSERT INTO t_basic VALUES (?, {', '.join('?' * len(cols))})",
+                     [rid, *(_sql_value(basic.get(c)) for c in cols)])
     for table, rows in tables.items():
         cols = _DATA_TABLES[table]
         conn.executemany(f"INSERT INTO t_{table} VALUES (?, ?, {', '.join('?' * len(cols))})",

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from xlflow.errors import SettingsError
 
-PHASES = {"达标": 0, "提质": 10, "创优": 5}  # phase -> 样板 quota denominator (1/10, 1/5); 0: none
+# phase -> 样板 quota denominator: 1/10 of all branches in 提质 (seed), 1/5 in 创优 (seed); in the
+# 达标 year the seed encourages 样板 without a ratio, so the 提质 ratio is the default guidance.
+PHASES = {"达标": 10, "提质": 10, "创优": 5}
 
 
 @dataclass(frozen=True)

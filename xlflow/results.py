@@ -1,0 +1,119 @@
+"""stage: ledger + roster + checklist + settings → the campaign's results, branch by branch.
+
+The one place that turns stored returns and reviews into figures: evidence verdicts, the ratings
+of each round, scores, 等次, rank, 样板 and 标杆院系. The master workbook writes these as cached
+values beside its formulas, and the Word documents quote them, so both always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from xlflow import constants as K
+from xlflow import ledger
+from xlflow.checklist import Checklist
+from xlflow.evidence import Evidence, check_return, from_ledger, mismatches
+from xlflow.roster import Branch
+from xlflow.scoring import BranchScore, Params, benchmark_generals, rank_all, score_branch
+from xlflow.settings import Settings
+
+
+@dataclass
+class Review:
+    ratings: dict[str, str] = field(default_factory=dict)  # indicator -> rating
+    comments: dict[str, str] = field(default_factory=dict)
+    conclusion: str = ""
+    opinion: str = ""
+    reviewer: str = ""
+    reviewed_on: str = ""
+
+
+@dataclass
+class BranchResult:
+    branch: Branch
+    return_id: int
+    file_id: int
+    received_at: dt.datetime
+    as_of: dt.date
+    basic: dict
+    self_ratings: dict[str, str]
+    first: Review
+    second: Review
+    evidence: list[Evidence]
+    mismatches: list[str]
+    problems: list[dict]
+    score: BranchScore | None = None
+
+
+@dataclass
+class Results:
+    branches: list[BranchResult]  # branches with a current return, in roster order
+    missing: list[Branch]
+    quota: int
+    benchmarks: list[str]  # 标杆院系 candidates (总支 names)
+    params: Params
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def as_of(filled_on: str | None, received_at: dt.datetime) -> dt.date:
+    """The date a return speaks for: its 填表日期, unless that is later than its arrival."""
+    filled = _date(filled_on)
+    return filled if filled and filled <= received_at.date() else received_at.date()
+
+
+def _reviews(conn, kind: str) -> dict[str, Review]:
+    """branch code -> the current review of that kind (初验 by its 总支, or 复验 by the college)."""
+    out: dict[str, Review] = {}
+    rows = conn.execute(
+        """SELECT v.branch_code, v.indicator, v.rating, v.comment FROM t_review v
+           JOIN returns r ON r.id = v.return_id WHERE r.kind = ? AND r.current = 1""", (kind,))
+    for code, indicator, rating, comment in rows:
+        rv = out.setdefault(code, Review())
+        if rating:
+            rv.ratings[indicator] = rating
+        if comment:
+            rv.comments[indicator] = comment
+    rows = conn.execute(
+        """SELECT c.branch_code, c.conclusion, c.opinion, c.reviewer, c.reviewed_on FROM t_review_conclusion c
+           JOIN returns r ON r.id = c.return_id WHERE r.kind = ? AND r.current = 1""", (kind,))
+    for code, conclusion, opinion, reviewer, on in rows:
+        rv = out.setdefault(code, Review())
+        rv.conclusion, rv.opinion, rv.reviewer, rv.reviewed_on = conclusion or "", opinion or "", reviewer or "", on or ""
+    return out
+
+
+def load_results(conn, checklist: Checklist, settings: Settings, branches: list[Branch],
+                 params: Params | None = None) -> Results:
+    params = params or Params.default(checklist, settings)
+    current = {r["branch_code"]: r for r in conn.execute(
+        "SELECT * FROM returns WHERE kind = ? AND current = 1", (K.KIND_BRANCH,))}
+    firsts, seconds = _reviews(conn, ledger.REVIEW_FIRST), _reviews(conn, ledger.REVIEW_SECOND)
+    out, missing = [], []
+    for b in branches:
+        ret = current.get(b.code)
+        if ret is None:
+            missing.append(b)
+            continue
+        rid = ret["id"]
+        received = dt.datetime.fromisoformat(ret["received_at"])
+        basic = dict(conn.execute("SELECT * FROM t_basic WHERE return_id = ?", (rid,)).fetchone() or {})
+        day = as_of(basic.get("filled_on"), received)
+        self_r = {r[0]: r[1] for r in conn.execute("SELECT code, rating FROM t_self WHERE return_id = ?", (rid,))}
+        problems = [dict(r) for r in conn.execute("SELECT * FROM t_problems WHERE return_id = ? ORDER BY row", (rid,))]
+        data = from_ledger(conn, rid, day)
+        evidence = check_return(data, checklist, settings)
+        first, second = firsts.get(b.code, Review()), seconds.get(b.code, Review())
+        result = BranchResult(b, rid, ret["file_id"], received, day, basic, self_r, first, second, evidence,
+                              mismatches(evidence, self_r, checklist), problems)
+        result.score = score_branch(b.code, checklist, params, self_r, first.ratings, second.ratings)
+        out.append(result)
+    quota = rank_all([r.score for r in out], len(branches), params)
+    benchmarks = benchmark_generals([r.score for r in out], {b.code: b.general for b in branches}, params)
+    return Results(out, missing, quota, benchmarks, params)
