@@ -136,3 +136,45 @@ def test_a_clerk_changes_parameters_and_a_rating_and_libreoffice_agrees_with_xlf
     expected = benchmark_generals(scores, {b.code: b.general for b in branches}, p)
     assert sorted(g for g, v in bench.items() if v == "是") == sorted(expected)
     assert SCORE_FIXED[0] == heads[0] and heads[-len(SCORE_TAIL):] == SCORE_TAIL
+
+
+def test_a_full_sheet_continues_on_the_next(campaign, tmp_path, monkeypatch):
+    """Excel holds 1,048,576 rows; the record sheets continue on numbered sheets rather than fail.
+    The limit is lowered here so that the sample campaign crosses it."""
+    ws, results, checklist, settings, branches = campaign
+    monkeypatch.setattr(K, "EXCEL_MAX_ROWS", 200)
+    conn = open_ledger(ws.ledger)
+    path, _ = write_master(conn, results, checklist, settings, branches, tmp_path / "master.xlsx", NOW)
+    total = conn.execute("SELECT COUNT(*) FROM t_activities a JOIN returns r ON r.id = a.return_id "
+                         "WHERE r.current = 1").fetchone()[0]
+    conn.close()
+    wb = openpyxl.load_workbook(path, read_only=True)
+    parts = [n for n in wb.sheetnames if n.startswith(K.MASTER_ACTIVITIES)]
+    assert len(parts) == -(-total // 198) and parts[1] == f"{K.MASTER_ACTIVITIES}(2)"
+    rows = sum(sum(1 for r in wb[n].iter_rows(min_row=3, values_only=True) if r[0]) for n in parts)
+    assert rows == total and all(wb[n].max_row <= 200 for n in parts)
+
+
+def test_a_locked_master_is_written_beside_it(campaign, tmp_path, monkeypatch):
+    """On Windows a workbook open in Excel cannot be replaced; the new one goes beside it.
+    os.replace is made to fail as Windows' would for the master only (tests run as root here,
+    where no file can be locked against replacement)."""
+    import xlflow.master as master
+
+    ws, results, checklist, settings, branches = campaign
+    dest = tmp_path / "master.xlsx"
+    dest.write_bytes(b"open in Excel")
+    real = master.os.replace
+
+    def locked(src, dst):
+        if Path(dst) == dest:
+            raise PermissionError(13, "文件被占用", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(master.os, "replace", locked)
+    conn = open_ledger(ws.ledger)
+    path, in_place = write_master(conn, results, checklist, settings, branches, dest, NOW)
+    conn.close()
+    assert not in_place and path == tmp_path / "master_20191128-100000.xlsx"
+    assert dest.read_bytes() == b"open in Excel" and openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []

@@ -1,0 +1,156 @@
+"""Benchmark: the master workbook for 100, 1,000 and 10,000 branches (time and peak memory), and
+the evidence checks for 1,000 returns against reading them.
+
+Goals: 1,000 branches in ≤ 10 s under 300 MB; 10,000 completes under 600 MB; evidence checks
+cost less than reading. A real campaign of 24 returns is built once (templates, filled returns,
+ingest), then its ledger is cloned to N branches inside SQLite. Each build runs in a fresh
+subprocess so its peak RSS is its own. Baseline, measured in the same run where it finishes in
+reasonable time: the same writer with xlsxwriter's normal (in-memory) mode.
+
+Usage: python bench/master_bench.py [sizes, e.g. 100,1000,10000] [runs]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+NOW = dt.datetime(2019, 11, 28, 10, 0)
+BASE = 24
+
+
+def build_campaign(root: Path):
+    from xlflow.ingest import candidates, run_pass
+    from xlflow.sample import fill_workbook
+    from xlflow.workbook import handout_path, write_handout
+    from xlflow.workspace import init_workspace
+
+    ws, _ = init_workspace(root)
+    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
+    chosen = branches[:BASE]
+    write_handout(chosen, checklist, settings, ws.handout, workers=2)
+    for n, b in enumerate(chosen):
+        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, n)
+    run_pass(ws, candidates(ws.inbox), NOW)
+    return ws
+
+
+def clone(db: Path, out: Path, n: int) -> None:
+    """Copy the ledger and clone its current returns until there are n branches."""
+    shutil.copyfile(db, out)
+    conn = sqlite3.connect(out)
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 't_%'")]
+    cols = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")][1:] for t in tables}
+    base = conn.execute("SELECT id, file_id, branch_code FROM returns WHERE current = 1 AND kind = 'branch'").fetchall()
+    conn.execute("BEGIN")
+    for i in range(len(base), n):
+        rid, fid, code = base[i % len(base)]
+        new_code = f"{code}-{i:05d}"
+        new_fid = conn.execute("INSERT INTO files (sha256, original_name, size, arrived_at, outcome, stored_as, moved,"
+                               " branch_code) SELECT sha256 || ?, original_name, size, arrived_at, outcome, stored_as,"
+                               " moved, ? FROM files WHERE id = ?", (str(i), new_code, fid)).lastrowid
+        new_rid = conn.execute("INSERT INTO returns (file_id, branch_code, kind, saved_at, received_at, content_hash,"
+                               " current) SELECT ?, ?, kind, saved_at, received_at, content_hash, 1 FROM returns"
+                               " WHERE id = ?", (new_fid, new_code, rid)).lastrowid
+        for t in tables:
+            c = ", ".join(f'"{x}"' for x in cols[t])
+            conn.execute(f"INSERT INTO {t} (return_id, {c}) SELECT ?, {c} FROM {t} WHERE return_id = ?", (new_rid, rid))
+        conn.execute("UPDATE t_basic SET code = ? WHERE return_id = ?", (new_code, new_rid))
+    conn.execute("COMMIT")
+    conn.close()
+
+
+CHILD = r"""
+import datetime as dt, json, resource, sys, time
+from dataclasses import replace
+from pathlib import Path
+from xlflow.ledger import open_ledger
+from xlflow.master import MasterWriter
+from xlflow.results import load_results
+from xlflow.workspace import Workspace
+root, db, n, mode = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+ws = Workspace(root)
+checklist, settings, sample = ws.checklist(), ws.settings(), ws.roster()[:%d]
+conn = open_ledger(db)
+codes = [r[0] for r in conn.execute("SELECT branch_code FROM returns WHERE current = 1 AND kind = 'branch' ORDER BY id")]
+by = {b.code: b for b in sample}
+branches = [by.get(c) or replace(by[c.rsplit("-", 1)[0]], code=c, name=by[c.rsplit("-", 1)[0]].name + c[-5:]) for c in codes]
+t0 = time.perf_counter()
+results = load_results(conn, checklist, settings, branches)
+t1 = time.perf_counter()
+MasterWriter(root / f"master-{n}-{mode}.xlsx", results, checklist, settings, branches, conn,
+             constant_memory=(mode == "stream")).build()
+t2 = time.perf_counter()
+print(json.dumps({"results": t1 - t0, "write": t2 - t1, "total": t2 - t0,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "size_mb": (root / f"master-{n}-{mode}.xlsx").stat().st_size / 1e6}))
+""" % BASE
+
+
+def run(root: Path, db: Path, n: int, mode: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(root), str(db), str(n), mode],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def evidence_vs_reading(ws, n: int = 1000) -> tuple[float, float]:
+    """Per return: evidence checks (from the ledger) vs python-calamine reading of the same returns."""
+    from xlflow.evidence import check_return, from_ledger
+    from xlflow.ledger import open_ledger
+    from xlflow.read import read_workbook
+
+    conn = open_ledger(ws.ledger)
+    rids = [r[0] for r in conn.execute("SELECT id FROM returns WHERE current = 1")]
+    files = sorted(ws.accepted.glob("*.xlsx"))
+    checklist, settings = ws.checklist(), ws.settings()
+    t = time.perf_counter()
+    for i in range(n):
+        check_return(from_ledger(conn, rids[i % len(rids)], dt.date(2019, 11, 20)), checklist, settings)
+    ev = (time.perf_counter() - t) / n
+    t = time.perf_counter()
+    for i in range(n):
+        read_workbook(files[i % len(files)])
+    rd = (time.perf_counter() - t) / n
+    return ev, rd
+
+
+def main() -> None:
+    sizes = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "100,1000,10000").split(",")]
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    with tempfile.TemporaryDirectory() as d:
+        ws = build_campaign(Path(d) / "campaign")
+        ev, rd = evidence_vs_reading(ws)
+        print(f"evidence checks: {ev * 1000:.2f} ms per return; reading (calamine): {rd * 1000:.2f} ms per return;"
+              f" ratio {ev / rd:.2f} (goal < 1: {'met' if ev < rd else 'NOT met'})")
+        for n in sizes:
+            db = Path(d) / f"ledger-{n}.db"
+            clone(ws.ledger, db, n)
+            reps = runs if n <= 1000 else 1
+            stream = [run(ws.root, db, n, "stream") for _ in range(reps)]
+            t = statistics.median(x["total"] for x in stream)
+            mem = max(x["rss_mb"] for x in stream)
+            line = (f"master for {n:>6} branches: {t:6.2f} s (results {statistics.median(x['results'] for x in stream):.2f} s,"
+                    f" write {statistics.median(x['write'] for x in stream):.2f} s), peak {mem:5.0f} MB,"
+                    f" file {stream[0]['size_mb']:.1f} MB")
+            if n <= 1000:
+                naive = [run(ws.root, db, n, "memory") for _ in range(reps)]
+                tn, mn = statistics.median(x["total"] for x in naive), max(x["rss_mb"] for x in naive)
+                line += f" | baseline in-memory: {tn:.2f} s, {mn:.0f} MB (memory ratio {mem / mn:.2f})"
+            print(line)
+            if n == 1000:
+                print(f"  goal 1,000 ≤ 10 s and < 300 MB: {'met' if t <= 10 and mem < 300 else 'NOT met'}")
+            if n == 10000:
+                print(f"  goal 10,000 completes < 600 MB: {'met' if mem < 600 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

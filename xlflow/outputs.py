@@ -1,0 +1,31 @@
+"""stage: ledger → every output (master workbook, Word documents), rebuilt as one pure function of
+the ledger, the checklist and the settings. Called after every pass that changed something."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlflow.ledger import open_ledger
+from xlflow.master import write_master
+from xlflow.results import Results, load_results
+from xlflow.workspace import Workspace
+
+
+@dataclass
+class Rebuilt:
+    master: Path
+    master_in_place: bool  # False: master.xlsx was open elsewhere, the new one sits beside it
+    results: Results
+
+
+def rebuild_master(ws: Workspace, now: dt.datetime) -> Rebuilt:
+    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
+    conn = open_ledger(ws.ledger)
+    try:
+        results = load_results(conn, checklist, settings, branches)
+        path, in_place = write_master(conn, results, checklist, settings, branches, ws.master, now)
+    finally:
+        conn.close()
+    return Rebuilt(path, in_place, results)
