@@ -398,8 +398,9 @@ class MasterWriter:
                 for c, v in enumerate(row):
                     self.put(ws, r, c, v)
                 r += 1
-        ws.conditional_format(FIRST, 7, max(r - 1, FIRST), 7, {"type": "cell", "criteria": "==",
-                                                               "value": '"不符合"', "format": self.f_red})
+        for verdict, fmt in (("不符合", self.f_red), ("未到期", self.f_orange)):
+            ws.conditional_format(FIRST, 7, max(r - 1, FIRST), 7, {"type": "cell", "criteria": "==",
+                                                                   "value": f'"{verdict}"', "format": fmt})
         self.finish(ws, heads, r - 1)
 
     def problems(self) -> None:
