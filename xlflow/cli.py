@@ -4,6 +4,7 @@ Chinese help with an example; errors a clerk can fix are printed as one clear me
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -12,34 +13,101 @@ from tqdm import tqdm
 from xlflow.errors import XlflowError
 from xlflow.workspace import Workspace, init_workspace
 
+
+def _existing_root(ctx, param, root: Path) -> Path:
+    """A mistyped --root must not silently create a new, empty working folder."""
+    if not root.is_dir():
+        raise XlflowError(f"找不到工作目录“{root}”。请用 --root 指定已有的工作目录，"
+                          f"或先运行 xlflow init {root} 建立一个。")
+    return root
+
+
+def _positive(ctx, param, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise XlflowError(f"--{param.name} 应为不小于 1 的整数（现为 {value}）。")
+    return value
+
+
 ROOT = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-                    show_default=True, help="工作目录（含 xlflow.toml、templates/、inbox/、outbox/）。")
+                    metavar="目录", callback=_existing_root,
+                    help="工作目录（含 xlflow.toml、templates/、inbox/、outbox/），默认为当前目录。")
 
 
-class _Group(click.Group):
+class _Chinese:
+    """Click's own help scaffolding (usage line, section titles, -h) in Chinese."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), "用法：")
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = "显示本帮助并退出。"
+        return opt
+
+    def format_options(self, ctx, formatter):
+        opts = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx))]
+        if opts:
+            with formatter.section("选项"):
+                formatter.write_dl(opts)
+
+
+class _Command(_Chinese, click.Command):
+    pass
+
+
+class _Group(_Chinese, click.Group):
+    command_class = _Command
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, subcommand_metavar="命令 [参数]...", **kwargs)
+
+    def list_commands(self, ctx):
+        return list(self.commands)  # in the order of the workflow, not alphabetical
+
+    def format_options(self, ctx, formatter):
+        super().format_options(ctx, formatter)
+        rows = [(name, cmd.get_short_help_str(formatter.width - 6 - max(map(len, self.commands))))
+                for name, cmd in self.commands.items() if not cmd.hidden]
+        if rows:
+            with formatter.section("命令"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except XlflowError as exc:
             click.secho(f"错误：{exc}", fg="red", err=True)
             sys.exit(2)
+        except PermissionError as exc:  # typically a workbook open in Excel/WPS on Windows
+            click.secho(f"错误：文件“{exc.filename or ''}”正被其他程序（如 Excel、WPS）打开，或没有写入权限。"
+                        "请关闭该文件后重试。", fg="red", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="xlflow", message="xlflow %(version)s")
+@click.version_option(package_name="xlflow", message="xlflow %(version)s", help="显示版本号并退出。")
 def main():
     """xlflow：党支部标准化规范化建设（两化一创）填报、收件校验、汇总和公文工具。
 
+    每个命令的用法见 xlflow 命令 -h，例如 xlflow ingest -h。
+
     \b
-    常用流程：
-      xlflow init 工作目录        建立工作目录
-      xlflow templates            生成各支部填报表（outbox/templates/）
-      xlflow demo                 用示例数据把全流程走一遍
+    示例（常用流程）：
+      xlflow init 2019年支部建设                 建立工作目录
+      xlflow templates --root 2019年支部建设     生成各支部填报表（outbox/templates/）
+      xlflow watch --root 2019年支部建设         持续处理交回的填报表（inbox/）
+      xlflow status --root 2019年支部建设        查看报送进度
+      xlflow demo                                用示例数据把全流程走一遍
     """
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="目录")
 def init(directory: Path):
     """建立新的工作目录：设置文件、指标清单、支部名册、收件箱和输出目录。
 
@@ -59,7 +127,8 @@ def init(directory: Path):
 
 @main.command()
 @ROOT
-@click.option("--workers", type=int, default=None, help="并行进程数（默认使用全部 CPU 核）。")
+@click.option("--workers", type=int, default=None, metavar="个数", callback=_positive,
+              help="并行进程数（默认使用全部 CPU 核）。")
 def templates(root: Path, workers: int | None):
     """按支部名册为每个党支部生成填报表，并为每个党总支打一个压缩包。
 
@@ -69,14 +138,20 @@ def templates(root: Path, workers: int | None):
     示例：
       xlflow templates --root 2019年支部建设
     """
+    from xlflow.files import safe_filename
+    from xlflow.roster import generals
     from xlflow.workbook import write_handout
 
     ws = Workspace(root)
     checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
     with tqdm(total=len(branches), desc="生成填报表", unit="份", disable=None) as bar:
         paths = write_handout(branches, checklist, settings, ws.handout, workers, progress=bar.update)
-    generals = {b.general for b in branches}
-    click.echo(f"已生成 {len(paths)} 份填报表（{len(generals)} 个党总支），位置：{ws.handout.resolve()}")
+    names = generals(branches)
+    click.echo(f"已生成 {len(paths)} 份填报表（{len(names)} 个党总支），位置：{ws.handout.resolve()}")
+    click.echo(f"按党总支打包的压缩包 {len(names)} 个（发给各党总支转发所属支部），位置：{ws.handout.resolve()}")
+    for g in names:
+        count = sum(b.general == g for b in branches)
+        click.echo(f"  {safe_filename(f'{g}.zip')}（{count} 份）")
 
 
 @main.command()
@@ -95,15 +170,22 @@ def demo(directory: Path | None):
     run_demo(directory, echo=click.echo)
 
 
-def _print_pass(result) -> None:
+def _print_pass(result, stamp: bool = False) -> None:
+    import datetime as dt
+
     names = {"accepted": "接收", "rejected": "退回", "duplicate": "重复"}
+    when = f"[{dt.datetime.now():%H:%M:%S}] " if stamp else ""
     for o in result.outcomes:
-        extra = f"，退回说明：{o.feedback}" if o.feedback else ""
+        extra = f"  → 退回说明：{o.feedback}" if o.feedback else ""
         tail = f"：{o.message}" if o.outcome != "accepted" and o.message else ""
         warn = f"（{o.warnings} 条提醒）" if o.outcome == "accepted" and o.warnings else ""
-        click.echo(f"{names[o.outcome]}  {o.name}{warn}{tail}{extra}")
+        click.echo(f"{when}{names[o.outcome]}  {o.name}{warn}{tail}{extra}")
+    if result.outcomes:
+        counts = "，".join(f"{name} {sum(o.outcome == k for o in result.outcomes)} 份" for k, name in names.items())
+        where = "；退回说明在 outbox/feedback/，请发回相应支部" if any(o.feedback for o in result.outcomes) else ""
+        click.echo(f"{when}合计：{counts}{where}。")
     if result.waiting:
-        click.echo(f"暂未处理（文件仍在复制或被占用，下次再试）：{'、'.join(result.waiting)}")
+        click.echo(f"{when}暂未处理（文件仍在复制或被占用，下次再试）：{'、'.join(result.waiting)}")
 
 
 @main.command()
@@ -118,15 +200,11 @@ def ingest(root: Path):
     示例：
       xlflow ingest --root 2019年支部建设
     """
-    from xlflow.watch import acquire, ingest_once, setup_logging
+    from xlflow.watch import ingest_once, session
 
     ws = Workspace(root)
-    lk = acquire(ws)
-    try:
-        setup_logging(ws)
+    with session(ws):
         result = ingest_once(ws)
-    finally:
-        lk.release()
     _print_pass(result)
     if not result.outcomes and not result.waiting:
         click.echo("收件箱中没有待处理的文件。")
@@ -134,7 +212,34 @@ def ingest(root: Path):
 
 @main.command()
 @ROOT
-@click.option("--every", type=int, default=None, help="检查间隔（秒），默认取 xlflow.toml 中的 poll_seconds。")
+def review(root: Path):
+    """生成验收工作簿：每个党总支一份初验工作簿，学院一份复验工作簿。
+
+    初验工作簿列出该党总支已接收的每个支部的每项指标，预填支部自评等次和台账核验结果，
+    由党总支填写初验等次、意见和总体结论；复验工作簿覆盖全部已接收的支部，并显示初验结果。
+    已交回的初验、复验内容会预填进去，可在其基础上修改。填好后放入 inbox/，运行 xlflow ingest。
+    输出在 outbox/review/。
+
+    \b
+    示例：
+      xlflow review --root 2019年支部建设
+    """
+    from xlflow.review import review_round
+
+    ws = Workspace(root)
+    paths = review_round(ws)
+    if not paths:
+        click.echo("还没有接收任何支部的填报表，暂不生成验收工作簿。请先运行 xlflow ingest。")
+        return
+    for p in paths:
+        click.echo(f"  {p.name}")
+    click.echo(f"已生成验收工作簿 {len(paths)} 份（初验 {len(paths) - 1} 份、复验 1 份），位置：{ws.review.resolve()}")
+
+
+@main.command()
+@ROOT
+@click.option("--every", type=int, default=None, metavar="秒数", callback=_positive,
+              help="检查间隔（秒，至少 1），默认取 xlflow.toml 中的 poll_seconds。")
 def watch(root: Path, every: int | None):
     """持续监视收件箱，有新文件就自动处理（按 Ctrl-C 停止）。
 
@@ -144,17 +249,17 @@ def watch(root: Path, every: int | None):
     示例：
       xlflow watch --root 2019年支部建设 --every 30
     """
-    from xlflow.watch import acquire, setup_logging, watch as run_watch
+    from xlflow.watch import session, watch as run_watch
 
     ws = Workspace(root)
     every = every or ws.settings().poll_seconds
-    lk = acquire(ws)
-    try:
-        setup_logging(ws)
-        click.echo(f"正在监视 {ws.inbox.resolve()}，每 {every} 秒检查一次；按 Ctrl-C 停止。")
-        run_watch(ws, every, on_result=_print_pass)
-    finally:
-        lk.release()
+    with session(ws):
+        try:  # Ctrl-C is the normal way to stop, at any moment (even before the loop has started)
+            click.echo(f"正在监视 {ws.inbox.resolve()}，每 {every} 秒检查一次；按 Ctrl-C 停止。")
+            run_watch(ws, every, on_result=lambda r: _print_pass(r, stamp=True),
+                      on_error=lambda m: click.secho(m, fg="red", err=True))
+        except KeyboardInterrupt:
+            pass
     click.echo("已停止监视。")
 
 
@@ -172,6 +277,12 @@ def status(root: Path):
 
     ws = Workspace(root)
     branches = ws.roster()
+    if not ws.ledger.exists():  # nothing processed yet: say so, and create nothing
+        click.echo(f"还没有处理过任何交回的填报表（台账 {ws.ledger.name} 尚未建立）。"
+                   "把交回的文件放进 inbox/，运行 xlflow ingest 或 xlflow watch 后再查看。")
+        with closing(open_ledger(":memory:")) as empty:
+            click.echo(format_status(campaign_status(empty, branches), list_missing=False))
+        return
     conn = open_ledger(ws.ledger)
     try:
         click.echo(format_status(campaign_status(conn, branches)))
@@ -180,3 +291,68 @@ def status(root: Path):
         conn.close()
     for name, message in odd:
         click.echo(f"无法识别支部的退回文件：{name}：{message}")
+
+
+@main.command()
+@ROOT
+def master(root: Path):
+    """由台账重新生成汇总表 outbox/master.xlsx（得分、排名、等次、样板候选均为 Excel 公式）。
+
+    如果汇总表正被 Excel 或 WPS 打开，新表会另存为带时间的文件名，并提示位置。
+
+    \b
+    示例：
+      xlflow master --root 2019年支部建设
+    """
+    import datetime as dt
+
+    from xlflow.outputs import rebuild_master
+
+    done = rebuild_master(Workspace(root), dt.datetime.now().replace(microsecond=0))
+    if not done.master_in_place:
+        click.echo(f"master.xlsx 正被其他程序打开，新汇总表另存为：{done.master}")
+    res = done.results
+    click.echo(f"汇总表已生成：{done.master.resolve()}（已收 {len(res.branches)} 个支部，尚无合格报送 {len(res.missing)} 个，"
+               f"样板名额 {res.quota}）")
+
+
+@main.command()
+@ROOT
+@click.option("--workers", type=int, default=None, metavar="个数", callback=_positive,
+              help="并行进程数（默认使用全部 CPU 核）。")
+@click.option("--force", is_flag=True, help="全部重新生成（默认只生成内容有变化或缺失的文书）。")
+def reports(root: Path, workers: int | None, force: bool):
+    """由台账生成归档用的 Word 文书：验收意见书、证书、表彰决定、年度报告、催报通知。
+
+    输出在 outbox/reports/：验收意见书/、证书/（每个支部）、年度报告/、催报通知/（每个党总支），表彰决定在最上层。
+
+    只重新生成内容或模板有变化的文书；模板在 templates/ 中，可用 Word 或 WPS 修改措辞和版头。
+
+    \b
+    示例：
+      xlflow reports --root 2019年支部建设
+      xlflow reports --root 2019年支部建设 --force
+    """
+    import datetime as dt
+
+    from xlflow.ledger import open_ledger
+    from xlflow.reports import write_reports
+    from xlflow.results import load_results
+
+    ws = Workspace(root)
+    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
+    conn = open_ledger(ws.ledger)
+    try:
+        results = load_results(conn, checklist, settings, branches)
+    finally:
+        conn.close()
+    with tqdm(desc="生成文书", unit="份", disable=None) as bar:
+        def tick(n: int, total: int) -> None:
+            bar.total = total
+            bar.update(n)
+        run = write_reports(results, checklist, settings, ws.templates, ws.reports, workers, tick,
+                            today=dt.date.today(), force=force)
+    removed = f"，删除不再适用的 {len(run.removed)} 份" if run.removed else ""
+    click.echo(f"文书已生成：新生成 {len(run.written)} 份，未变化 {len(run.skipped)} 份{removed}；位置：{ws.reports.resolve()}")
+    for p in run.locked:
+        click.secho(f"未能更新（文件正被 Word 或 WPS 打开，关闭后重新运行即可）：{p}", fg="yellow")

@@ -158,3 +158,44 @@ MASTER_CHECKLIST = "指标清单"
 MASTER_PARAMS = "参数"
 STATUS_ACCEPTED, STATUS_REJECTED, STATUS_MISSING = "已收", "退回待改", "未报"
 EXCEL_MAX_ROWS = 1_048_576
+
+# ---- review workbooks: 初验 by a 党总支, 复验 by the college (outbox/review/) ----
+KIND_REVIEW_FIRST, KIND_REVIEW_SECOND = "review_first", "review_second"  # identity kinds (ledger uses them)
+REVIEW_ROUNDS = {KIND_REVIEW_FIRST: "初验", KIND_REVIEW_SECOND: "复验"}
+REVIEW_FORMAT = 1  # bump when the review workbook's layout changes
+REVIEW_CONCLUSIONS = ("同意达标", "不同意达标", "整改后再验")
+REVIEW_SHEET_GUIDE = "填写说明"
+REVIEW_SHEET_ITEMS = "逐项验收"
+REVIEW_SHEET_CONCLUSION = "总体结论"
+REVIEW_IDENTITY_KEYS = ("kind", "unit", "template_version", "checklist_fingerprint", "branches")
+# Read-only columns (key -> header), then each round's columns. In a layout the round's own input
+# columns have the keys of the ledger's t_review / t_review_conclusion; the earlier round's are shown.
+_REVIEW_ITEM_SHOWN = {
+    "branch_code": "支部编码",
+    "branch_name": "支部名称",
+    "indicator": "指标编码",
+    "short": "指标简称",
+    "points": "分值",
+    "self_rating": "自评等次",
+    "evidence": "记录核验",
+    "mismatch": "自评与记录不符",
+}
+_REVIEW_CONCLUSION_SHOWN = {"branch_code": "支部编码", "branch_name": "支部名称", "self_total": "自评总分"}
+_REVIEW_OWN = {"opinion": "验收意见", "reviewer": "验收人", "reviewed_on": "验收日期"}
+_R1, _R2 = REVIEW_ROUNDS[KIND_REVIEW_FIRST], REVIEW_ROUNDS[KIND_REVIEW_SECOND]
+REVIEW_LAYOUTS = {  # kind -> table key -> (sheet, columns); readers find the columns by header
+    KIND_REVIEW_FIRST: {
+        "review": (REVIEW_SHEET_ITEMS, {**_REVIEW_ITEM_SHOWN, "rating": f"{_R1}等次", "comment": f"{_R1}意见"}),
+        "review_conclusion": (REVIEW_SHEET_CONCLUSION, {**_REVIEW_CONCLUSION_SHOWN, "conclusion": f"{_R1}结论",
+                                                        **_REVIEW_OWN}),
+    },
+    KIND_REVIEW_SECOND: {
+        "review": (REVIEW_SHEET_ITEMS, {**_REVIEW_ITEM_SHOWN, "first_rating": f"{_R1}等次",
+                                        "first_comment": f"{_R1}意见", "rating": f"{_R2}等次",
+                                        "comment": f"{_R2}意见"}),
+        "review_conclusion": (REVIEW_SHEET_CONCLUSION, {**_REVIEW_CONCLUSION_SHOWN, "first_conclusion": f"{_R1}结论",
+                                                        "first_opinion": f"{_R1}意见", "conclusion": f"{_R2}结论",
+                                                        **_REVIEW_OWN}),
+    },
+}
+REVIEW_INPUTS = {"review": ("rating", "comment"), "review_conclusion": ("conclusion", *_REVIEW_OWN)}

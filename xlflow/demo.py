@@ -15,7 +15,8 @@ from pathlib import Path
 
 from xlflow.ingest import candidates, run_pass
 from xlflow.ledger import open_ledger
-from xlflow.sample import fill_workbook, plan_demo
+from xlflow.review import review_round
+from xlflow.sample import fill_review, fill_workbook, plan_demo
 from xlflow.status import campaign_status, format_status
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import init_workspace
@@ -34,6 +35,24 @@ def _odd_files(inbox: Path, some_return: Path) -> None:
                    'package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/'
                    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
         z.writestr("word/document.xml", "<w:document/>")
+
+
+def _review_round(ws, checklist, echo) -> None:
+    """Two 党总支 fill their 初验 workbooks, then the college its 复验 (which shows the 初验), each
+    dropped into the inbox and taken in by a pass, as the acceptance path of the seed runs."""
+    paths = review_round(ws)
+    firsts = [p for p in paths if p.name.startswith("初验")][:2]
+    echo(f"验收：生成验收工作簿 {len(paths)} 份（每个党总支一份初验、学院一份复验）→ {ws.review}")
+    for n, p in enumerate(firsts):
+        fill_review(p, ws.inbox / f"{p.stem}（已填）.xlsx", SEED + 100 + n, checklist)
+    result = run_pass(ws, candidates(ws.inbox), dt.datetime.now().replace(microsecond=0))
+    echo(f"验收：{'、'.join(p.stem.split('_', 1)[1] for p in firsts)} 交回初验工作簿，"
+         f"接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份")
+    second = next(p for p in review_round(ws) if p.name.startswith("复验"))  # now showing the 初验
+    fill_review(second, ws.inbox / f"{second.stem}（已填）.xlsx", SEED + 200, checklist)
+    result = run_pass(ws, candidates(ws.inbox), dt.datetime.now().replace(microsecond=0))
+    echo(f"验收：学院复验工作簿交回，接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份；"
+         f"验收工作簿已按最新结果重新生成 {len(review_round(ws))} 份 → {ws.review}")
 
 
 def run_demo(directory: Path | None, echo=print) -> Path:
@@ -62,5 +81,25 @@ def run_demo(directory: Path | None, echo=print) -> Path:
         echo(format_status(campaign_status(conn, branches), list_missing=False))
     finally:
         conn.close()
+    # -- 初验 / 复验 (review.py) --
+    _review_round(ws, checklist, echo)
+    # -- (初验 / 复验 end) --
+    # -- Word 文书 (reports.py) --
+    _reports(ws, checklist, settings, branches, echo)
+    # -- (Word 文书 end) --
     echo(f"演示完成。输出目录：{ws.outbox.resolve()}")
     return root
+
+
+def _reports(ws, checklist, settings, branches, echo) -> None:
+    """The documents for filing, from the ledger as it stands at the end of the demo."""
+    from xlflow.reports import write_reports
+    from xlflow.results import load_results
+
+    conn = open_ledger(ws.ledger)
+    try:
+        results = load_results(conn, checklist, settings, branches)
+    finally:
+        conn.close()
+    run = write_reports(results, checklist, settings, ws.templates, ws.reports, today=dt.date.today())
+    echo(f"文书：生成 {len(run.written)} 份（各支部验收意见书和证书、各党总支年度报告和催报通知、表彰决定）→ {ws.reports}")

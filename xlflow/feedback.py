@@ -210,9 +210,10 @@ def _feedback_sheet(wb, paragraphs, rows, ordered: list[Finding], before: dict) 
 
 
 def write_feedback(original: Path, dest: Path, findings: list[Finding], *, branch_name: str,
-                   settings: Settings, received: datetime) -> Path:
-    """Write the branch's own workbook, annotated, to dest atomically; returns dest."""
-    title = f"{branch_name} 填报表退回说明"
+                   settings: Settings, received: datetime, what: str = "填报表") -> Path:
+    """Write the branch's own workbook, annotated, to dest atomically; returns dest. `what` names
+    the workbook in the title (a 党总支's returned 初验工作簿 is annotated the same way)."""
+    title = f"{branch_name} {what}退回说明"
     fact = f"收到时间：{received.year}年{received.month}月{received.day}日 {received:%H:%M}"
     try:
         wb = load_workbook(original)  # not read-only, not data-only: everything the branch has stays

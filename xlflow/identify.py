@@ -18,11 +18,14 @@ from xlflow.workbook import template_version
 def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist) -> tuple[Branch | None, list[Finding]]:
     file = raw.path.name
     ident = raw.identity
+    kind = ident.get("kind") or K.KIND_BRANCH
+    if kind in K.REVIEW_ROUNDS:  # ingest sends these to review.read_review; here they are not a return
+        return None, [finding("I107", file=file)]
+    if kind != K.KIND_BRANCH:
+        return None, [finding("I108", file=file)]
     code = ident.get("branch_code")
     if not code:
         return None, [finding("I101", file=file)]
-    if ident.get("kind", K.KIND_BRANCH) != K.KIND_BRANCH:
-        return None, [finding("I107", file=file)]
     branch = branches.get(code)
     name = ident.get("branch_name") or code
     if branch is None:

@@ -23,6 +23,7 @@ from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
 from xlflow.messages import Finding, finding
 from xlflow.read import read_workbook
+from xlflow.review import CheckedReview, read_review
 from xlflow.roster import by_code
 from xlflow.validate import Checked, Validator
 from xlflow.workspace import Workspace
@@ -102,7 +103,10 @@ def _move(ws: Workspace, row) -> bool:
 def recover(conn, ws: Workspace, settings, branches) -> int:
     """Finish moves and feedback that an interrupted pass left undone. Returns how many."""
     done = 0
-    for row in ledger.pending_moves(conn):
+    moves = ledger.pending_moves(conn)
+    if moves:  # records a killed pass committed but did not flush go to disk before their files move
+        ledger.sync(conn)
+    for row in moves:
         src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
         if dest.exists():
             ledger.set_moved(conn, row["id"])
@@ -116,8 +120,10 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
     for row in ledger.pending_feedback(conn):
         _write_feedback(conn, ws, row, ledger.findings_of(conn, row["id"]), settings, branches)
         done += 1
-    for tmp in list(ws.outbox.rglob(".*.tmp")) if ws.outbox.exists() else []:
-        tmp.unlink(missing_ok=True)  # a half-written output of a killed pass; its owner is rewritten
+    # A half-written feedback of a killed pass; its owner is rewritten above. Only the feedback
+    # folder: the rest of outbox/ belongs to other commands (`xlflow master` may be writing there).
+    for tmp in list(ws.feedback.glob(".*.tmp")) if ws.feedback.exists() else []:
+        tmp.unlink(missing_ok=True)
     return done
 
 
@@ -125,10 +131,11 @@ def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings,
     stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
     received = dt.datetime.fromisoformat(row["arrived_at"])
     branch = branches.get(row["branch_code"] or "")
-    readable = any(f.code[0] in "VI" for f in findings) and not any(f.code in ("I101",) for f in findings)
+    readable = any(f.code[0] in "VIR" for f in findings) and not any(f.code in ("I101",) for f in findings)
+    what = f"{K.REVIEW_ROUNDS[row['kind']]}工作簿" if row["kind"] in K.REVIEW_ROUNDS else "填报表"
     if readable and row["branch_code"]:
         write_feedback(stored, dest, findings, branch_name=branch.name if branch else row["branch_code"],
-                       settings=settings, received=received)
+                       settings=settings, received=received, what=what)
     else:
         write_unreadable_note(dest, row["original_name"], findings, settings)
     ledger.set_feedback_done(conn, row["id"])
@@ -139,7 +146,8 @@ def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult:
     ws.make_dirs()
     conn = ledger.open_ledger(ws.ledger)
     try:
-        return _run(conn, ws, ready, now)
+        with ledger.group_commit(conn):  # one flush to disk per pass, not per file: see _file_away
+            return _run(conn, ws, ready, now)
     finally:
         conn.close()
 
@@ -147,8 +155,9 @@ def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult:
 def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult:
     checklist, settings, branches = ws.checklist(), ws.settings(), by_code(ws.roster())
     result = PassResult(recovered=recover(conn, ws, settings, branches))
-    ctx = (ws, now, settings, branches)
-    batch, early, seen = [], [], {}
+    ctx = (ws, now, settings, branches, [])  # the last: (file id, findings) recorded, to file away
+    batch, early, later, seen = [], [], [], {}
+    reviews = []  # 初验/复验 workbooks: checked by review.read_review, not identified as a branch
     for path in ready:
         if not path.exists():
             continue  # taken by the recovery above, or removed by a clerk
@@ -161,9 +170,11 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult
         if known is not None and known["moved"] == 0 and known["original_name"] == path.name:
             result.waiting.append(path.name)  # recorded already, its move is pending (locked)
             continue
-        if known is not None or sha in seen:
-            first = known["id"] if known is not None else None
-            early.append((path, sha, size, "duplicate", first, [finding("D101", file=path.name)]))
+        if known is not None:
+            early.append((path, sha, size, ledger.DUPLICATE, known["id"], [finding("D101", file=path.name)]))
+            continue
+        if sha in seen:  # a second copy in this pass: recorded only after the first (see below)
+            later.append((path, sha, size))
             continue
         seen[sha] = path
         try:
@@ -179,6 +190,9 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult
             log.warning("读取“%s”失败：%r", path.name, exc)
             early.append((path, sha, size, "rejected", None, [finding("F107", file=path.name)]))
             continue
+        if raw.identity.get("kind") in K.REVIEW_ROUNDS:
+            reviews.append((raw, sha, size))
+            continue
         branch, found = identify(raw, branches, checklist)
         batch.append(((raw, branch, found), sha, size))
     for path, sha, size, outcome, first, found in early:
@@ -186,6 +200,20 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult
     checked = Validator(checklist, settings).validate([item for item, _, _ in batch]) if batch else []
     for c, (_, sha, size) in zip(checked, batch):
         result.outcomes.append(_take_checked(conn, ctx, c, sha, size))
+    for raw, sha, size in reviews:  # after the branch returns of this pass
+        checked_review = read_review(raw, checklist, settings, branches.values())
+        result.outcomes.append(_take_review(conn, ctx, checked_review, sha, size))
+    # Copies of a file that arrived in this same pass go last: were one recorded before its first
+    # and the pass killed in between, the next pass would take the first as a copy of the copy
+    # and the branch's return would never be recorded.
+    for path, sha, size in later:
+        first = ledger.file_by_sha(conn, sha)
+        if first is None:  # the first could not be read this time: both wait for the next pass
+            result.waiting.append(path.name)
+            continue
+        result.outcomes.append(_take(conn, ctx, path, sha, size, ledger.DUPLICATE,
+                                     [finding("D101", file=path.name)], duplicate_of=first["id"]))
+    _file_away(conn, ctx)
     return result
 
 
@@ -206,29 +234,59 @@ def _take_checked(conn, ctx, c: Checked, sha: str, size: int) -> Outcome:
                      "general": c.branch.general, **c.basic}, tables=c.tables)
 
 
+# ---- review workbooks (初验/复验): like a branch return, but stored under the reviewing unit ----
+def _take_review(conn, ctx, c: CheckedReview, sha: str, size: int) -> Outcome:
+    path, findings, kind = c.raw.path, c.report.findings, c.kind
+    if not c.report.valid:
+        return _take(conn, ctx, path, sha, size, ledger.REJECTED, findings, branch_code=c.unit, kind=kind)
+    content = c.content_hash
+    current = ledger.current_return(conn, c.unit, kind)
+    if current is not None and current["content_hash"] == content:
+        dup = [finding("D102", file=path.name, name=f"{c.unit}{c.round}")]
+        return _take(conn, ctx, path, sha, size, ledger.DUPLICATE, dup, branch_code=c.unit, kind=kind,
+                     duplicate_of=current["file_id"], content_hash=content)
+    return _take(conn, ctx, path, sha, size, ledger.ACCEPTED, findings, branch_code=c.unit, kind=kind,
+                 content_hash=content, saved_at=c.raw.saved_at, tables=c.tables)
+# ---- (review workbooks end) ----
+
+
+def _file_away(conn, ctx) -> None:
+    """Move the originals recorded in this pass into place and write their feedback, once all
+    their records are on disk: one flush (ledger.sync) for the pass rather than one per file,
+    and still no original moves before its record is durable. A crash in between leaves
+    recorded, unmoved files: the next pass's recover() completes them."""
+    ws, _, settings, branches, taken = ctx
+    if taken:
+        ledger.sync(conn)
+    for file_id, findings in taken:
+        row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        if _move(ws, row):
+            ledger.set_moved(conn, file_id)
+            if row["feedback"]:
+                _write_feedback(conn, ws, row, findings, settings, branches)
+
+
 def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: list[Finding], *,
-          branch_code=None, duplicate_of=None, content_hash=None, saved_at=None, basic=None, tables=None) -> Outcome:
-    ws, now, settings, branches = ctx
+          branch_code=None, duplicate_of=None, content_hash=None, saved_at=None, basic=None, tables=None,
+          kind=None) -> Outcome:
+    ws, now, settings, branches, taken = ctx
     folder = {ledger.ACCEPTED: ws.accepted, ledger.REJECTED: ws.rejected, ledger.DUPLICATE: ws.duplicates}[outcome]
     stored = folder / _stored_name(now, sha, path.name)
     feedback = None
     if outcome == ledger.REJECTED:
         branch = branches.get(branch_code or "")
         stem = safe_filename(f"{branch.code}_{branch.name}") if branch else Path(safe_filename(path.name)).stem
+        if kind in K.REVIEW_ROUNDS:  # 初验_机电工程学院党总支_退回说明_…
+            stem = safe_filename(f"{K.REVIEW_ROUNDS[kind]}_{branch_code or Path(path.name).stem}")
         feedback = ws.feedback / f"{stem}_退回说明_{now:%Y%m%d-%H%M%S}_{sha[:6]}.xlsx"
     rec = ledger.FileRecord(
         sha256=sha, original_name=path.name, size=size, arrived_at=now, outcome=outcome,
         stored_as=stored.relative_to(ws.root).as_posix(),
         feedback=feedback.relative_to(ws.root).as_posix() if feedback else None,
-        branch_code=branch_code, kind=K.KIND_BRANCH if branch_code else None, content_hash=content_hash,
+        branch_code=branch_code, kind=kind or (K.KIND_BRANCH if branch_code else None), content_hash=content_hash,
         saved_at=saved_at, duplicate_of=duplicate_of)
     file_id = ledger.record(conn, rec, findings, basic, tables)
-    row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-    if _move(ws, row):
-        ledger.set_moved(conn, file_id)
-        if feedback:
-            row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-            _write_feedback(conn, ws, row, findings, settings, branches)
+    taken.append((file_id, findings))  # moved, and its feedback written, by _file_away
     errors = sum(f.is_error for f in findings)
     first = next((f.message for f in findings if f.is_error), findings[0].message if findings else "")
     log.info("%s：%s（%s）", path.name, outcome, first)

@@ -185,26 +185,34 @@ def _sniff_zip(path: Path | str, size: int) -> str:
     if zf is None:
         return "damaged" if record is None else "zip"  # too big to list: check_limits says so
     with zf:
-        names = set(zf.namelist())
-        try:
-            if "[Content_Types].xml" in names:
-                if "xl/workbook.xml" in names:
+        return _zip_kind(zf)
+
+
+def _zip_kind(zf: zipfile.ZipFile, whole: dict[str, bytes] | None = None) -> str:
+    """What a listed zip holds (see sniff). inspect passes the zip check_limits has open, with
+    the parts it has already read whole (`whole`), so nothing is opened or read twice."""
+    names = zf.NameToInfo
+    try:
+        if "[Content_Types].xml" in names:
+            if "xl/workbook.xml" in names:
+                types = (whole or {}).get("[Content_Types].xml")
+                if types is None:
                     with zf.open("[Content_Types].xml") as part:
-                        types = part.read(MB).lower()
-                    macro = "xl/vbaProject.bin" in names or b"macroenabled" in types
-                    return "xlsm" if macro else "xlsx"
-                if "xl/workbook.bin" in names:
-                    return "xlsb"
-                if "word/document.xml" in names:
-                    return "docx"
-                if "ppt/presentation.xml" in names:
-                    return "pptx"
-            if "mimetype" in names:
-                with zf.open("mimetype") as part:
-                    if b"opendocument.spreadsheet" in part.read(100):
-                        return "ods"
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
-            return "damaged"
+                        types = part.read(MB)
+                macro = "xl/vbaProject.bin" in names or b"macroenabled" in types.lower()
+                return "xlsm" if macro else "xlsx"
+            if "xl/workbook.bin" in names:
+                return "xlsb"
+            if "word/document.xml" in names:
+                return "docx"
+            if "ppt/presentation.xml" in names:
+                return "pptx"
+        if "mimetype" in names:
+            with zf.open("mimetype") as part:
+                if b"opendocument.spreadsheet" in part.read(100):
+                    return "ods"
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError):
+        return "damaged"
     return "zip"
 
 
@@ -262,33 +270,87 @@ _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY")
 _DIMENSION = re.compile(rb"<(?:[\w.-]{1,16}:)?dimension\s+ref=\"([^\"]*)\"")
 _ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?row[\s>/]")  # <row …> or <x:row …>, not <rowBreaks>
 _ROW_TAIL = 32  # longer than any _ROW match, so a tag cut between two chunks is still counted
+_KEEP_PART_BYTES = 4 * MB       # a worksheet up to this size is read once and kept while inspecting ...
+_KEEP_BYTES = 16 * MB           # ... while all those kept stay within this
 _READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError,
                 ValueError, zlib.error)
+
+
+class _Parts:
+    """What one inspection has read of a zip already, so no part is opened or parsed twice:
+    the first bytes of every XML part, the parts read to their end (so their CRC is checked as
+    by any whole read): those whose first bytes are all of them, and the worksheets small
+    enough to keep (they are read whole anyway, to count their rows), and the parts parsed."""
+
+    def __init__(self):
+        self.heads: dict[str, bytes] = {}
+        self.whole: dict[str, bytes] = {}
+        self.parsed: dict[str, object] = {}
+        self.budget = _KEEP_BYTES
+
+    def head(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+        name = info.filename
+        head = self.heads.get(name)
+        if head is not None:
+            return head
+        if name.startswith("xl/worksheets/") and info.file_size <= min(_KEEP_PART_BYTES, self.budget):
+            try:
+                with zf.open(info) as part:
+                    data = part.read()  # no more than the declared size: zipfile stops there
+            except _READ_ERRORS:
+                pass  # damaged: left to be found where the part is read as before (a whole read)
+            else:
+                self.budget -= len(data)
+                self.whole[name] = data
+                head = self.heads[name] = data[:XML_HEAD_BYTES]
+                return head
+        with zf.open(info) as part:
+            head = self.heads[name] = part.read(XML_HEAD_BYTES)
+        if len(head) < XML_HEAD_BYTES:  # read() stops short only at the part's end
+            self.whole[name] = head
+        return head
+
+    def parse(self, zf: zipfile.ZipFile, part: str):
+        tree = self.parsed.get(part)
+        if tree is None:
+            data = self.whole.get(part)
+            tree = self.parsed[part] = (_parse(zf, part) if data is None
+                                        else SafeET.fromstring(data, forbid_dtd=True))
+        return tree
 
 
 def check_limits(path: Path | str) -> list[Finding]:
     """Bounded-cost checks before any reader parses the file: size, zip structure, XML safety
     of the parts read here, styles size and rows per sheet. Non-zip files only get the size
     check (sniff has rejected them already)."""
+    return _limits(path)[0]
+
+
+def _limits(path: Path | str) -> tuple[list[Finding], str | None]:
+    """check_limits, and what sniff would say of a zip that was listed and passed them (else
+    None), found with the zip and the parts already open."""
     name = Path(path).name
     size = os.stat(path).st_size
     if size > MAX_FILE_BYTES:
-        return [_finding("F109", name, size=_human(size), limit=_human(MAX_FILE_BYTES))]
+        return [_finding("F109", name, size=_human(size), limit=_human(MAX_FILE_BYTES))], None
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
-            return []
+            return [], None
     zf, record = _open_zip(path, size)
     if record is None:
-        return [_finding("F107", name)]
+        return [_finding("F107", name)], None
     if zf is None:  # the directory is too big to even list
         if record[0] > MAX_MEMBERS:
-            return [_finding("F111", name, count=f"{record[0]:,}", limit=f"{MAX_MEMBERS:,}")]
-        return [_finding("F114", name, reason="异常庞大的内部目录")]  # few members, huge names
+            return [_finding("F111", name, count=f"{record[0]:,}", limit=f"{MAX_MEMBERS:,}")], None
+        return [_finding("F114", name, reason="异常庞大的内部目录")], None  # few members, huge names
     with zf:
+        parts = _Parts()
         try:
-            return _zip_findings(zf, name) or _xml_findings(zf, name) or _row_findings(zf, name)
+            found = (_zip_findings(zf, name) or _xml_findings(zf, name, parts)
+                     or _row_findings(zf, name, parts))
         except _READ_ERRORS:  # CRC mismatch, truncated member, bad deflate stream…
-            return [_finding("F107", name)]
+            return [_finding("F107", name)], None
+        return found, (None if found else _zip_kind(zf, parts.whole))
 
 
 def _zip_findings(zf: zipfile.ZipFile, name: str) -> list[Finding]:
@@ -319,13 +381,12 @@ def _zip_findings(zf: zipfile.ZipFile, name: str) -> list[Finding]:
     return []
 
 
-def _xml_findings(zf: zipfile.ZipFile, name: str) -> list[Finding]:
+def _xml_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding]:
     """No part may carry a DTD (entity bombs, external entities); the parts read whole here
     go through defusedxml as well."""
     for info in zf.infolist():
         if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-            with zf.open(info) as part:
-                head = part.read(XML_HEAD_BYTES).replace(b"\x00", b"")  # UTF-16 parts too
+            head = parts.head(zf, info).replace(b"\x00", b"")  # UTF-16 parts too
             if _DTD.search(head):
                 return [_finding("F114", name, value=info.filename, reason="XML 文档类型定义或实体声明")]
     for part in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
@@ -336,7 +397,7 @@ def _xml_findings(zf: zipfile.ZipFile, name: str) -> list[Finding]:
             return [_finding("F110", name, value=part,
                              detail=f"其中一个部件解压后约 {_human(info.file_size)}，上限 {_human(MAX_XML_PART_BYTES)}")]
         try:
-            _parse(zf, part)
+            parts.parse(zf, part)
         except defusedxml.DefusedXmlException:
             return [_finding("F114", name, value=part, reason="XML 实体或外部引用")]
         except SafeET.ParseError:
@@ -344,27 +405,42 @@ def _xml_findings(zf: zipfile.ZipFile, name: str) -> list[Finding]:
     return []
 
 
-def _row_findings(zf: zipfile.ZipFile, name: str) -> list[Finding]:
-    sheets = _sheet_names(zf)
+def _row_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding]:
+    sheets = _sheet_names(zf, parts)
     for info in zf.infolist():
         part = info.filename
         if not (part.startswith("xl/worksheets/") and part.endswith(".xml")):
             continue
         sheet = sheets.get(part, part)
-        with zf.open(info) as f:
-            match = _DIMENSION.search(f.read(XML_HEAD_BYTES))
+        match = _DIMENSION.search(parts.head(zf, info))
         last = re.search(rb"(\d+)$", match.group(1)) if match else None
         if last and int(last.group(1)) > MAX_ROWS:
             return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
                              detail=f"使用范围到第 {int(last.group(1)):,} 行")]
-        if _count_rows(zf, info) > MAX_ROWS:
+        if _count_rows(zf, info, parts.whole.get(part)) > MAX_ROWS:
             return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
                              detail=f"实际超过 {MAX_ROWS:,} 行")]
     return []
 
 
-def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
-    """Count <row> tags streaming, stopping as soon as the count passes MAX_ROWS."""
+def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> int:
+    """Count <row> tags streaming, stopping as soon as the count passes MAX_ROWS.
+
+    Every tag holds the letters "row", so a sheet holding no more than MAX_ROWS of them in all
+    cannot pass the limit: that count is returned instead, after a cheap search of the whole
+    (still decompressed and CRC-checked) part; the tag by tag count runs only past it. `whole`
+    is the part's content when it has been read already."""
+    bound, tail = 0, b""
+    if whole is not None:
+        bound = whole.count(b"row")
+    else:
+        with zf.open(info) as f:  # stops no later than the exact count below would
+            while bound <= MAX_ROWS and (chunk := f.read(_CHUNK)):
+                buf = tail + chunk
+                bound += buf.count(b"row")  # 2 bytes of tail: a "row" cut in two is counted once
+                tail = buf[-2:]
+    if bound <= MAX_ROWS:
+        return bound
     count, tail = 0, b""
     with zf.open(info) as f:
         while count <= MAX_ROWS and (chunk := f.read(_CHUNK)):
@@ -380,20 +456,20 @@ def _parse(zf: zipfile.ZipFile, part: str):
         return SafeET.fromstring(f.read(MAX_XML_PART_BYTES + 1), forbid_dtd=True)
 
 
-def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
+def _sheet_names(zf: zipfile.ZipFile, parts: _Parts) -> dict[str, str]:
     """Sheet part → the sheet's name as the clerk sees it, via workbook.xml and its rels."""
     names = zf.NameToInfo
     if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
         return {}
     local = lambda tag: tag.rsplit("}", 1)[-1]  # noqa: E731 - namespaces differ (strict OOXML)
     targets = {}
-    for rel in _parse(zf, "xl/_rels/workbook.xml.rels").iter():
+    for rel in parts.parse(zf, "xl/_rels/workbook.xml.rels").iter():
         if local(rel.tag) == "Relationship" and rel.get("Target"):
             target = rel.get("Target")
             path = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
             targets[rel.get("Id")] = path
     result = {}
-    for sheet in _parse(zf, "xl/workbook.xml").iter():
+    for sheet in parts.parse(zf, "xl/workbook.xml").iter():
         if local(sheet.tag) == "sheet":
             rid = next((v for k, v in sheet.attrib.items() if local(k) == "id"), None)
             if rid in targets:
@@ -422,10 +498,10 @@ def inspect(path: Path | str) -> list[Finding]:
     if size > MAX_FILE_BYTES:
         return [_finding("F109", name, size=_human(size), limit=_human(MAX_FILE_BYTES))]
     # Any zip passes the limits first: sniffing it means listing and reading its parts.
-    limits = check_limits(path)
+    limits, kind = _limits(path)
     if limits:
         return limits
-    kind = sniff(path)
+    kind = kind or sniff(path)
     if kind == "xlsx":
         return []
     if kind in ("xls", "et"):

@@ -3,6 +3,7 @@
 A finding is data: code, severity, where (file, sheet, cell), the value and a Chinese message.
 Codes are grouped by stage, like pyxform's error catalogue:
   F1xx intake (the file itself)   I1xx identity   V2xx validation of cells   E3xx evidence
+  R4xx review workbooks (初验/复验) returned by a 党总支 or the college
 Every stage adds its codes here, in its own block, so that the wording lives in one place.
 """
 
@@ -63,6 +64,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "I106": (WARNING, "文件名“{file}”看起来是{other}的，但表内识别为{name}，已按表内信息作为{name}的报送处理。"
                       "如交错了文件，请重新提交正确的文件。"),
     "I107": (ERROR, "文件“{file}”是验收（初验/复验）工作簿，不是支部填报表。"),
+    "I108": (ERROR, "文件“{file}”不是支部填报表，也不是初验/复验工作簿（可能是汇总表等由 xlflow 生成的其他文件），"
+                    "不需要提交。请提交填写好的支部填报表或验收工作簿。"),
     # (identity block end)
     # ---- validation of cells (V2xx) ----
     # normalize.py: a single cell's value (V201–V219)
@@ -94,7 +97,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "V241": (ERROR, "{sheet}!{cell}：填写的{label}为 {value} 人，但党员名册中{category}有 {count} 人。请核对后使两处一致。"),
     "V242": (WARNING, "{sheet}!{cell}：指标 {code} 自评为“{value}”，但问题清单中没有对应的问题和整改措施。请在“问题清单”中补充。"),
     # (validation block end)
+    # ---- review (R4xx) ----
+    # review.py: a returned 初验/复验 workbook. Params: round (初验/复验) everywhere; others as named.
+    "R401": (ERROR, "文件“{file}”是{round}工作簿，但其中的验收单位“{unit}”不是{expected}，无法确定是谁的{round}。"
+                    "请使用组织部下发给本单位的{round}工作簿填写，不要复制其他单位的工作簿。"),
+    "R402": (ERROR, "文件“{file}”是旧版{round}工作簿（版本 {version}），现行版本为 {current}（指标清单或表格格式已调整）。"
+                    "请在组织部重新下发的{round}工作簿中填写（可将已填的等次和意见复制过去）后重新提交。"),
+    "R403": (ERROR, "文件“{file}”的识别信息不完整（缺少{missing}），无法确定这份{round}工作簿覆盖哪些支部。"
+                    "请使用组织部下发的原始{round}工作簿填写，不要复制到新表格中。"),
+    "R404": (ERROR, "{sheet}!{cell}：支部编码“{value}”、指标编码“{indicator}”这一行不在下发的本{round}工作簿中"
+                    "（灰色的支部编码、指标编码不能修改，也不能增加新的行）。请删除这一行或恢复原来的编码；"
+                    "需要{round}其他支部的，请向组织部索取新的{round}工作簿。"),
+    "R405": (ERROR, "{sheet}!{cell}：“{value}”与第 {first} 行重复（{what}只能有一行）。请删除重复的行。"),
+    "R406": (ERROR, "{sheet}!{cell}：{label}“{value}”不在可选项中。请从下拉列表中选择以下之一：{choices}。"),
+    "R407": (ERROR, "{sheet}!{cell}：支部编码“{value}”不在下发的本{round}工作簿中（灰色的支部编码不能修改，"
+                    "也不能增加新的行）。请删除这一行或恢复原来的编码。"),
+    "R408": (ERROR, "{sheet}!{cell}：验收日期“{value}”不在 {lo} 至 {hi} 之间。请填写实际验收的日期。"),
+    "R409": (ERROR, "文件“{file}”中还没有填写任何{round}等次、{round}意见或{round}结论，没有可以接收的内容。"
+                    "请在“{items}”和“{conclusions}”两张工作表的浅黄色格子中填写后再提交。"),
+    "R410": (WARNING, "工作表“{sheet}”中缺少{name}（{code}）的 {count} 项指标（{codes}），可能被删除了行。"
+                      "这些指标按未{round}处理；如需{round}，请使用重新下发的{round}工作簿。"),
+    "R411": (WARNING, "工作表“{sheet}”中缺少{name}（{code}）这一行，该支部的{round}结论按未填写处理。"),
+    "R412": (WARNING, "{sheet}!{cell}：{name}的{round}结论为“{value}”，但否决项 {code}（{short}）的{source}为“{rating}”，"
+                      "按规定不能认定达标。请核对结论或该项等次。"),
+    "R413": (WARNING, "{sheet}!{cell}：{name}已填写{round}等次，但还没有填写{round}结论。"
+                      "如已完成验收，请从下拉列表中选择结论。"),
+    # (review block end)
     # ---- evidence (E3xx) ----
+    # evidence.py: params code, short, rating, measured, requirement, detail (already in brackets or "")
+    "E301": (WARNING, "指标 {code}（{short}）自评为“{rating}”，但台账记录显示：{measured}{detail}；"
+                      "要求：{requirement}。自评与记录不符，请核实。"),
     # (evidence block end)
 }
 
@@ -121,7 +153,7 @@ class Finding:
         return self.severity == ERROR
 
 
-def finding(code: str, *, file: str = "", sheet: str = "", cell: str = "", value: object = "", **params) -> Finding:
+def finding(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", value: object = "", **params) -> Finding:
     """Build a finding from the catalogue; params fill the message template."""
     severity, template = MESSAGES[code]
     text = "" if value is None else str(value)

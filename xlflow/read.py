@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,10 +111,13 @@ def read_workbook(path: Path | str) -> RawReturn:
             _, rows = _rows(wb, K.SHEET_IDENTITY)
             identity = {**props, **{str(r[0]): str(r[1]) for r in rows if len(r) >= 2 and r[0]}}
         raw = RawReturn(path, identity, date1904, saved)
-        used = {K.SHEET_IDENTITY, K.SHEET_LISTS, K.SHEET_GUIDE}
-        for key, (sheet, columns) in K.TABLES.items():
+        used = {K.SHEET_IDENTITY, K.SHEET_LISTS, K.SHEET_GUIDE, K.REVIEW_SHEET_GUIDE}
+        # A review workbook (初验/复验) has its own tables and no 基本信息 form; its identity says so.
+        review = K.REVIEW_LAYOUTS.get(identity.get("kind", ""))
+        for key, (sheet, columns) in (review or K.TABLES).items():
             _read_table(wb, names, used, raw, key, sheet, columns)
-        _read_basic(wb, names, raw)
+        if review is None:
+            _read_basic(wb, names, raw)
     finally:
         wb.close()
     return raw
@@ -152,11 +156,21 @@ def _read_table(wb, names, used, raw: RawReturn, key, sheet, columns) -> None:
         if k not in cols:
             raw.findings.append(finding("V221", file=file, sheet=actual, column=label))
     table = RawTable(key, actual, cols)
-    inputs = [k for k in cols if k != "seq"]
-    for i, row in enumerate(rows[header_row - start + 1:], start=header_row + 1):
-        values = {k: (row[c] if c < len(row) else None) for k, c in cols.items()}
-        if any(values[k] not in (None, "") for k in inputs):
-            table.rows.append((i, values))
+    # Most rows of a returned sheet are the template's blank ones (序号 pre-filled): find the rows
+    # with an input cell filled in C where every row is wide enough (itemgetter, tuple compare and
+    # count), and build a dict only for the rows kept.
+    inputs = [c for k, c in cols.items() if k != "seq"]
+    body, first = rows[header_row - start + 1:], header_row + 1
+    if inputs and body and min(map(len, body)) > max(inputs):
+        pick = itemgetter(*inputs, inputs[0])  # always a tuple, even for one input column
+        blank = ("",) * (len(inputs) + 1)
+        kept = [j for j, got in enumerate(map(pick, body))
+                if got != blank and got.count(None) + got.count("") != len(got)]
+    else:
+        kept = [j for j, row in enumerate(body) if any(row[c] not in (None, "") for c in inputs if c < len(row))]
+    for j in kept:
+        row = body[j]
+        table.rows.append((first + j, {k: (row[c] if c < len(row) else None) for k, c in cols.items()}))
     for c, text in extra.items():
         if any(c < len(r) and r[c] not in (None, "") for r in rows[header_row - start + 1:]):
             raw.findings.append(finding("V223", file=file, sheet=actual, cell=f"{xl_col_to_name(c)}{header_row}",

@@ -342,3 +342,86 @@ def plan_demo(branches: list[Branch], seed: int) -> dict[str, frozenset[str]]:
     for b in returned[n_bad:n_bad + max(1, round(len(returned) * 0.05))]:
         plan[b.code] = frozenset({"fullwidth"})
     return {b.code: plan[b.code] for b in branches if b.code in plan}
+
+
+# ---- review workbooks (初验 / 复验) ------------------------------------------------------------------
+REVIEW_OPINIONS = ("支部组织健全，“三会一课”等制度落实较好，台账规范，同意认定达标。",
+                   "对照建设要点逐项核查，基本符合标准化规范化建设要求，同意认定达标。",
+                   "支部班子健全，组织生活规范，佐证材料齐全，同意认定达标。")
+
+
+def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None = None) -> None:
+    """Fill a generated 初验/复验 workbook as a reviewer would; save it to dest atomically.
+
+    Mostly agrees (with the 初验 where there is one, else with the self-rating); downgrades a 达标
+    where the records say 不符合, now and then another one; then a conclusion per branch from the
+    scoring rules (a failed veto indicator: 不同意达标; under the pass line: 整改后再验). The 复验
+    covers the branches the 初验 agreed to, or every branch when no 初验 is shown yet."""
+    from xlflow.evidence import FAIL
+    from xlflow.scoring import Params, score_branch
+    from xlflow.workspace import defaults_dir
+
+    if checklist is None:
+        from xlflow.checklist import load_checklist
+        checklist = load_checklist(defaults_dir() / "checklist.yaml")
+    r = random.Random(seed)
+    wb = load_workbook(path)
+    kind = next(row[1] for row in wb[K.SHEET_IDENTITY].iter_rows(values_only=True) if row[0] == "kind")
+    rnd, layout = K.REVIEW_ROUNDS[kind], K.REVIEW_LAYOUTS[kind]
+    by_factor = {rt.factor: rt.name for rt in checklist.ratings}
+    ok, fail = by_factor[1], by_factor[0]
+    part = next((rt.name for rt in checklist.ratings if rt.factor and 0 < rt.factor < 1), fail)
+
+    sheet, heads = layout["review_conclusion"]
+    cws = wb[sheet]
+    ccol = {key: _columns(cws)[head] for key, head in heads.items()}
+    rows_of = {cws.cell(row, ccol["branch_code"]).value: row for row in range(K.HEADER_ROW + 1, cws.max_row + 1)
+               if cws.cell(row, ccol["branch_code"]).value}
+    todo = set(rows_of)
+    if "first_conclusion" in ccol:  # 复验: the branches the 总支 agreed to
+        todo = {c for c, row in rows_of.items()
+                if cws.cell(row, ccol["first_conclusion"]).value == K.REVIEW_CONCLUSIONS[0]} or todo
+
+    sheet, heads = layout["review"]
+    ws = wb[sheet]
+    col = {key: _columns(ws)[head] for key, head in heads.items()}
+    self_r: dict[str, dict[str, str]] = {}
+    used: dict[str, dict[str, str]] = {}
+    for row in range(K.HEADER_ROW + 1, ws.max_row + 1):
+        code, ind = ws.cell(row, col["branch_code"]).value, ws.cell(row, col["indicator"]).value
+        if code not in todo:
+            continue
+        own = ws.cell(row, col["self_rating"]).value or ""
+        base = (ws.cell(row, col["first_rating"]).value if "first_rating" in col else None) or own
+        evidence = str(ws.cell(row, col["evidence"]).value or "")
+        rating, comment = base, None
+        if base == ok and evidence.split("：", 1)[0] == FAIL:
+            rating = part if r.random() < 0.8 else fail
+            comment = f"经核查台账，{evidence}，{rnd}核定为“{rating}”。"
+        elif base == ok and r.random() < 0.03:
+            rating, comment = part, "佐证材料不够完整，请补充归档后备查。"
+        _put(ws, row, col["rating"], rating or None)
+        _put(ws, row, col["comment"], comment)
+        self_r.setdefault(code, {})[ind] = own
+        used.setdefault(code, {})[ind] = rating
+
+    params = Params.default(checklist, Settings())
+    year = wb.properties.created.year if wb.properties.created else Settings().year
+    day = dt.date(year, 12, r.randint(2, 9) if "first_conclusion" not in ccol else r.randint(16, 23))
+    reviewer = _names(r, 1, set())[0]
+    for code in sorted(todo):
+        score = score_branch(code, checklist, params, self_r.get(code, {}), used.get(code, {}))
+        if score.veto_hits:
+            conclusion = K.REVIEW_CONCLUSIONS[1]
+            opinion = f"否决项“{checklist.indicator(score.veto_hits[0]).short}”未达标，不同意认定达标。"
+        elif not score.passed:
+            conclusion = K.REVIEW_CONCLUSIONS[2]
+            opinion = f"{rnd}得分 {score.total:g} 分，未达到达标分数线，限期一个月整改后再验。"
+        else:
+            conclusion, opinion = K.REVIEW_CONCLUSIONS[0], r.choice(REVIEW_OPINIONS)
+        row = rows_of[code]
+        for key, value in (("conclusion", conclusion), ("opinion", opinion), ("reviewer", reviewer),
+                           ("reviewed_on", day)):
+            _put(cws, row, ccol[key], value)
+    with atomic_path(dest) as tmp:
+        wb.save(tmp)

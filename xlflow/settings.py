@@ -6,6 +6,7 @@ Every field has a default, so a working folder without xlflow.toml still works.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -22,6 +23,9 @@ class Settings:
     year: int = 2019
     phase: str = "达标"
     deadline: dt.date = dt.date(2019, 11, 30)
+    # 初验 by the 党总支, then 复验 by the college, before the year ends (seed: 年底前开展达标验收)
+    first_review_deadline: dt.date = dt.date(2019, 12, 10)
+    second_review_deadline: dt.date = dt.date(2019, 12, 25)
     period_start: dt.date = dt.date(2019, 1, 1)
     period_end: dt.date = dt.date(2019, 12, 31)
     college: str = "鹤壁职业技术学院"
@@ -52,6 +56,8 @@ DEFAULT_TOML = """\
 year = 2019                 # 年度
 phase = "达标"              # 阶段：达标（2019）/ 提质（2020）/ 创优（2021）
 deadline = 2019-11-30       # 各支部报送截止日期
+first_review_deadline = 2019-12-10    # 各党总支交回初验工作簿的截止日期
+second_review_deadline = 2019-12-25   # 学院复验工作簿的完成日期
 period_start = 2019-01-01   # 本年度统计起始日期（三会一课、学时等按此期间核验）
 period_end = 2019-12-31     # 本年度统计截止日期
 poll_seconds = 30           # xlflow watch 检查收件箱的间隔（秒）
@@ -70,11 +76,19 @@ def load_settings(root: Path | str) -> Settings:
     path = Path(root) / SETTINGS_FILE
     if not path.is_file():
         return Settings()
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:  # utf-8-sig: Windows Notepad may save a byte-order mark
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SettingsError(f"设置文件“{path.name}”不是 UTF-8 编码，无法读取。请用记事本打开，"
+                            "“另存为”时编码选择 UTF-8。") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"设置文件“{path.name}”格式有误：{exc}。请检查引号和等号。") from None
-    flat = {k: v for section in doc.values() if isinstance(section, dict) for k, v in section.items()}
+        line = re.search(r"at line (\d+)", str(exc))
+        where = f"第 {line.group(1)} 行" if line else "某处"
+        raise SettingsError(f"设置文件“{path.name}”{where}格式有误，无法读取。请检查等号、英文引号和日期的写法，"
+                            "例如：year = 2019、college = \"鹤壁职业技术学院\"、deadline = 2019-11-30。") from None
+    # Keys may sit in any section (or none): [campaign] and [org] only group them for the reader.
+    flat = {k: v for k, v in doc.items() if not isinstance(v, dict)}
+    flat |= {k: v for section in doc.values() if isinstance(section, dict) for k, v in section.items()}
     known = {f.name: f for f in fields(Settings)}
     problems = [f"未知的设置项“{k}”。" for k in flat if k not in known]
     s = Settings()
@@ -92,6 +106,8 @@ def load_settings(root: Path | str) -> Settings:
         problems.append(f"阶段（phase）“{s.phase}”无法识别，可选：{'、'.join(PHASES)}。")
     if s.period_start > s.period_end:
         problems.append("统计起始日期（period_start）晚于截止日期（period_end）。")
+    if s.poll_seconds < 1:
+        problems.append(f"检查间隔（poll_seconds）应为不小于 1 的整数（秒），现为 {s.poll_seconds}。")
     if problems:
         raise SettingsError(f"设置文件“{path.name}”有问题：\n" + "\n".join(problems))
     return s

@@ -26,7 +26,7 @@ def campaign_status(conn, branches: list[Branch]) -> list[GeneralStatus]:
     current = {r[0] for r in conn.execute(
         "SELECT branch_code FROM returns WHERE current = 1 AND kind = ?", (K.KIND_BRANCH,))}
     rejected = {r[0] for r in conn.execute(
-        "SELECT branch_code FROM files WHERE outcome = 'rejected' AND branch_code IS NOT NULL")}
+        "SELECT branch_code FROM files WHERE outcome = 'rejected' AND kind = ?", (K.KIND_BRANCH,))}
     out: dict[str, GeneralStatus] = {}
     for b in branches:
         s = out.setdefault(b.general, GeneralStatus(b.general))

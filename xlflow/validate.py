@@ -103,6 +103,9 @@ class Checked:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+_PARSERS = {"int": parse_int, "number": parse_number, "yesno": parse_yes_no}
+
+
 def _parse(f: Field, value, date1904: bool):
     if f.kind == "text":
         return clean_text(value), None
@@ -110,7 +113,7 @@ def _parse(f: Field, value, date1904: bool):
         p = parse_choice(value, f.choices)
         # an unknown choice stays as typed: the schema's isin check reports it with the list
         return (p.value if p.ok else clean_text(value)), None
-    p = {"int": parse_int, "number": parse_number, "yesno": parse_yes_no}.get(f.kind)
+    p = _PARSERS.get(f.kind)
     p = p(value) if p else parse_date(value, date1904=date1904)
     return p.value, (p if p.problem else None)
 
@@ -157,6 +160,22 @@ def build_schemas(checklist: Checklist, settings: Settings) -> dict[str, pa.Data
     return schemas
 
 
+class _Cells:
+    """(return, table, Excel row, key) → the cell's address ("B7"), or "" for a column the
+    sheet lacks; worked out only for the few cells a finding names, not for every value."""
+
+    def __init__(self, out: list[Checked]):
+        self.out = out
+
+    def __getitem__(self, where: tuple) -> str:
+        n, table, row, key = where
+        raw = self.out[n].raw
+        if table == "basic":
+            return raw.basic_cells.get(key, "")
+        t = raw.tables[table]
+        return t.cell(key, row) if key in t.columns else ""
+
+
 class Validator:
     """Built once per pass (schemas are generated from the checklist); validates batches."""
 
@@ -170,12 +189,13 @@ class Validator:
         """items: (raw return, identified branch, findings so far). Returns one Checked each."""
         out = [Checked(raw, branch, Report(list(found))) for raw, branch, found in items]
         frames: dict[str, list[dict]] = {t: [] for t in self.specs}
-        cells: dict[tuple, str] = {}  # (ret, table, row, key) -> cell address
+        cells = _Cells(out)  # (ret, table, row, key) -> cell address, worked out when needed
         reported: set[tuple] = set()
+        memo: dict[tuple, list[dict]] = {}  # parses already done in this batch, see _normalize
         for n, c in enumerate(out):
             if not c.report.valid:
                 continue  # a file that cannot be identified is not read further
-            self._normalize(n, c, frames, cells, reported)
+            self._normalize(n, c, frames, cells, reported, memo)
         for table, records in frames.items():
             if records:
                 self._check(table, pd.DataFrame.from_records(records), out, cells, reported)
@@ -184,33 +204,47 @@ class Validator:
                 self._cross_checks(c)
         return out
 
-    def _normalize(self, n, c: Checked, frames, cells, reported) -> None:
+    def _normalize(self, n, c: Checked, frames, cells, reported, memo) -> None:
         raw, file = c.raw, c.raw.path.name
         c.report.extend(raw.findings)
         rows = {"basic": [(0, {k: v for k, (_, v) in raw.basic.items()})]} if raw.basic else {}
         rows.update({k: t.rows for k, t in raw.tables.items()})
+        date1904 = raw.date1904
         for table, table_rows in rows.items():
             fields = self.specs[table]
+            # The same values recur all over a batch (choices, dates, counts, names): each field
+            # remembers what a (type, value) parsed to. Parsing is a pure function of the value
+            # (and, for dates, of the 1904 flag); type is in the key, as 1 == 1.0 == True.
+            seen_by_field = memo.get((table, date1904)) or memo.setdefault((table, date1904), [{} for _ in fields])
             clean_rows = []
+            frame_add, clean_add = frames[table].append, clean_rows.append
             for excel_row, values in table_rows:
-                rec = {"_ret": n, "_row": excel_row}
-                for f in fields:
-                    cell = raw.basic_cells.get(f.key, "") if table == "basic" else raw.tables[table].cell(f.key, excel_row) \
-                        if f.key in raw.tables[table].columns else ""
-                    cells[(n, table, excel_row, f.key)] = cell
-                    value, problem = _parse(f, values.get(f.key), raw.date1904)
+                clean = {"_row": excel_row}
+                for f, seen in zip(fields, seen_by_field):
+                    value = values.get(f.key)
+                    key = (type(value), value)
+                    try:
+                        parsed = seen.get(key)
+                    except TypeError:  # unhashable: never from calamine, but not remembered either
+                        parsed = key = None
+                    if parsed is None:
+                        parsed = _parse(f, value, date1904)
+                        if key is not None:
+                            seen[key] = parsed
+                    value, problem = parsed
                     if problem:
-                        c.report.findings.append(problem.finding(file=file, sheet=_sheet(table), cell=cell))
-                        reported.add((n, table, excel_row, f.key))
-                    rec[f.key] = value
-                frames[table].append(rec)
-                clean_rows.append({"_row": excel_row, **{f.key: rec[f.key] for f in fields}})
+                        where = (n, table, excel_row, f.key)
+                        c.report.findings.append(problem.finding(file=file, sheet=_sheet(table), cell=cells[where]))
+                        reported.add(where)
+                    clean[f.key] = value
+                frame_add({"_ret": n, **clean})
+                clean_add(clean)
             if table == "basic":
                 c.basic = {k: v for k, v in clean_rows[0].items() if k != "_row"}
             else:
                 c.tables[table] = clean_rows
 
-    def _check(self, table: str, df: pd.DataFrame, out, cells, reported) -> None:
+    def _check(self, table: str, df: pd.DataFrame, out, cells: _Cells, reported) -> None:
         try:
             self.schemas[table].validate(df, lazy=True)
             return
@@ -233,7 +267,7 @@ class Validator:
             f = self.params[(table, key)]
             value = rec[key]
             out[n].report.findings.append(finding(
-                code, file=out[n].raw.path.name, sheet=_sheet(table), cell=cells.get(where, ""),
+                code, file=out[n].raw.path.name, sheet=_sheet(table), cell=cells[where],
                 value="" if value is None or (isinstance(value, float) and pd.isna(value)) else _fmt(value),
                 label=_label(table, key), choices="、".join(f.choices),
                 lo=_fmt(f.lo) if f.lo is not None else "", hi=_fmt(f.hi) if f.hi is not None else "", why=f.why))

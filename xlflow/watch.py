@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from contextlib import contextmanager
 
 import schedule
 from filelock import FileLock, Timeout
 
+from xlflow import ledger
 from xlflow.errors import XlflowError
 from xlflow.ingest import PassResult, run_pass, settled
 from xlflow.intake import Snapshot
@@ -19,15 +21,38 @@ from xlflow.workspace import Workspace
 
 log = logging.getLogger("xlflow")
 LOCK_FILE = "xlflow.lock"
+_OUTCOMES = {ledger.ACCEPTED: "接收", ledger.REJECTED: "退回", ledger.DUPLICATE: "重复"}
 
 
-def setup_logging(ws: Workspace) -> None:
-    if any(isinstance(h, logging.FileHandler) for h in log.handlers):
-        return
+def setup_logging(ws: Workspace) -> logging.Handler:
+    """Log to this working folder's xlflow.log (and nowhere else: a handler left by a run in
+    another folder, in the same process, is removed). Returns the handler, for teardown_logging."""
+    for h in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
+        teardown_logging(h)
     handler = logging.FileHandler(ws.log, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    return handler
+
+
+def teardown_logging(handler: logging.Handler) -> None:
+    log.removeHandler(handler)
+    handler.close()  # on Windows an open log file cannot be moved or deleted
+
+
+@contextmanager
+def session(ws: Workspace):
+    """One `xlflow ingest` or `xlflow watch` run: hold the folder's lock and log to its xlflow.log."""
+    lk = acquire(ws)
+    try:
+        handler = setup_logging(ws)
+        try:
+            yield
+        finally:
+            teardown_logging(handler)
+    finally:
+        lk.release()
 
 
 def lock(ws: Workspace) -> FileLock:
@@ -39,27 +64,44 @@ def lock(ws: Workspace) -> FileLock:
 class Poller:
     """Remembers the inbox between polls, so a file is taken only once it has settled."""
 
-    def __init__(self, ws: Workspace, on_result=None):
-        self.ws, self.on_result = ws, on_result
+    def __init__(self, ws: Workspace, on_result=None, on_error=None):
+        self.ws, self.on_result, self.on_error = ws, on_result, on_error
         self.snapshots: dict[str, Snapshot] = {}
+        self.last_error: str | None = None
 
     def poll(self) -> PassResult | None:
         ready, _, self.snapshots = settled(self.ws.inbox, self.snapshots)
         if not ready:
             return None
         result = run_pass(self.ws, ready, dt.datetime.now().replace(microsecond=0))
+        counts = {k: sum(o.outcome == k for o in result.outcomes) for k in _OUTCOMES}
+        log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in _OUTCOMES.items()),
+                 f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
         if self.on_result:
             self.on_result(result)
         return result
 
     def safe_poll(self) -> None:
-        """One failing pass never stops the loop: it is logged and the next poll tries again."""
+        """One failing pass never stops the loop: it is logged and the next poll tries again.
+        The same error again (say, a checklist left broken overnight) is logged once, not every poll."""
         try:
             self.poll()
         except XlflowError as exc:
-            log.error("本次处理未完成：%s", exc)
-        except Exception:
-            log.exception("本次处理出错，下次将重试")
+            self._failed(f"本次处理未完成：{exc}", exc_info=False)
+        except Exception as exc:
+            self._failed(f"本次处理出错，下次将重试：{exc!r}", exc_info=True)
+        else:
+            if self.last_error is not None:
+                log.info("已恢复正常处理。")
+                self.last_error = None
+
+    def _failed(self, message: str, exc_info: bool) -> None:
+        if message == self.last_error:
+            return
+        self.last_error = message
+        log.error(message, exc_info=exc_info)
+        if self.on_error:
+            self.on_error(message)
 
 
 def ingest_once(ws: Workspace, settle_seconds: float = 1.0) -> PassResult:
@@ -67,17 +109,23 @@ def ingest_once(ws: Workspace, settle_seconds: float = 1.0) -> PassResult:
     poller = Poller(ws)
     _, _, poller.snapshots = settled(ws.inbox, {})
     time.sleep(settle_seconds)
-    return poller.poll() or PassResult()
+    try:
+        return poller.poll() or PassResult()
+    except XlflowError as exc:
+        log.error("本次处理未完成：%s", exc)
+        raise
 
 
-def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = None) -> None:
+def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = None, on_error=None) -> None:
     """Poll every `every` seconds until Ctrl-C (or stop_after seconds, for tests)."""
-    poller = Poller(ws, on_result)
+    if every < 1:  # schedule loops forever on an interval of 0 or less
+        raise XlflowError(f"检查间隔应为不小于 1 的整数（秒），现为 {every}。")
+    poller = Poller(ws, on_result, on_error)
     scheduler = schedule.Scheduler()
     scheduler.every(every).seconds.do(poller.safe_poll)
-    log.info("开始监视收件箱 %s，每 %s 秒检查一次", ws.inbox, every)
     started = time.monotonic()
     try:
+        log.info("开始监视收件箱 %s，每 %s 秒检查一次", ws.inbox, every)
         poller.safe_poll()
         while stop_after is None or time.monotonic() - started < stop_after:
             scheduler.run_pending()

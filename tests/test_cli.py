@@ -1,0 +1,332 @@
+"""The command line as a clerk meets it: Chinese help with examples, init/templates/ingest/status on real
+files and a real SQLite ledger, clear errors (exit code 2, no traceback), and real `python -m xlflow` runs."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import Workbook, load_workbook
+
+from xlflow import constants as K
+from xlflow.cli import main
+from xlflow.files import safe_filename
+from xlflow.roster import generals, load_roster
+from xlflow.sample import fill_workbook
+from xlflow.workbook import handout_path
+from xlflow.workspace import Workspace, init_workspace
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def run(*args: str, ok: bool = True):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if ok:
+        assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+def xlflow(*args, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    """A real process, as the clerk starts it."""
+    return subprocess.run([sys.executable, "-m", "xlflow", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, encoding="utf-8", timeout=timeout)
+
+
+def write_roster(path: Path, branches) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = K.ROSTER_SHEET
+    keys = list(K.ROSTER_COLUMNS)
+    ws.append([K.ROSTER_COLUMNS[k] for k in keys])
+    for b in branches:
+        ws.append([getattr(b, k) for k in keys])
+    wb.save(path)
+
+
+@pytest.fixture
+def small(tmp_path) -> Workspace:
+    """A working folder made by `xlflow init`, its roster cut to 5 branches under 2 党总支."""
+    root = tmp_path / "2019年支部建设"
+    run("init", root)
+    ws = Workspace(root)
+    full = load_roster(ws.roster_path)
+    first, last = generals(full)[0], generals(full)[-1]
+    write_roster(ws.roster_path, [b for b in full if b.general == first][:3] + [b for b in full if b.general == last][:2])
+    return ws
+
+
+@pytest.fixture
+def handed_out(small) -> Workspace:
+    run("templates", "--root", small.root)
+    return small
+
+
+def fill(ws: Workspace, branch, name: str | None = None, mistakes=frozenset(), seed: int = 7) -> Path:
+    """The branch secretary fills the workbook handed out and a clerk drops it into the inbox."""
+    dest = ws.inbox / (name or f"{branch.name}.xlsx")
+    fill_workbook(handout_path(ws.handout, branch), dest, branch, ws.checklist(), ws.settings(), seed,
+                  frozenset(mistakes))
+    return dest
+
+
+# ---- help --------------------------------------------------------------------------------------
+
+def _assert_chinese_help(text: str) -> None:
+    assert CJK.search(text)
+    assert "示例" in text
+    assert "用法：" in text and "选项" in text
+    for english in ("Usage:", "Options:", "Commands:", "Show this message", "Show the version", "[default"):
+        assert english not in text
+
+
+def test_main_help_is_chinese_with_examples():
+    for flag in ("--help", "-h"):
+        out = run(flag).output
+        _assert_chinese_help(out)
+        assert "命令" in out
+        for name in main.commands:
+            assert f"  {name} " in out  # every command listed
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_help_is_chinese_with_an_example(command):
+    out = run(command, "--help").output
+    _assert_chinese_help(out)
+    assert f"xlflow {command}" in out.split("示例", 1)[1]  # the example shows the command itself
+    doc_first_line = main.commands[command].help.strip().splitlines()[0]
+    assert doc_first_line in out
+    assert run(command, "-h").output == out
+
+
+def test_version_in_a_real_process(tmp_path):
+    p = xlflow("--version", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == f"xlflow {importlib.metadata.version('xlflow')}"
+
+
+# ---- init --------------------------------------------------------------------------------------
+
+def test_init_lays_out_a_working_folder(tmp_path):
+    root = tmp_path / "2019年支部建设"
+    out = run("init", root).output
+    for rel in ("xlflow.toml", "templates/checklist.yaml", "templates/branches.xlsx"):
+        assert (root / rel).is_file(), rel
+        assert f"新建 {Path(rel)}" in out
+    for rel in ("inbox", "inbox/accepted", "inbox/rejected", "inbox/duplicates", "outbox"):
+        assert (root / rel).is_dir(), rel
+    assert f"工作目录已就绪：{root.resolve()}" in out
+    assert "xlflow templates --root" in out  # tells the clerk what to do next
+    assert Workspace(root).checklist() and Workspace(root).roster()  # what it copied is usable
+
+
+def test_init_never_overwrites_an_existing_file(tmp_path):
+    root = tmp_path / "ws"
+    run("init", root)
+    toml, checklist, roster = root / "xlflow.toml", root / "templates/checklist.yaml", root / "templates/branches.xlsx"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("year = 2019 ", "year = 2020 "), encoding="utf-8")
+    checklist.write_text(checklist.read_text(encoding="utf-8") + "\n# 组织部 2019-10 修改\n", encoding="utf-8")
+    full = load_roster(roster)
+    write_roster(roster, full[:2])
+    before = {p: p.read_bytes() for p in (toml, checklist, roster)}
+    (root / "inbox" / "某支部.xlsx").write_bytes(b"returned")
+
+    out = run("init", root).output
+    assert "新建" not in out
+    assert {p: p.read_bytes() for p in before} == before
+    assert (root / "inbox" / "某支部.xlsx").read_bytes() == b"returned"
+    assert Workspace(root).settings().year == 2020 and len(Workspace(root).roster()) == 2
+
+
+def test_init_fills_in_only_what_is_missing(tmp_path):
+    ws, _ = init_workspace(tmp_path / "ws")
+    ws.checklist_path.unlink()
+    out = run("init", ws.root).output
+    assert f"新建 {Path('templates', 'checklist.yaml')}" in out
+    assert out.count("新建") == 1
+
+
+# ---- templates ---------------------------------------------------------------------------------
+
+def test_templates_one_workbook_per_branch_and_one_zip_per_general(small):
+    branches = small.roster()
+    out = run("templates", "--root", small.root).output
+    names = generals(branches)
+    assert f"已生成 {len(branches)} 份填报表（{len(names)} 个党总支）" in out
+    assert str(small.handout.resolve()) in out
+
+    for b in branches:
+        path = small.handout / safe_filename(b.general) / safe_filename(f"{b.code}_{b.name}.xlsx")
+        assert path.is_file()
+        assert load_workbook(path, read_only=True).sheetnames  # a real workbook
+    workbooks = sorted(p.relative_to(small.handout) for p in small.handout.rglob("*.xlsx"))
+    assert len(workbooks) == len(branches)
+
+    zips = sorted(small.handout.glob("*.zip"))
+    assert [z.name for z in zips] == sorted(safe_filename(f"{g}.zip") for g in names)
+    for g in names:
+        z = small.handout / safe_filename(f"{g}.zip")
+        count = sum(b.general == g for b in branches)
+        assert f"  {z.name}（{count} 份）" in out  # where the zips are, and what is in each
+        with zipfile.ZipFile(z) as zf:
+            inside = sorted(zf.namelist())
+        assert inside == sorted(f"{safe_filename(g)}/{p.name}" for p in (small.handout / safe_filename(g)).glob("*.xlsx"))
+        assert len(inside) == count
+
+
+def test_broken_checklist_exits_2_with_the_chinese_message(handed_out):
+    ws = handed_out
+    returned = fill(ws, ws.roster()[0])
+    ws.checklist_path.write_text("version: '2019.1'\ntitle: [未闭合\n", encoding="utf-8")
+    for command in ("templates", "ingest"):
+        result = run(command, "--root", ws.root, ok=False)
+        assert result.exit_code == 2
+        assert result.stderr == "错误：指标清单“checklist.yaml”第 3 行附近格式有误（缩进、冒号或引号），无法读取。\n"
+        assert isinstance(result.exception, SystemExit)  # not a traceback
+    assert returned.is_file()  # the return waits in the inbox for the fixed checklist
+    assert "本次处理未完成：指标清单“checklist.yaml”第 3 行附近格式有误" in ws.log.read_text(encoding="utf-8")
+
+
+def test_broken_roster_exits_2_with_the_chinese_message_in_a_real_process(small):
+    full = small.roster()
+    write_roster(small.roster_path, [full[0], full[1], full[0]])  # a code twice
+    p = xlflow("templates", "--root", small.root, cwd=small.root.parent)
+    assert p.returncode == 2
+    assert p.stderr.strip() == f"错误：{K.ROSTER_SHEET} 第 4 行：支部编码“{full[0].code}”与第 2 行重复。"
+    assert "Traceback" not in p.stdout + p.stderr
+    assert not small.handout.exists() or not any(small.handout.rglob("*.xlsx"))
+
+    p = xlflow("status", "--root", small.root, cwd=small.root.parent)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "与第 2 行重复" in p.stderr
+
+
+def test_a_roster_without_a_required_column(small):
+    wb = Workbook()
+    wb.active.title = K.ROSTER_SHEET
+    wb.active.append(["支部名称", "所属总支"])
+    wb.save(small.roster_path)
+    result = run("templates", "--root", small.root, ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"错误：{K.ROSTER_SHEET} 第 1 行：缺少“支部编码”列")
+
+
+def test_a_mistyped_root_is_not_created(tmp_path):
+    for command in ("templates", "ingest", "status", "watch"):
+        result = run(command, "--root", tmp_path / "2019年支部建没", ok=False)
+        assert result.exit_code == 2
+        assert result.stderr == (f"错误：找不到工作目录“{tmp_path / '2019年支部建没'}”。请用 --root 指定已有的工作目录，"
+                                 f"或先运行 xlflow init {tmp_path / '2019年支部建没'} 建立一个。\n")
+    assert not (tmp_path / "2019年支部建没").exists()
+
+
+def test_a_broken_settings_file_exits_2(small):
+    toml = small.root / "xlflow.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("year = 2019 ", 'year = "2019" '), encoding="utf-8")
+    result = run("templates", "--root", small.root, ok=False)
+    assert result.exit_code == 2
+    assert result.stderr == "错误：设置文件“xlflow.toml”有问题：\n设置项“year”的值“2019”类型不对，应为整数。\n"
+
+
+# ---- ingest and status -------------------------------------------------------------------------
+
+def test_ingest_on_an_empty_inbox(small):
+    out = run("ingest", "--root", small.root).output
+    assert out == "收件箱中没有待处理的文件。\n"
+    assert not small.ledger.exists()
+
+
+def test_status_before_anything_was_ingested_says_so_and_creates_nothing(small):
+    out = run("status", "--root", small.root).output
+    assert out.startswith("还没有处理过任何交回的填报表（台账 xlflow.db 尚未建立）。")
+    assert "合计" in out
+    assert not small.ledger.exists()
+    assert not list(small.root.glob("xlflow.db*"))
+
+
+def test_ingest_then_status(handed_out):
+    ws = handed_out
+    branches = ws.roster()
+    good, bad = branches[0], branches[1]
+    fill(ws, good)
+    fill(ws, bad, mistakes={"missing_rating"})
+    (ws.inbox / "~$临时.xlsx").write_bytes(b"\x00" * 165)  # Excel's own lock file: left alone
+
+    out = run("ingest", "--root", ws.root).output
+    assert f"接收  {good.name}.xlsx" in out
+    assert re.search(rf"退回  {re.escape(bad.name)}\.xlsx：自评表!F\d+：“自评等次”没有填写。请补填。  → 退回说明：", out)
+    assert "合计：接收 1 份，退回 1 份，重复 0 份；退回说明在 outbox/feedback/，请发回相应支部。" in out
+    assert [p.name for p in ws.inbox.iterdir() if p.is_file()] == ["~$临时.xlsx"]
+    assert len(list(ws.accepted.iterdir())) == 1 and len(list(ws.rejected.iterdir())) == 1
+    assert len(list(ws.feedback.glob("*.xlsx"))) == 1
+    assert "收件箱中没有待处理的文件" not in out
+
+    status = run("status", "--root", ws.root).output
+    lines = status.splitlines()
+    assert lines[0].split() == ["党总支", "应报", "已收", "退回待改", "未报"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:] if len(line.split()) == 5}
+    first, last = generals(branches)
+    assert rows[first] == ["3", "1", "1", "1"]
+    assert rows[last] == ["2", "0", "0", "2"]
+    assert rows["合计"] == ["5", "1", "1", "3"]
+    missing = [b.name for b in branches if b not in (good, bad)]
+    assert f"{first} 退回待改：{bad.name}" in status
+    assert f"{first} 未报：{missing[0]}" in status
+    assert f"{last} 未报：{'、'.join(missing[1:])}" in status
+    assert good.name not in status
+
+    # the same file again: a duplicate, and the counts do not move
+    (ws.inbox / "再交一次.xlsx").write_bytes(next(ws.accepted.iterdir()).read_bytes())
+    assert "重复  再交一次.xlsx" in run("ingest", "--root", ws.root).output
+    assert run("status", "--root", ws.root).output == status
+
+    log = ws.log.read_text(encoding="utf-8")
+    assert f"{good.name}.xlsx" in log and f"{bad.name}.xlsx" in log and "再交一次.xlsx" in log
+
+
+def test_status_lists_a_file_that_could_not_be_tied_to_a_branch(handed_out):
+    (handed_out.inbox / "机电学院支部材料.xlsx").write_text("<html><table></table></html>", encoding="utf-8")
+    out = run("ingest", "--root", handed_out.root).output
+    assert "退回  机电学院支部材料.xlsx" in out
+    assert "无法识别支部的退回文件：机电学院支部材料.xlsx：" in run("status", "--root", handed_out.root).output
+
+
+def test_ingest_and_status_in_real_processes(handed_out):
+    ws = handed_out
+    b = ws.roster()[-1]
+    fill(ws, b, name="保卫处 填报表（终稿）.xlsx")
+    p = xlflow("ingest", "--root", ws.root, cwd=ws.root.parent)
+    assert p.returncode == 0, p.stderr
+    assert "接收  保卫处 填报表（终稿）.xlsx" in p.stdout
+    p = xlflow("status", cwd=ws.root)  # --root defaults to the current folder
+    assert p.returncode == 0, p.stderr
+    assert b.name not in p.stdout and "合计" in p.stdout
+
+
+def test_watch_rejects_a_zero_interval(small):
+    result = run("watch", "--root", small.root, "--every", "0", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr == "错误：--every 应为不小于 1 的整数（现为 0）。\n"
+
+
+# ---- demo --------------------------------------------------------------------------------------
+
+def test_demo_end_to_end_in_a_real_process(tmp_path):
+    root = tmp_path / "演示"
+    p = xlflow("demo", "--dir", root, cwd=tmp_path, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    assert p.stdout.splitlines()[0] == f"演示工作目录：{root.resolve()}"
+    assert f"演示完成。输出目录：{(root / 'outbox').resolve()}" in p.stdout
+    ws = Workspace(root)
+    assert ws.ledger.is_file()
+    assert len(list(ws.handout.glob("*.zip"))) == len(generals(ws.roster()))
+    assert any(ws.accepted.iterdir()) and any(ws.rejected.iterdir()) and any(ws.duplicates.iterdir())
+    assert any(ws.feedback.glob("*.xlsx"))
+    # what the demo left is a normal working folder: the clerk's commands work on it
+    status = xlflow("status", "--root", root, cwd=tmp_path)
+    assert status.returncode == 0 and "合计" in status.stdout
