@@ -186,6 +186,9 @@ def _print_pass(result, stamp: bool = False) -> None:
         click.echo(f"{when}合计：{counts}{where}。")
     if result.waiting:
         click.echo(f"{when}暂未处理（文件仍在复制或被占用，下次再试）：{'、'.join(result.waiting)}")
+    if result.rebuilt is not None:
+        moved = "" if result.rebuilt.master_in_place else "（master.xlsx 正被打开，新表另存于此）"
+        click.echo(f"{when}汇总表已更新：{result.rebuilt.master}{moved}")
 
 
 @main.command()
@@ -194,7 +197,7 @@ def ingest(root: Path):
     """处理一遍收件箱：校验 inbox/ 中的每个文件，合格的记入台账，不合格的生成退回说明。
 
     原文件按结果移入 inbox/accepted、inbox/rejected 或 inbox/duplicates，从不删除；
-    退回说明在 outbox/feedback/。
+    退回说明在 outbox/feedback/。有新接收的文件时，汇总表 outbox/master.xlsx 随之更新。
 
     \b
     示例：

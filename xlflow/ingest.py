@@ -47,6 +47,7 @@ class PassResult:
     outcomes: list[Outcome] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # not settled yet, or could not be moved
     recovered: int = 0
+    rebuilt: object = None  # outputs.Rebuilt, set by the edge when it rebuilt the outputs
 
     @property
     def changed(self) -> bool:

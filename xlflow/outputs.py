@@ -20,6 +20,11 @@ class Rebuilt:
     results: Results
 
 
+def rebuild_outputs(ws: Workspace, now: dt.datetime) -> Rebuilt:
+    """After a pass that changed the ledger: the master workbook (and the documents)."""
+    return rebuild_master(ws, now)
+
+
 def rebuild_master(ws: Workspace, now: dt.datetime) -> Rebuilt:
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     conn = open_ledger(ws.ledger)

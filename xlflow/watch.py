@@ -17,6 +17,7 @@ from xlflow import ledger
 from xlflow.errors import XlflowError
 from xlflow.ingest import PassResult, run_pass, settled
 from xlflow.intake import Snapshot
+from xlflow.outputs import rebuild_outputs
 from xlflow.workspace import Workspace
 
 log = logging.getLogger("xlflow")
@@ -73,10 +74,14 @@ class Poller:
         ready, _, self.snapshots = settled(self.ws.inbox, self.snapshots)
         if not ready:
             return None
-        result = run_pass(self.ws, ready, dt.datetime.now().replace(microsecond=0))
+        now = dt.datetime.now().replace(microsecond=0)
+        result = run_pass(self.ws, ready, now)
         counts = {k: sum(o.outcome == k for o in result.outcomes) for k in _OUTCOMES}
         log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in _OUTCOMES.items()),
                  f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
+        if result.changed:  # outputs are a function of the ledger: rebuild them when it changed
+            result.rebuilt = rebuild_outputs(self.ws, now)
+            log.info("已更新汇总表：%s", result.rebuilt.master)
         if self.on_result:
             self.on_result(result)
         return result
