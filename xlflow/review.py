@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
@@ -40,6 +39,7 @@ from xlflow.read import RawReturn, read_workbook
 from xlflow.roster import Branch, generals
 from xlflow.scoring import Params, score_branch
 from xlflow.settings import Settings
+from xlflow.workbook import write_identity_sheet, write_list_sheet
 
 if TYPE_CHECKING:  # results is only needed to write; reading back (ingest) stays light
     from xlflow.results import BranchResult, Results
@@ -50,7 +50,6 @@ YES = K.YES_NO[0]
 AGREE = K.REVIEW_CONCLUSIONS[0]  # 同意达标
 NO_RULES = "（无台账核验项）"
 LIST_RATING, LIST_CONCLUSION = "xl_rating", "xl_conclusion"
-PROP_CHUNK = 200  # custom property text is limited to 255 characters: long lists are split
 WIDTHS = {  # column key -> width, for both sheets of both rounds
     "branch_code": 10, "branch_name": 24, "indicator": 8, "short": 16, "points": 6, "self_rating": 9,
     "evidence": 44, "mismatch": 8, "first_rating": 9, "first_comment": 22, "rating": 10, "comment": 28,
@@ -291,32 +290,12 @@ class _Book:
         })
 
     def lists(self) -> None:
-        ws = self.wb.add_worksheet(K.SHEET_LISTS)
-        lists = ((LIST_RATING, f"{self.round}等次", self.checklist.rating_names),
-                 (LIST_CONCLUSION, f"{self.round}结论", K.REVIEW_CONCLUSIONS))
-        for c, (name, header, values) in enumerate(lists):
-            ws.write_string(0, c, header)
-            for r, v in enumerate(values, start=1):
-                ws.write_string(r, c, v)
-            top, bottom = xl_rowcol_to_cell(1, c, True, True), xl_rowcol_to_cell(len(values), c, True, True)
-            self.wb.define_name(name, f"='{K.SHEET_LISTS}'!{top}:{bottom}")
-        ws.protect("")
-        ws.hide()
+        write_list_sheet(self.wb, ((LIST_RATING, f"{self.round}等次", self.checklist.rating_names),
+                                   (LIST_CONCLUSION, f"{self.round}结论", K.REVIEW_CONCLUSIONS)))
 
     def identity(self) -> None:
-        ws = self.wb.add_worksheet(K.SHEET_IDENTITY)
-        values = identity_values(self.kind, self.unit, [r.branch.code for r in self.rows], self.checklist)
-        for r, key in enumerate(K.REVIEW_IDENTITY_KEYS):
-            ws.write_string(r, 0, key)
-            ws.write_string(r, 1, values[key])
-            text = values[key]
-            if len(text) <= PROP_CHUNK:
-                self.wb.set_custom_property(f"xlflow_{key}", text)
-            else:  # split: covered_codes joins branches_1, branches_2, … back together
-                for i in range(0, len(text), PROP_CHUNK):
-                    self.wb.set_custom_property(f"xlflow_{key}_{i // PROP_CHUNK + 1}", text[i:i + PROP_CHUNK])
-        ws.protect("")
-        ws.very_hidden()
+        write_identity_sheet(self.wb, K.REVIEW_IDENTITY_KEYS,
+                             identity_values(self.kind, self.unit, [r.branch.code for r in self.rows], self.checklist))
 
 
 def build_review_workbook(dest: Path, kind: str, unit: str, rows: list[BranchResult], checklist: Checklist,

@@ -263,25 +263,43 @@ class _Builder:
         self.dropdown(ws, first, col.index("status"), last, "xl_status", C["status"])
 
     def lists(self) -> None:
-        ws = self.wb.add_worksheet(K.SHEET_LISTS)
-        for c, (name, header, values) in enumerate(_lists(self.checklist)):
-            ws.write_string(0, c, header)
-            for r, v in enumerate(values, start=1):
-                ws.write_string(r, c, v)
-            top, bottom = xl_rowcol_to_cell(1, c, True, True), xl_rowcol_to_cell(len(values), c, True, True)
-            self.wb.define_name(name, f"='{K.SHEET_LISTS}'!{top}:{bottom}")
-        ws.protect("")
-        ws.hide()
+        write_list_sheet(self.wb, _lists(self.checklist))
 
     def identity(self) -> None:
-        ws = self.wb.add_worksheet(K.SHEET_IDENTITY)
-        values = identity_values(self.branch, self.checklist)
-        for r, key in enumerate(IDENTITY_KEYS):
-            ws.write_string(r, 0, key)
-            ws.write_string(r, 1, values[key])
-            self.wb.set_custom_property(f"xlflow_{key}", values[key])
-        ws.protect("")
-        ws.very_hidden()
+        write_identity_sheet(self.wb, IDENTITY_KEYS, identity_values(self.branch, self.checklist))
+
+
+PROP_CHUNK = 200  # a custom property's text is limited to 255 characters: longer values are split
+
+
+def write_list_sheet(wb, lists) -> None:
+    """The hidden sheet that feeds every dropdown: one column per (defined name, header, values)."""
+    ws = wb.add_worksheet(K.SHEET_LISTS)
+    for c, (name, header, values) in enumerate(lists):
+        ws.write_string(0, c, header)
+        for r, v in enumerate(values, start=1):
+            ws.write_string(r, c, v)
+        top, bottom = xl_rowcol_to_cell(1, c, True, True), xl_rowcol_to_cell(len(values), c, True, True)
+        wb.define_name(name, f"='{K.SHEET_LISTS}'!{top}:{bottom}")
+    ws.protect("")
+    ws.hide()
+
+
+def write_identity_sheet(wb, keys, values: dict[str, str]) -> None:
+    """The workbook's identity, twice: a very hidden sheet and custom document properties (LibreOffice
+    turns very hidden into hidden on save, and a clerk may delete a sheet; both rarely happen at once)."""
+    ws = wb.add_worksheet(K.SHEET_IDENTITY)
+    for r, key in enumerate(keys):
+        text = values[key]
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, text)
+        if len(text) <= PROP_CHUNK:
+            wb.set_custom_property(f"xlflow_{key}", text)
+        else:  # split as key_1, key_2, …; readers join them back
+            for i in range(0, len(text), PROP_CHUNK):
+                wb.set_custom_property(f"xlflow_{key}_{i // PROP_CHUNK + 1}", text[i:i + PROP_CHUNK])
+    ws.protect("")
+    ws.very_hidden()
 
 
 def identity_values(branch: Branch, checklist: Checklist) -> dict[str, str]:
