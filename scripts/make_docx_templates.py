@@ -11,7 +11,11 @@ Format (GB/T 9704-2012 党政机关公文格式), except the certificate, which 
 - A4 portrait; margins top 37 mm, bottom 35 mm, left 28 mm, right 26 mm (2098/1984/1588/1474 twips),
   so the text block is 156 × 225 mm;
 - 22 lines × 28 characters: document grid `linesAndChars`, line pitch 579 twips (28.95 pt, 22 × 579
-  ≤ 12756), character pitch 16 pt − 849/4096 pt (28 × pitch ≤ 8844 twips); body lines exact 28.95 pt;
+  ≤ 12756), character pitch 16 pt − 849/4096 pt (28 × pitch ≤ 8844 twips), so Word's page setup
+  shows 22 × 28; body lines are exact 28.95 pt. The paragraph styles do not snap to the character
+  grid, because LibreOffice gives a 16 pt character two 15.79 pt cells (14 characters a line);
+  instead 3号 text is set 0.3 pt closer (w:spacing -6), so 28 characters fill a line in Word, WPS
+  and LibreOffice alike;
 - title 2号 方正小标宋简体 (22 pt); body 3号 仿宋_GB2312 (16 pt); 一级标题 黑体, 二级标题 楷体_GB2312;
   Chinese fonts are set as East Asian fonts (w:rFonts w:eastAsia), Latin text in Times New Roman;
   the font table names a fallback (w:altName) for every Chinese font;

@@ -189,6 +189,10 @@ def _print_pass(result, stamp: bool = False) -> None:
     if result.rebuilt is not None:
         moved = "" if result.rebuilt.master_in_place else "（master.xlsx 正被打开，新表另存于此）"
         click.echo(f"{when}汇总表已更新：{result.rebuilt.master}{moved}")
+        run = result.rebuilt.reports
+        if run is not None and (run.written or run.locked):
+            busy = f"，{len(run.locked)} 份正被打开、下次再写" if run.locked else ""
+            click.echo(f"{when}文书已更新 {len(run.written)} 份{busy}（outbox/reports/）")
 
 
 @main.command()

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from xlflow.ingest import candidates, run_pass
+from xlflow.outputs import rebuild_outputs
 from xlflow.ledger import open_ledger
 from xlflow.review import review_round
 from xlflow.sample import fill_review, fill_workbook, plan_demo
@@ -37,20 +38,26 @@ def _odd_files(inbox: Path, some_return: Path) -> None:
         z.writestr("word/document.xml", "<w:document/>")
 
 
+def _clock(ws, days: int = 0) -> dt.datetime:
+    """The demo plays the campaign's own calendar: returns arrive on the deadline, the 初验 ten days
+    later, the 复验 after that, so dates in the ledger, the master and the documents agree."""
+    return dt.datetime.combine(ws.settings().deadline, dt.time(9, 0)) + dt.timedelta(days=days)
+
+
 def _review_round(ws, checklist, echo) -> None:
     """Two 党总支 fill their 初验 workbooks, then the college its 复验 (which shows the 初验), each
     dropped into the inbox and taken in by a pass, as the acceptance path of the seed runs."""
     paths = review_round(ws)
     firsts = [p for p in paths if p.name.startswith("初验")][:2]
-    echo(f"验收：生成验收工作簿 {len(paths)} 份（每个党总支一份初验、学院一份复验）→ {ws.review}")
+    echo(f"4. 验收：生成验收工作簿 {len(paths)} 份（每个党总支一份初验、学院一份复验）→ {ws.review}")
     for n, p in enumerate(firsts):
         fill_review(p, ws.inbox / f"{p.stem}（已填）.xlsx", SEED + 100 + n, checklist)
-    result = run_pass(ws, candidates(ws.inbox), dt.datetime.now().replace(microsecond=0))
+    result = run_pass(ws, candidates(ws.inbox), _clock(ws, days=10))
     echo(f"验收：{'、'.join(p.stem.split('_', 1)[1] for p in firsts)} 交回初验工作簿，"
          f"接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份")
     second = next(p for p in review_round(ws) if p.name.startswith("复验"))  # now showing the 初验
     fill_review(second, ws.inbox / f"{second.stem}（已填）.xlsx", SEED + 200, checklist)
-    result = run_pass(ws, candidates(ws.inbox), dt.datetime.now().replace(microsecond=0))
+    result = run_pass(ws, candidates(ws.inbox), _clock(ws, days=25))
     echo(f"验收：学院复验工作簿交回，接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份；"
          f"验收工作簿已按最新结果重新生成 {len(review_round(ws))} 份 → {ws.review}")
 
@@ -72,7 +79,7 @@ def run_demo(directory: Path | None, echo=print) -> Path:
     _odd_files(ws.inbox, returned[0])
     echo(f"2. 模拟各支部填写：{len(returned)} 个支部交回，其中 {sum(1 for m in plan.values() if m - {'fullwidth'})} "
          f"份有常见错误；另有重复文件、网页文件、Word 文档各一份 → {ws.inbox}")
-    result = run_pass(ws, candidates(ws.inbox), dt.datetime.now().replace(microsecond=0))
+    result = run_pass(ws, candidates(ws.inbox), _clock(ws))
     counts = {k: sum(1 for o in result.outcomes if o.outcome == k) for k in ("accepted", "rejected", "duplicate")}
     echo(f"3. 收件校验：接收 {counts['accepted']} 份，退回 {counts['rejected']} 份（退回说明在 {ws.feedback}），"
          f"重复 {counts['duplicate']} 份；台账 {ws.ledger}")
@@ -84,22 +91,12 @@ def run_demo(directory: Path | None, echo=print) -> Path:
     # -- 初验 / 复验 (review.py) --
     _review_round(ws, checklist, echo)
     # -- (初验 / 复验 end) --
-    # -- Word 文书 (reports.py) --
-    _reports(ws, checklist, settings, branches, echo)
-    # -- (Word 文书 end) --
+    # -- 汇总表和 Word 文书 (master.py, reports.py) --
+    done = rebuild_outputs(ws, _clock(ws, days=26))
+    res = done.results
+    echo(f"5. 汇总表（评分为 Excel 公式）：已收 {len(res.branches)} 个支部，达标 {sum(b.score.passed for b in res.branches)} 个，"
+         f"样板候选 {sum(b.score.model for b in res.branches)} 个（名额 {res.quota}）→ {done.master}")
+    echo(f"6. 文书：生成 {len(done.reports.written)} 份（各支部验收意见书和证书、各党总支年度报告和催报通知、表彰决定）"
+         f"→ {ws.reports}")
     echo(f"演示完成。输出目录：{ws.outbox.resolve()}")
     return root
-
-
-def _reports(ws, checklist, settings, branches, echo) -> None:
-    """The documents for filing, from the ledger as it stands at the end of the demo."""
-    from xlflow.reports import write_reports
-    from xlflow.results import load_results
-
-    conn = open_ledger(ws.ledger)
-    try:
-        results = load_results(conn, checklist, settings, branches)
-    finally:
-        conn.close()
-    run = write_reports(results, checklist, settings, ws.templates, ws.reports, today=dt.date.today())
-    echo(f"文书：生成 {len(run.written)} 份（各支部验收意见书和证书、各党总支年度报告和催报通知、表彰决定）→ {ws.reports}")

@@ -270,6 +270,7 @@ _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY")
 _DIMENSION = re.compile(rb"<(?:[\w.-]{1,16}:)?dimension\s+ref=\"([^\"]*)\"")
 _ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?row[\s>/]")  # <row …> or <x:row …>, not <rowBreaks>
 _ROW_TAIL = 32  # longer than any _ROW match, so a tag cut between two chunks is still counted
+_MIN_ROW_TAG = 5  # the shortest _ROW match: "<row" and one more byte
 _KEEP_PART_BYTES = 4 * MB       # a worksheet up to this size is read once and kept while inspecting ...
 _KEEP_BYTES = 16 * MB           # ... while all those kept stay within this
 _READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError,
@@ -426,14 +427,22 @@ def _row_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
 def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> int:
     """Count <row> tags streaming, stopping as soon as the count passes MAX_ROWS.
 
-    Every tag holds the letters "row", so a sheet holding no more than MAX_ROWS of them in all
-    cannot pass the limit: that count is returned instead, after a cheap search of the whole
-    (still decompressed and CRC-checked) part; the tag by tag count runs only past it. `whole`
-    is the part's content when it has been read already."""
-    bound, tail = 0, b""
+    Below the limit an upper bound may come back instead of the count, found without the tag
+    by tag search: each tag takes at least _MIN_ROW_TAG bytes and holds the letters "row", so
+    a part whose length, or whose number of "row"s, is within the limit cannot pass it. The
+    part is still decompressed to its end either way (checking its CRC). `whole` is the
+    part's content when it has been read already."""
     if whole is not None:
-        bound = whole.count(b"row")
+        bound = len(whole) // _MIN_ROW_TAG
+        if bound > MAX_ROWS:
+            bound = whole.count(b"row")
+    elif info.file_size // _MIN_ROW_TAG <= MAX_ROWS:  # zipfile yields no more than file_size
+        bound = info.file_size // _MIN_ROW_TAG
+        with zf.open(info) as f:
+            while f.read(_CHUNK):
+                pass
     else:
+        bound, tail = 0, b""
         with zf.open(info) as f:  # stops no later than the exact count below would
             while bound <= MAX_ROWS and (chunk := f.read(_CHUNK)):
                 buf = tail + chunk

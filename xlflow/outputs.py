@@ -9,6 +9,7 @@ from pathlib import Path
 
 from xlflow.ledger import open_ledger
 from xlflow.master import write_master
+from xlflow.reports import ReportRun, write_reports
 from xlflow.results import Results, load_results
 from xlflow.workspace import Workspace
 
@@ -18,11 +19,16 @@ class Rebuilt:
     master: Path
     master_in_place: bool  # False: master.xlsx was open elsewhere, the new one sits beside it
     results: Results
+    reports: ReportRun | None = None
 
 
 def rebuild_outputs(ws: Workspace, now: dt.datetime) -> Rebuilt:
-    """After a pass that changed the ledger: the master workbook (and the documents)."""
-    return rebuild_master(ws, now)
+    """After a pass that changed the ledger: the master workbook, then the documents whose
+    inputs changed (reports.py keeps a manifest, so unchanged documents are not rewritten)."""
+    done = rebuild_master(ws, now)
+    checklist, settings = ws.checklist(), ws.settings()
+    done.reports = write_reports(done.results, checklist, settings, ws.templates, ws.reports, today=now.date())
+    return done
 
 
 def rebuild_master(ws: Workspace, now: dt.datetime) -> Rebuilt:

@@ -161,16 +161,16 @@ def _read_table(wb, names, used, raw: RawReturn, key, sheet, columns) -> None:
     # count), and build a dict only for the rows kept.
     inputs = [c for k, c in cols.items() if k != "seq"]
     body, first = rows[header_row - start + 1:], header_row + 1
-    if inputs and body and min(map(len, body)) > max(inputs):
+    if inputs and body and min(map(len, body)) > max(cols.values()):
         pick = itemgetter(*inputs, inputs[0])  # always a tuple, even for one input column
         blank = ("",) * (len(inputs) + 1)
-        kept = [j for j, got in enumerate(map(pick, body))
-                if got != blank and got.count(None) + got.count("") != len(got)]
+        keys, every = list(cols), itemgetter(*cols.values(), inputs[0])  # zip drops the extra one
+        table.rows.extend((first + j, dict(zip(keys, every(body[j])))) for j, got in enumerate(map(pick, body))
+                          if got != blank and got.count(None) + got.count("") != len(got))
     else:
-        kept = [j for j, row in enumerate(body) if any(row[c] not in (None, "") for c in inputs if c < len(row))]
-    for j in kept:
-        row = body[j]
-        table.rows.append((first + j, {k: (row[c] if c < len(row) else None) for k, c in cols.items()}))
+        for j, row in enumerate(body):
+            if any(row[c] not in (None, "") for c in inputs if c < len(row)):
+                table.rows.append((first + j, {k: (row[c] if c < len(row) else None) for k, c in cols.items()}))
     for c, text in extra.items():
         if any(c < len(r) and r[c] not in (None, "") for r in rows[header_row - start + 1:]):
             raw.findings.append(finding("V223", file=file, sheet=actual, cell=f"{xl_col_to_name(c)}{header_row}",

@@ -97,10 +97,15 @@ class Checked:
     @property
     def content_hash(self) -> str:
         """Same content saved again gives the same hash, whatever the file's bytes."""
-        data = {"basic": self.basic, "tables": {k: [{c: v for c, v in r.items() if c != "_row"} for r in rows]
-                                                 for k, rows in self.tables.items()}}
+        data = {"basic": self.basic, "tables": {k: [_without_row(r) for r in rows] for k, rows in self.tables.items()}}
         text = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _without_row(r: dict) -> dict:
+    r = dict(r)  # a C-level copy, then one key out: faster than a filtering comprehension
+    r.pop("_row", None)
+    return r
 
 
 _PARSERS = {"int": parse_int, "number": parse_number, "yesno": parse_yes_no}

@@ -81,7 +81,7 @@ class Poller:
                  f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
         if result.changed:  # outputs are a function of the ledger: rebuild them when it changed
             result.rebuilt = rebuild_outputs(self.ws, now)
-            log.info("已更新汇总表：%s", result.rebuilt.master)
+            log.info("已更新汇总表 %s，文书 %d 份", result.rebuilt.master, len(result.rebuilt.reports.written))
         if self.on_result:
             self.on_result(result)
         return result
