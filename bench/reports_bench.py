@@ -27,6 +27,7 @@ from pathlib import Path
 
 from docxtpl import DocxTemplate
 
+from xlflow import documents as D
 from xlflow import reports as R
 from xlflow.ingest import candidates, run_pass
 from xlflow.ledger import open_ledger
@@ -86,9 +87,9 @@ def main() -> None:
         tmp = Path(tmp)
         ws, checklist, settings, base = real_campaign(tmp / "campaign")
         results = synthesize(base, checklist, n)
-        only = (R.ACCEPTANCE,)
-        template = ws.templates / R.TEMPLATES[R.ACCEPTANCE]
-        docs = R.plan(results, checklist, settings, TODAY, only)
+        only = (D.ACCEPTANCE,)
+        template = ws.templates / D.TEMPLATES[D.ACCEPTANCE]
+        docs = D.plan(results, checklist, settings, TODAY, only)
 
         def baseline(k: int) -> float:
             out = tmp / f"baseline{k}"

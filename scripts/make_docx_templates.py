@@ -5,7 +5,7 @@
 Writes 达标验收意见书.docx, 表彰决定.docx, 证书.docx, 年度报告.docx and 催报通知.docx. The same code
 gives the same bytes (fixed zip timestamps and document properties), so a rebuilt template only
 shows up in review when its content changed. A clerk may edit the wording and the letterhead in
-Word or WPS afterwards; xlflow checks every tag at start-up (xlflow/reports.py).
+Word or WPS afterwards; xlflow checks every tag at start-up (xlflow/doccheck.py).
 
 Format (GB/T 9704-2012 党政机关公文格式), except the certificate, which is not an official document:
 - A4 portrait; margins top 37 mm, bottom 35 mm, left 28 mm, right 26 mm (2098/1984/1588/1474 twips),
@@ -24,7 +24,7 @@ Format (GB/T 9704-2012 党政机关公文格式), except the certificate, which 
 The certificate (证书) is A4 landscape with its own, larger type.
 
 Tags are docxtpl (Jinja2): {{ … }} for values, {%p … %} / {%tr … %} for paragraphs and table rows.
-The context each template receives is built in xlflow/reports.py.
+The context each template receives is built in xlflow/documents.py.
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ import pytest
 from click.testing import CliRunner
 
 import xlflow.files
+from xlflow import documents as D
 from xlflow import reports as R
+from xlflow.doccheck import check_templates
 from xlflow.cli import main as cli
 from xlflow.errors import TemplateError
 from xlflow.ingest import candidates, run_pass
@@ -75,7 +77,7 @@ def _by_code(campaign, code):
 
 
 def _doc(campaign, kind: str, key: str) -> Path:
-    folder = campaign["out"] / R.FOLDERS[kind] if R.FOLDERS[kind] else campaign["out"]
+    folder = campaign["out"] / D.FOLDERS[kind] if D.FOLDERS[kind] else campaign["out"]
     found = [p for p in folder.glob("*.docx") if key in p.name]
     assert len(found) == 1, (kind, key, found)
     return found[0]
@@ -105,13 +107,13 @@ def pdfs(campaign, libreoffice):
     model = next(r for r in res.branches if r.score.model)
     passed_only = next(r for r in res.branches if r.score.passed and not r.score.model)
     picks = {
-        "acceptance": _doc(campaign, R.ACCEPTANCE, with_problems.branch.code),
-        "acceptance_model": _doc(campaign, R.ACCEPTANCE, model.branch.code),
-        "certificate_model": _doc(campaign, R.CERTIFICATE, model.branch.code),
-        "certificate": _doc(campaign, R.CERTIFICATE, passed_only.branch.code),
-        "decision": _doc(campaign, R.DECISION, R.DECISION),
-        "annual": _doc(campaign, R.ANNUAL, with_problems.branch.general),
-        "reminder": _doc(campaign, R.REMINDER, campaign["branches"][-1].general),
+        "acceptance": _doc(campaign, D.ACCEPTANCE, with_problems.branch.code),
+        "acceptance_model": _doc(campaign, D.ACCEPTANCE, model.branch.code),
+        "certificate_model": _doc(campaign, D.CERTIFICATE, model.branch.code),
+        "certificate": _doc(campaign, D.CERTIFICATE, passed_only.branch.code),
+        "decision": _doc(campaign, D.DECISION, D.DECISION),
+        "annual": _doc(campaign, D.ANNUAL, with_problems.branch.general),
+        "reminder": _doc(campaign, D.REMINDER, campaign["branches"][-1].general),
     }
     pdf_dir = campaign["root"] / "pdf"
     pairs = [(src, pdf_dir / f"{key}.pdf") for key, src in picks.items()]
@@ -139,14 +141,14 @@ def test_every_document_is_written_where_expected(campaign):
 
 
 def test_the_shipped_templates_pass_the_check_and_are_reproducible(campaign, tmp_path):
-    paths = R.check_templates(ROOT / "templates", campaign["checklist"], campaign["settings"])
-    assert sorted(p.name for p in paths.values()) == sorted(R.TEMPLATES.values())
+    paths = check_templates(ROOT / "templates", campaign["checklist"], campaign["settings"])
+    assert sorted(p.name for p in paths.values()) == sorted(D.TEMPLATES.values())
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_docx_templates.py"), str(tmp_path)],
                    check=True, capture_output=True)
-    for name in R.TEMPLATES.values():
+    for name in D.TEMPLATES.values():
         assert (tmp_path / name).read_bytes() == (ROOT / "templates" / name).read_bytes(), \
             f"templates/{name} is not what scripts/make_docx_templates.py makes: run it again"
-    assert sorted(p.name for p in campaign["ws"].templates.glob("*.docx")) == sorted(R.TEMPLATES.values()), \
+    assert sorted(p.name for p in campaign["ws"].templates.glob("*.docx")) == sorted(D.TEMPLATES.values()), \
         "xlflow init copies the Word templates into the working folder"
 
 
@@ -187,7 +189,7 @@ def test_certificates_one_landscape_page_each(pdfs, campaign):
         text = _flat(_pdf_text(pdf))
         assert br.branch.name in text and honor in text and "荣誉证书" in text
         assert f"证书编号：2019-{br.branch.code}" in text
-        assert R.cn_date(R.branch_date(br)) in text
+        assert D.cn_date(D.branch_date(br)) in text
     assert "样板" not in _flat(_pdf_text(pdfs["pdf"]["certificate"]))
 
 
@@ -202,10 +204,10 @@ def test_decision_is_an_official_document(pdfs, campaign):
     assert "各总支，院属各单位：" in text
     assert f"全院{len(campaign['branches'])}个党支部中，{len(res.branches)}个报送了验收材料" in text
     assert "附件：1．2019年度校级“样板党支部”名单" in text and "2．2019年度“标杆院系”名单" in text
-    issued = max(R.branch_date(r) for r in res.branches)
-    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", R.cn_date(issued))
-    assert f"{settings.committee}{R.cn_date(issued)}" in text  # 落款 and date
-    assert f"{settings.committee}办公室{R.cn_date(issued)}印发" in text  # 版记
+    issued = max(D.branch_date(r) for r in res.branches)
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", D.cn_date(issued))
+    assert f"{settings.committee}{D.cn_date(issued)}" in text  # 落款 and date
+    assert f"{settings.committee}办公室{D.cn_date(issued)}印发" in text  # 版记
 
 
 def test_decision_annex_lists_exactly_the_model_branches(pdfs, campaign):
@@ -227,7 +229,7 @@ def test_decision_annex_lists_exactly_the_model_branches(pdfs, campaign):
 def test_decision_without_benchmarks_outside_the_chuangyou_phase(campaign, libreoffice, tmp_path):
     settings = replace(campaign["settings"], phase="提质")
     run = R.write_reports(campaign["results"], campaign["checklist"], settings, campaign["ws"].templates,
-                          tmp_path, today=TODAY, kinds=[R.DECISION])
+                          tmp_path, today=TODAY, kinds=[D.DECISION])
     pdf = libreoffice.to_pdf(run.written[0], tmp_path / "d.pdf")
     text = _flat(_pdf_text(pdf))
     assert "关于表彰2019年度校级“样板党支部”的决定" in text
@@ -285,18 +287,18 @@ def _fonts(style: ET.Element) -> tuple[dict, str]:
     return fonts, rpr.find(f"{W}sz").get(f"{W}val")
 
 
-@pytest.mark.parametrize("kind", [R.ACCEPTANCE, R.DECISION, R.ANNUAL, R.REMINDER, R.CERTIFICATE])
+@pytest.mark.parametrize("kind", [D.ACCEPTANCE, D.DECISION, D.ANNUAL, D.REMINDER, D.CERTIFICATE])
 def test_docx_page_fonts_grid_and_page_number(campaign, kind):
-    key = {R.ACCEPTANCE: "JD-", R.CERTIFICATE: "JD-", R.DECISION: "决定", R.ANNUAL: "机电",
-           R.REMINDER: campaign["branches"][-1].general}[kind]
-    folder = campaign["out"] / R.FOLDERS[kind] if R.FOLDERS[kind] else campaign["out"]
+    key = {D.ACCEPTANCE: "JD-", D.CERTIFICATE: "JD-", D.DECISION: "决定", D.ANNUAL: "机电",
+           D.REMINDER: campaign["branches"][-1].general}[kind]
+    folder = campaign["out"] / D.FOLDERS[kind] if D.FOLDERS[kind] else campaign["out"]
     path = sorted(p for p in folder.glob("*.docx") if key in p.name)[0]
     doc = _xml(path, "word/document.xml")
     sect = doc.find(f"{W}body/{W}sectPr")
     size = {k.replace(W, ""): v for k, v in sect.find(f"{W}pgSz").attrib.items()}
     margins = {k.replace(W, ""): v for k, v in sect.find(f"{W}pgMar").attrib.items()}
     styles = _xml(path, "word/styles.xml")
-    if kind == R.CERTIFICATE:  # not an official document: A4 landscape
+    if kind == D.CERTIFICATE:  # not an official document: A4 landscape
         assert (size["w"], size["h"], size.get("orient")) == ("16838", "11906", "landscape")
         return
     assert (size["w"], size["h"]) == ("11906", "16838")
@@ -341,16 +343,16 @@ def test_docx_page_fonts_grid_and_page_number(campaign, kind):
 
 
 def test_dates_use_arabic_numerals_without_zero_padding():
-    assert R.cn_date(dt.date(2019, 6, 20)) == "2019年6月20日"
-    assert R.cn_date(dt.date(2019, 12, 1)) == "2019年12月1日"
+    assert D.cn_date(dt.date(2019, 6, 20)) == "2019年6月20日"
+    assert D.cn_date(dt.date(2019, 12, 1)) == "2019年12月1日"
 
 
 # ---- safety ------------------------------------------------------------------------------------
 
 def test_clean_text_strips_what_xml_cannot_hold():
-    assert R.clean_text("a\x00b\x07c\x0bd\x1fe\ufffff") == "abcdef"
-    assert R.clean_text("行一\r\n行二\r行三\t列") == "行一\n行二\n行三\t列"
-    assert R.clean({"k": ["x\x08", ("y\x0c",)], "n": 3}) == {"k": ["x", ["y"]], "n": 3}
+    assert D.clean_text("a\x00b\x07c\x0bd\x1fe\ufffff") == "abcdef"
+    assert D.clean_text("行一\r\n行二\r行三\t列") == "行一\n行二\n行三\t列"
+    assert D.clean({"k": ["x\x08", ("y\x0c",)], "n": 3}) == {"k": ["x", ["y"]], "n": 3}
 
 
 def test_ampersand_angle_brackets_and_control_characters(campaign, libreoffice, tmp_path):
@@ -359,9 +361,9 @@ def test_ampersand_angle_brackets_and_control_characters(campaign, libreoffice, 
     br.branch = replace(br.branch, name="机电&测试<甲>支部\x07")
     br.problems[0]["problem"] = "台账<缺失> & 记录\x0b不全"
     run = R.write_reports(results, campaign["checklist"], campaign["settings"], campaign["ws"].templates,
-                          tmp_path / "out", today=TODAY, kinds=[R.ACCEPTANCE, R.DECISION])
+                          tmp_path / "out", today=TODAY, kinds=[D.ACCEPTANCE, D.DECISION])
     report = next(p for p in run.written if br.branch.code in p.name)
-    decision = next(p for p in run.written if R.DECISION in p.name)
+    decision = next(p for p in run.written if D.DECISION in p.name)
     assert report.name == f"{br.branch.code}_机电&测试_甲_支部_达标验收意见书.docx"  # safe on Windows too
     with zipfile.ZipFile(report) as z:
         xml = z.read("word/document.xml").decode()
@@ -407,17 +409,17 @@ def test_other_broken_templates(campaign, tmp_path):
     cl, st = campaign["checklist"], campaign["settings"]
     templates = _broken_copy(tmp_path / "a", "年度报告.docx", "{{ general }}", "{{ genral }}")
     with pytest.raises(TemplateError, match=re.escape("年度报告.docx：标签“{{ genral }}”中的“genral”无法识别，可用的有：as_of、average")):
-        R.check_templates(templates, cl, st)
+        check_templates(templates, cl, st)
     templates = _broken_copy(tmp_path / "b", "表彰决定.docx", "{{ m.general }}", "{{ m.general }")
     with pytest.raises(TemplateError, match="表彰决定.docx：标签写法有误"):
-        R.check_templates(templates, cl, st)
+        check_templates(templates, cl, st)
     templates = _broken_copy(tmp_path / "c", "表彰决定.docx", "{{ m.name }}", "{{ m.nam }}")
     with pytest.raises(TemplateError, match=re.escape("标签“{{ m.nam }}”中的“nam”无法识别，“m”下可用的有：seq、name")):
-        R.check_templates(templates, cl, st)
+        check_templates(templates, cl, st)
     (templates / "证书.docx").unlink()
     (templates / "催报通知.docx").write_bytes(b"not a zip")
     with pytest.raises(TemplateError) as err:
-        R.check_templates(templates, cl, st)
+        check_templates(templates, cl, st)
     assert "找不到 Word 模板：证书.docx" in str(err.value) and "xlflow init" in str(err.value)
     assert "催报通知.docx：文件无法打开" in str(err.value) and "Word 模板有 3 处问题" in str(err.value)
 
@@ -474,7 +476,7 @@ def test_incremental_runs_render_only_what_changed(campaign, tmp_path):
 
     # a damaged manifest only costs a full run
     (out / R.MANIFEST).write_text("{", encoding="utf-8")
-    assert len(run().written) == len(R.plan(results, cl, st, TODAY))
+    assert len(run().written) == len(D.plan(results, cl, st, TODAY))
     assert not run().written
 
 

@@ -22,7 +22,8 @@ from xlflow.identify import identify
 from xlflow.ingest import candidates, run_pass
 from xlflow.read import read_workbook
 from xlflow.results import load_results
-from xlflow.review import covered_codes, evidence_text, read_review, review_round, review_version
+from xlflow.review import evidence_text, review_round
+from xlflow.review_read import covered_codes, read_review, review_version
 from xlflow.roster import by_code
 from xlflow.sample import fill_review, fill_workbook
 from xlflow.scoring import score_branch

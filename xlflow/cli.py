@@ -342,17 +342,12 @@ def reports(root: Path, workers: int | None, force: bool):
     """
     import datetime as dt
 
-    from xlflow.ledger import open_ledger
     from xlflow.reports import write_reports
-    from xlflow.results import load_results
+    from xlflow.results import workspace_results
 
     ws = Workspace(root)
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
-    conn = open_ledger(ws.ledger)
-    try:
-        results = load_results(conn, checklist, settings, branches)
-    finally:
-        conn.close()
+    results = workspace_results(ws, checklist, settings, branches)
     with tqdm(desc="生成文书", unit="份", disable=None) as bar:
         def tick(n: int, total: int) -> None:
             bar.total = total

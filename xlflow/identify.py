@@ -19,7 +19,7 @@ def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist) 
     file = raw.path.name
     ident = raw.identity
     kind = ident.get("kind") or K.KIND_BRANCH
-    if kind in K.REVIEW_ROUNDS:  # ingest sends these to review.read_review; here they are not a return
+    if kind in K.REVIEW_ROUNDS:  # ingest sends these to review_read.read_review; here they are not a return
         return None, [finding("I107", file=file)]
     if kind != K.KIND_BRANCH:
         return None, [finding("I108", file=file)]

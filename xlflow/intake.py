@@ -327,9 +327,9 @@ def check_limits(path: Path | str) -> list[Finding]:
     return _limits(path)[0]
 
 
-def _limits(path: Path | str) -> tuple[list[Finding], str | None]:
+def _limits(path: Path | str, keep: dict[str, bytes | None] | None = None) -> tuple[list[Finding], str | None]:
     """check_limits, and what sniff would say of a zip that was listed and passed them (else
-    None), found with the zip and the parts already open."""
+    None), found with the zip and the parts already open; `keep` as for inspect."""
     name = Path(path).name
     size = os.stat(path).st_size
     if size > MAX_FILE_BYTES:
@@ -351,6 +351,9 @@ def _limits(path: Path | str) -> tuple[list[Finding], str | None]:
                      or _row_findings(zf, name, parts))
         except _READ_ERRORS:  # CRC mismatch, truncated member, bad deflate stream…
             return [_finding("F107", name)], None
+        if not found and keep is not None:
+            keep.update(dict.fromkeys(zf.NameToInfo))
+            keep.update((k, v) for k, v in parts.whole.items() if not k.startswith("xl/worksheets/"))
         return found, (None if found else _zip_kind(zf, parts.whole))
 
 
@@ -494,11 +497,13 @@ _WRONG_FILES = {"docx": "Word 文档", "doc": "Word 文档", "pptx": "PowerPoint
                 "ppt": "PowerPoint 演示文稿", "pdf": "PDF 文件", "image": "图片"}
 
 
-def inspect(path: Path | str) -> list[Finding]:
+def inspect(path: Path | str, keep: dict[str, bytes | None] | None = None) -> list[Finding]:
     """All F1xx findings for one settled file; empty means it is safe to hand to the reader.
 
     OSError (e.g. the file vanished or is locked) propagates: that is not the file's fault and
-    the caller retries on the next pass.
+    the caller retries on the next pass. `keep`, if given, receives for a zip that passed every
+    part's name, with the content of the small parts read whole on the way (else None), so the
+    reader need not open the zip again for them (read.read_workbook takes it).
     """
     name = Path(path).name
     size = os.stat(path).st_size
@@ -507,7 +512,7 @@ def inspect(path: Path | str) -> list[Finding]:
     if size > MAX_FILE_BYTES:
         return [_finding("F109", name, size=_human(size), limit=_human(MAX_FILE_BYTES))]
     # Any zip passes the limits first: sniffing it means listing and reading its parts.
-    limits, kind = _limits(path)
+    limits, kind = _limits(path, keep)
     if limits:
         return limits
     kind = kind or sniff(path)

@@ -192,7 +192,7 @@ def _store_return(conn, file_id: int, rec: FileRecord, basic: dict, tables: dict
     for table, rows in tables.items():
         cols = _DATA_TABLES[table]
         conn.executemany(f"INSERT INTO t_{table} VALUES (?, ?, {', '.join('?' * len(cols))})",
-                         [[rid, r["_row"], *[v if type(v) in _AS_IS else _sql_value(v) for v in map(r.get, cols)]]
+                         [(rid, r["_row"], *[v if type(v) in _AS_IS else _sql_value(v) for v in map(r.get, cols)])
                           for r in rows])
     # The current return is the one saved last (by the workbook's own save time), whatever
     # order the files arrived in; ties go to the one received last.

@@ -98,7 +98,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "V242": (WARNING, "{sheet}!{cell}：指标 {code} 自评为“{value}”，但问题清单中没有对应的问题和整改措施。请在“问题清单”中补充。"),
     # (validation block end)
     # ---- review (R4xx) ----
-    # review.py: a returned 初验/复验 workbook. Params: round (初验/复验) everywhere; others as named.
+    # review_read.py: a returned 初验/复验 workbook. Params: round (初验/复验) everywhere; others as named.
     "R401": (ERROR, "文件“{file}”是{round}工作簿，但其中的验收单位“{unit}”不是{expected}，无法确定是谁的{round}。"
                     "请使用组织部下发给本单位的{round}工作簿填写，不要复制其他单位的工作簿。"),
     "R402": (ERROR, "文件“{file}”是旧版{round}工作簿（版本 {version}），现行版本为 {current}（指标清单或表格格式已调整）。"

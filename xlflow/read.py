@@ -49,17 +49,40 @@ class RawReturn:
     basic_cells: dict[str, str] = field(default_factory=dict)  # key -> "B7"
 
 
-def _xml(z: zipfile.ZipFile, name: str):
+def _xml(z, name: str):
     try:
         return SafeET.fromstring(z.read(name))
     except KeyError:
         return None
 
 
-def _parts(path: Path) -> tuple[dict[str, str], bool, dt.datetime | None]:
+class _Kept:
+    """The zip's parts as intake.inspect kept them (name → content, or None when not kept),
+    opening the zip only for a part it did not keep."""
+
+    def __init__(self, path: Path, kept: dict[str, bytes | None]):
+        self.path, self.kept, self.zip = path, kept, None
+
+    def read(self, name: str) -> bytes:
+        data = self.kept[name]  # KeyError: no such part
+        if data is None:
+            if self.zip is None:
+                self.zip = zipfile.ZipFile(self.path)
+            data = self.zip.read(name)
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.zip is not None:
+            self.zip.close()
+
+
+def _parts(path: Path, kept: dict[str, bytes | None] | None = None) -> tuple[dict[str, str], bool, dt.datetime | None]:
     """Custom properties (identity fallback), the 1904 flag and the last-saved time."""
     props, date1904, saved = {}, False, None
-    with zipfile.ZipFile(path) as z:
+    with (_Kept(path, kept) if kept else zipfile.ZipFile(path)) as z:
         custom = _xml(z, "docProps/custom.xml")
         if custom is not None:
             for prop in custom:
@@ -100,9 +123,11 @@ def _header(rows: list[list], first_row: int, columns: dict[str, str]):
     return None
 
 
-def read_workbook(path: Path | str) -> RawReturn:
+def read_workbook(path: Path | str, kept: dict[str, bytes | None] | None = None) -> RawReturn:
+    """`kept`: what intake.inspect kept of the file's parts, if it was asked to (saves opening
+    the zip again)."""
     path = Path(path)
-    props, date1904, saved = _parts(path)
+    props, date1904, saved = _parts(path, kept)
     wb = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         names = list(wb.sheet_names)

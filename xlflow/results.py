@@ -8,6 +8,7 @@ values beside its formulas, and the Word documents quote them, so both always ag
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from xlflow import constants as K
@@ -17,6 +18,7 @@ from xlflow.evidence import Evidence, check_return, from_ledger, mismatches
 from xlflow.roster import Branch
 from xlflow.scoring import BranchScore, Params, benchmark_generals, rank_all, score_branch
 from xlflow.settings import Settings
+from xlflow.workspace import Workspace
 
 
 @dataclass
@@ -55,16 +57,22 @@ class Results:
     params: Params
 
 
-def _date(text: str | None) -> dt.date | None:
+def ledger_date(value) -> dt.date | None:
+    """A date as the ledger stores it (ISO text, possibly with a time) or as a date; None if it is
+    empty or not a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
     try:
-        return dt.date.fromisoformat(text[:10]) if text else None
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
 
 
 def as_of(filled_on: str | None, received_at: dt.datetime) -> dt.date:
     """The date a return speaks for: its 填表日期, unless that is later than its arrival."""
-    filled = _date(filled_on)
+    filled = ledger_date(filled_on)
     return filled if filled and filled <= received_at.date() else received_at.date()
 
 
@@ -117,3 +125,10 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
     quota = rank_all([r.score for r in out], len(branches), params)
     benchmarks = benchmark_generals([r.score for r in out], {b.code: b.general for b in branches}, params)
     return Results(out, missing, quota, benchmarks, params)
+
+
+def workspace_results(ws: Workspace, checklist: Checklist, settings: Settings, branches: list[Branch]) -> Results:
+    """The current results of a working folder: its ledger, read against the given inputs (the
+    caller has loaded them from ws already, and needs them too)."""
+    with closing(ledger.open_ledger(ws.ledger)) as conn:
+        return load_results(conn, checklist, settings, branches)

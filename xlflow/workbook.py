@@ -134,12 +134,6 @@ class _Builder:
     # -- sheets ----------------------------------------------------------------------
     def guide(self) -> None:
         s, b = self.settings, self.branch
-        ws = self.wb.add_worksheet(K.SHEET_GUIDE)
-        ws.set_column(0, 0, 90)
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.hide_gridlines(2)
-        ws.protect("", {"select_locked_cells": True})
         lines = [
             (self.title, f"{s.college}党支部标准化规范化建设填报表（{s.year}年·{s.phase}引领）"),
             (self.bold, f"支部：{b.name}（编码 {b.code}） 所属：{b.general}"),
@@ -157,10 +151,7 @@ class _Builder:
                         "鼠标停在格子上可看到说明，改好后再次提交即可。"),
             (self.text, f"七、如有疑问请联系：{s.contact}。"),
         ]
-        for row, (fmt, text) in enumerate(lines):
-            ws.write_string(row, 0, text, fmt)
-            ws.set_row(row, 36 if row == 0 else 20 * (len(text) // 45 + 1))
-        ws.activate()
+        write_guide_sheet(self.wb, K.SHEET_GUIDE, 90, lines, lambda text: 20 * (len(text) // 45 + 1))
 
     def basic(self) -> None:
         b = self.branch
@@ -270,6 +261,27 @@ class _Builder:
 
 
 PROP_CHUNK = 200  # a custom property's text is limited to 255 characters: longer values are split
+
+
+def write_guide_sheet(wb, name: str, width: int, lines, height, margins: float | None = None,
+                      landscape: bool = False) -> None:
+    """The instructions sheet, opened first: one (format, text) paragraph a row in a single column
+    of `width`, the title row 36 high, every other row height(text) high; A4, one page wide,
+    protected. margins (inches) all round, if given."""
+    ws = wb.add_worksheet(name)
+    ws.set_column(0, 0, width)
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    if margins is not None:
+        ws.set_margins(left=margins, right=margins, top=margins, bottom=margins)
+    ws.fit_to_pages(1, 0)
+    ws.hide_gridlines(2)
+    ws.protect("", {"select_locked_cells": True})
+    for row, (fmt, text) in enumerate(lines):
+        ws.write_string(row, 0, text, fmt)
+        ws.set_row(row, 36 if row == 0 else height(text))
+    ws.activate()
 
 
 def write_list_sheet(wb, lists) -> None:

@@ -1,0 +1,293 @@
+"""stage: campaign results → the context of every document (pure)
+
+From the same figures as the master workbook (results.py), plan() lists every document the campaign
+calls for, with the context its Word template is rendered with (reports.py writes them under
+outbox/reports/):
+  验收意见书/<编码>_<支部>_达标验收意见书.docx   per branch that returned
+  证书/<编码>_<支部>_证书.docx                  per branch that passed (达标党支部 or 样板党支部)
+  年度报告/<总支>_<年>年度党支部建设情况报告.docx  per 总支, to the college committee
+  催报通知/<总支>_催报通知.docx                  per 总支 with branches that have not returned
+  <年>年度表彰决定.docx                          the committee's decision, annex: 样板 (and 标杆院系)
+
+Every string of a context is cleaned of characters XML cannot hold. Dates are written with Arabic
+numerals (2019年12月20日). A document is dated by its data, not by the clock, so it does not change
+from one day to the next: a branch's documents by its 复验 (else 初验, else its return's) date, the
+decision and annual reports by the latest of those; only the reminder notice is dated `today`,
+which the caller (the CLI) passes in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from xlflow import constants as K
+from xlflow.checklist import Checklist
+from xlflow.evidence import FAIL, Evidence
+from xlflow.files import safe_filename
+from xlflow.results import BranchResult, Results, Review, ledger_date
+from xlflow.roster import Branch
+from xlflow.scoring import Params
+from xlflow.settings import Settings
+
+FORMAT = 1  # bump when contexts or rendering change: every document is then rendered again
+
+ACCEPTANCE, DECISION, CERTIFICATE, ANNUAL, REMINDER = "达标验收意见书", "表彰决定", "证书", "年度报告", "催报通知"
+KINDS = (ACCEPTANCE, CERTIFICATE, ANNUAL, REMINDER, DECISION)
+TEMPLATES = {kind: f"{kind}.docx" for kind in KINDS}  # in the working folder's templates/
+FOLDERS = {ACCEPTANCE: "验收意见书", CERTIFICATE: "证书", ANNUAL: "年度报告", REMINDER: "催报通知", DECISION: ""}
+
+BLANK_DATE = "　　　　年　　月　　日"  # left for a hand-written date
+MODEL_HONOR, PASS_HONOR = "校级“样板党支部”", "达标党支部"
+BENCHMARK_PHASE = "创优"  # 标杆院系 are chosen in the 创优 year (seed, 第三阶段)
+
+
+@dataclass(frozen=True)
+class Doc:
+    kind: str
+    path: str  # relative to the output folder, with "/"
+    context: dict
+
+
+# ---- text ------------------------------------------------------------------------------------------
+
+# XML 1.0 cannot hold C0 controls other than tab/newline/CR, nor U+FFFE/U+FFFF or lone surrogates;
+# DEL and the C1 controls are legal but never meant in a document: all go.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")  # the above, CR, LF and tab
+
+
+def clean_text(text: str) -> str:
+    """A string safe for WordprocessingML: line ends as \\n (docxtpl makes them line breaks)."""
+    if not _SUSPECT.search(text):  # nearly every string: nothing to do
+        return text
+    return _ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def clean(value):
+    """Clean every string of a context (dicts, lists, tuples), leave other values alone. Keys are
+    xlflow's own names."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
+
+
+def cn_date(d: dt.date | None) -> str:
+    """2019年6月20日 (Arabic numerals, no leading zeros, as GB/T 9704 wants)."""
+    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
+def _date_text(value) -> str:
+    d = ledger_date(value)
+    return cn_date(d) if d else ("" if value is None else str(value))
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _score(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}"
+
+
+def _counts(items: Iterable[str], order: Iterable[str]) -> str:
+    c = Counter(items)
+    return "、".join(f"{k}{c[k]}个" for k in order if c[k]) or "无"
+
+
+# ---- contexts --------------------------------------------------------------------------------------
+
+def _common(settings: Settings) -> dict:
+    return {"college": settings.college, "committee": settings.committee, "department": settings.department,
+            "year": settings.year, "phase": settings.phase, "contact": settings.contact,
+            "doc_code": settings.doc_code, "deadline": cn_date(settings.deadline)}
+
+
+def branch_date(br: BranchResult) -> dt.date:
+    """The date a branch's result speaks for: its 复验, else its 初验, else its return."""
+    for rv in (br.second, br.first):
+        d = ledger_date(rv.reviewed_on)
+        if d:
+            return d
+    return br.as_of
+
+
+def _basis(results: list[BranchResult]) -> str:
+    """How the results were reached, truthfully: only the rounds that took place for all of them."""
+    if results and all(r.second.conclusion or r.second.ratings for r in results):
+        return "经党支部自查、党总支初验、学院复验"
+    if results and all(r.first.conclusion or r.first.ratings for r in results):
+        return "经党支部自查、党总支初验"
+    return "经党支部自查"
+
+
+def _branch_info(br: BranchResult) -> dict:
+    b, basic = br.branch, br.basic
+    full, prob = basic.get("full_members"), basic.get("probationary_members")
+    return {"code": b.code, "name": b.name, "general": b.general, "type": b.type,
+            "secretary": basic.get("secretary") or b.secretary,
+            "full_members": f"{full}人" if full is not None else "", "probationary_members": f"{prob}人" if prob is not None else "",
+            "received_on": cn_date(br.received_at.date())}
+
+
+def _review(rv: Review, label: str, checklist: Checklist) -> dict:
+    return {"conclusion": rv.conclusion or f"尚未{label}", "opinion": rv.opinion, "reviewer": rv.reviewer,
+            "date": cn_date(ledger_date(rv.reviewed_on)) or BLANK_DATE,
+            "comments": [{"code": i.code, "short": i.short, "rating": rv.ratings.get(i.code, ""),
+                          "comment": rv.comments[i.code]} for i in checklist.indicators if rv.comments.get(i.code)]}
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def _cn_dates(text: str) -> str:
+    """ISO dates inside generated text (the evidence findings) as 2019年4月27日."""
+    return _ISO_DATE.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", text)
+
+
+def _evidence_row(e: Evidence) -> dict:
+    measured = f"{e.measured}（{e.detail}）" if e.detail else e.measured
+    return {"code": e.indicator, "requirement": _cn_dates(e.requirement), "measured": _cn_dates(measured),
+            "verdict": e.verdict}
+
+
+def _findings(br: BranchResult, checklist: Checklist) -> list[str]:
+    out = []
+    for code in br.mismatches:
+        fails = [e for e in br.evidence if e.indicator == code and e.verdict == FAIL]
+        what = "；".join(_evidence_row(e)["measured"] for e in fails) or "不符合要求"
+        out.append(f"{code}（{checklist.indicator(code).short}）自评为“{br.self_ratings.get(code, '')}”，"
+                   f"但台账显示：{what}。")
+    return out
+
+
+def acceptance_context(br: BranchResult, checklist: Checklist, params: Params, settings: Settings) -> dict:
+    s = br.score
+    deductions = []
+    for ind in checklist.indicators:
+        pts = s.points.get(ind.code)
+        if pts is None or pts >= ind.points:  # 不适用, or full marks
+            continue
+        deductions.append({"code": ind.code, "short": ind.short, "rating": s.used.get(ind.code) or "未评定",
+                           "source": s.source.get(ind.code, ""), "points": f"{pts:.2f}/{_num(ind.points)}"})
+    problems = [{"seq": n, "indicator": p.get("indicator") or "", "problem": p.get("problem") or "",
+                 "measure": p.get("measure") or "", "owner": p.get("owner") or "",
+                 "deadline": _date_text(p.get("deadline")), "status": p.get("status") or ""}
+                for n, p in enumerate(br.problems, 1)]
+    reviewed = bool(br.second.conclusion or br.second.ratings)
+    return {**_common(settings),
+            "branch": _branch_info(br),
+            "scores": [{"seq": n, "name": c.name, "weight": _num(c.weight), "score": _score(s.categories.get(c.code))}
+                       for n, c in enumerate(checklist.categories, 1)],
+            "weight_total": _num(sum(c.weight for c in checklist.categories)),
+            "total": _score(s.total), "grade": s.grade, "pass_line": _num(params.pass_line),
+            "passed": s.passed, "model": s.model, "reviewed": reviewed,
+            "veto": "、".join(f"{v}（{checklist.indicator(v).short}）" for v in s.veto_hits),
+            "deductions": deductions,
+            "evidence": [_evidence_row(e) for e in br.evidence],
+            "findings": _findings(br, checklist),
+            "problems": problems,
+            "first": _review(br.first, K.REVIEW_ROUNDS[K.KIND_REVIEW_FIRST], checklist),
+            "second": _review(br.second, K.REVIEW_ROUNDS[K.KIND_REVIEW_SECOND], checklist)}
+
+
+def certificate_context(br: BranchResult, settings: Settings) -> dict:
+    return {**_common(settings), "branch": _branch_info(br),
+            "honor": MODEL_HONOR if br.score.model else PASS_HONOR,
+            "basis": _basis([br]), "cert_no": f"{settings.year}-{br.branch.code}", "date": cn_date(branch_date(br))}
+
+
+def _missing_rows(missing: list[Branch]) -> list[dict]:
+    return [{"seq": n, "code": b.code, "name": b.name, "secretary": b.secretary, "phone": b.phone}
+            for n, b in enumerate(missing, 1)]
+
+
+def annual_context(general: str, members: list[BranchResult], missing: list[Branch], checklist: Checklist,
+                   params: Params, settings: Settings, issued: dt.date) -> dict:
+    scores = [r.score for r in members]
+    models = [r.branch.name for r in members if r.score.model]
+    rows = [{"seq": n, "name": r.branch.name, "type": r.branch.type, "total": _score(r.score.total),
+             "grade": r.score.grade, "rank": r.score.rank or "",
+             "note": "样板" if r.score.model else ("否决" if r.score.veto_hits else "")}
+            for n, r in enumerate(members, 1)]
+    categories = []
+    for c in checklist.categories:
+        avg = sum(s.categories.get(c.code, 0.0) for s in scores) / len(scores) if scores else 0.0
+        categories.append({"name": c.name, "weight": _num(c.weight), "average": _score(avg),
+                           "rate": f"{avg / c.weight * 100:.1f}%" if c.weight else ""})
+    problems = [{"seq": 0, "branch": r.branch.name, "indicator": p.get("indicator") or "",
+                 "problem": p.get("problem") or "", "status": p.get("status") or ""}
+                for r in members for p in r.problems]
+    for n, p in enumerate(problems, 1):
+        p["seq"] = n
+    everyone = [r.branch for r in members] + missing
+    return {**_common(settings), "general": general, "total": len(everyone),
+            "types": _counts((b.type for b in everyone), K.BRANCH_TYPES),
+            "as_of": cn_date(issued), "date": cn_date(issued), "returned": len(members),
+            "grades": _counts((s.grade for s in scores), (g for g, _ in params.grades)),
+            "average": _score(sum(s.total for s in scores) / len(scores)) if scores else "",
+            "models_text": (f"其中{len(models)}个列入校级“样板党支部”名单（{'、'.join(models)}）" if models
+                            else "暂无党支部列入校级“样板党支部”名单"),
+            "rows": rows, "categories": categories, "problems": problems,
+            "problem_status": _counts((p["status"] for p in problems), K.PROBLEM_STATUS),
+            "missing": _missing_rows(missing)}
+
+
+def reminder_context(general: str, missing: list[Branch], settings: Settings, today: dt.date) -> dict:
+    return {**_common(settings), "general": general, "missing": _missing_rows(missing),
+            "as_of": cn_date(today), "date": cn_date(today), "overdue": today > settings.deadline}
+
+
+def decision_context(results: Results, settings: Settings, issued: dt.date) -> dict:
+    brs = results.branches
+    show = settings.phase == BENCHMARK_PHASE
+    models = [r for r in brs if r.score.model]
+    return {**_common(settings), "show_benchmarks": show,
+            "total_branches": len(brs) + len(results.missing), "returned": len(brs),
+            "passed": sum(1 for r in brs if r.score.passed), "quota": results.quota,
+            "basis": _basis(brs), "date": cn_date(issued),
+            "models": [{"seq": n, "name": r.branch.name, "general": r.branch.general, "code": r.branch.code}
+                       for n, r in enumerate(models, 1)],
+            "benchmarks": [{"seq": n, "name": g} for n, g in enumerate(results.benchmarks, 1)] if show else []}
+
+
+def _generals(results: Results) -> list[str]:
+    return list(dict.fromkeys([r.branch.general for r in results.branches] + [b.general for b in results.missing]))
+
+
+def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.date | None = None,
+         kinds: Iterable[str] = KINDS) -> list[Doc]:
+    """Every document the results call for, with its (cleaned) context."""
+    kinds, today = set(kinds), today or dt.date.today()
+    params = results.params
+    issued = max((branch_date(r) for r in results.branches), default=today)
+    docs: list[Doc] = []
+
+    def add(kind: str, name: str, build: Callable[[], dict]) -> None:
+        if kind in kinds:  # contexts are built only for the kinds asked for
+            folder, name = FOLDERS[kind], safe_filename(clean_text(name))
+            docs.append(Doc(kind, f"{folder}/{name}" if folder else name, clean(build())))
+
+    for br in results.branches:
+        stem = f"{br.branch.code}_{br.branch.name}"
+        add(ACCEPTANCE, f"{stem}_{ACCEPTANCE}.docx", lambda: acceptance_context(br, checklist, params, settings))
+        if br.score.passed:
+            add(CERTIFICATE, f"{stem}_{CERTIFICATE}.docx", lambda: certificate_context(br, settings))
+    for general in _generals(results):
+        members = [r for r in results.branches if r.branch.general == general]
+        missing = [b for b in results.missing if b.general == general]
+        add(ANNUAL, f"{general}_{settings.year}年度党支部建设情况报告.docx",
+            lambda: annual_context(general, members, missing, checklist, params, settings, issued))
+        if missing:
+            add(REMINDER, f"{general}_{REMINDER}.docx", lambda: reminder_context(general, missing, settings, today))
+    add(DECISION, f"{settings.year}年度{DECISION}.docx", lambda: decision_context(results, settings, issued))
+    return docs
