@@ -83,6 +83,16 @@ def run_demo(directory: Path | None, echo=print) -> Path:
     counts = {k: sum(1 for o in result.outcomes if o.outcome == k) for k in ("accepted", "rejected", "duplicate")}
     echo(f"3. 收件校验：接收 {counts['accepted']} 份，退回 {counts['rejected']} 份（退回说明在 {ws.feedback}），"
          f"重复 {counts['duplicate']} 份；台账 {ws.ledger}")
+    # Two of the branches sent back correct their workbooks and hand them in again.
+    by = {b.code: (n, b) for n, b in enumerate(branches)}
+    sent_back = [o.branch_code for o in result.outcomes if o.outcome == "rejected" and o.branch_code in by][:2]
+    for code in sent_back:
+        n, b = by[code]
+        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（按退回说明修改后）.xlsx", b, checklist,
+                      settings, SEED + n)
+    again = run_pass(ws, candidates(ws.inbox), _clock(ws, days=3))
+    echo(f"   其中 {len(sent_back)} 个支部按退回说明改正后重新提交：接收 "
+         f"{sum(o.outcome == 'accepted' for o in again.outcomes)} 份")
     conn = open_ledger(ws.ledger)
     try:
         echo(format_status(campaign_status(conn, branches), list_missing=False))
