@@ -678,3 +678,26 @@ def test_growing_file_is_never_ready_while_it_grows(camp):
         assert ready == []  # each poll sees a new size
     ready, _, snaps = settled(camp.ws.inbox, snaps)
     assert ready == [target]
+
+
+def test_a_file_that_breaks_validation_is_sent_back_and_the_others_are_taken(camp, monkeypatch):
+    """No known file breaks the validator; the fault is injected for one file's content only, to
+    prove one odd file can never block the inbox: it is rejected with F116, the rest go through."""
+    import xlflow.validate as validate
+
+    good, odd = camp.branch(0), camp.branch(1)
+    camp.drop(camp.fill(good, "好.xlsx"))
+    camp.drop(camp.fill(odd, "怪.xlsx"))
+    real = validate.Validator.validate
+
+    def fragile(self, items):
+        if any(raw.path.name == "怪.xlsx" for raw, _, _ in items):
+            raise RuntimeError("pandera fell over")
+        return real(self, items)
+
+    monkeypatch.setattr(validate.Validator, "validate", fragile)
+    result = camp.run()
+    assert sorted((o.name, o.outcome) for o in result.outcomes) == [("好.xlsx", "accepted"), ("怪.xlsx", "rejected")]
+    assert camp.findings("怪.xlsx") == [("F116", "文件“怪.xlsx”的内容无法处理（表格结构异常）。"
+                                                  "请使用下发的原始填报表重新填写后提交；如仍有问题，请把文件交组织部查看。")]
+    assert camp.current(good.code) == "好.xlsx" and camp.inbox_top() == set()

@@ -22,7 +22,7 @@ from xlflow.feedback import write_feedback, write_unreadable_note
 from xlflow.files import safe_filename
 from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
-from xlflow.messages import Finding, finding
+from xlflow.messages import Finding, Report, finding
 from xlflow.read import read_workbook
 from xlflow.review_read import CheckedReview, read_review
 from xlflow.roster import by_code
@@ -99,6 +99,9 @@ def _move(ws: Workspace, row) -> bool:
         return True
     except PermissionError:  # open in Excel on Windows: try again next pass
         log.warning("文件“%s”正被其他程序打开，暂时无法移动，下次处理时重试。", src.name)
+        return False
+    except OSError as exc:  # a share gone away, a full disk: the record stands, the move is retried
+        log.warning("文件“%s”暂时无法移动（%s），下次处理时重试。", src.name, exc)
         return False
 
 
@@ -213,13 +216,18 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
         if raw.identity.get("kind") in K.REVIEW_ROUNDS:
             reviews.append((raw, sha, size))
             continue
-        branch, found = identify(raw, branches, checklist)
+        try:
+            branch, found = identify(raw, branches, checklist)
+        except Exception:  # one odd file must never block the inbox: it is sent back, the pass goes on
+            log.exception("识别“%s”时出错", path.name)
+            early.append((path, sha, size, ledger.REJECTED, None, [finding("F116", file=path.name)]))
+            continue
         batch.append(((raw, branch, found), sha, size))
         if len(batch) % _SET_ASIDE_EVERY == 0:
             _set_aside(frozen)
     for path, sha, size, outcome, first, found in early:
         result.outcomes.append(_take(conn, ctx, path, sha, size, outcome, found, duplicate_of=first))
-    checked = Validator(checklist, settings).validate([item for item, _, _ in batch]) if batch else []
+    checked = _validate(Validator(checklist, settings), batch) if batch else []
     for c, (_, sha, size) in zip(checked, batch):
         result.outcomes.append(_take_checked(conn, ctx, c, sha, size))
     for raw, sha, size in reviews:  # after the branch returns of this pass
@@ -240,6 +248,29 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     return result
 
 
+def _validate(validator: Validator, batch) -> list[Checked]:
+    """Validate the batch at once; should that fail, file by file, so that the one file that breaks
+    validation is sent back (F116) and every other file of the pass is still taken in."""
+    items = [item for item, _, _ in batch]
+    try:
+        return validator.validate(items)
+    except Exception:
+        log.exception("批量校验出错，改为逐个文件校验")
+    out = []
+    for raw, branch, found in items:
+        try:
+            out.extend(validator.validate([(raw, branch, found)]))
+        except Exception:
+            log.exception("校验“%s”时出错", raw.path.name)
+            out.append(Checked(raw, None, Report([finding("F116", file=raw.path.name)])))
+    return out
+
+
+def _local(saved: dt.datetime | None) -> dt.datetime | None:
+    """The workbook's save time (UTC in docProps) as local clock time, comparable with arrivals."""
+    return saved.astimezone().replace(tzinfo=None) if saved and saved.tzinfo else saved
+
+
 def _take_checked(conn, ctx, c: Checked, sha: str, size: int) -> Outcome:
     path, findings = c.raw.path, c.report.findings
     code = c.branch.code if c.branch else None
@@ -252,7 +283,7 @@ def _take_checked(conn, ctx, c: Checked, sha: str, size: int) -> Outcome:
         return _take(conn, ctx, path, sha, size, ledger.DUPLICATE, dup, branch_code=code,
                      duplicate_of=current["file_id"], content_hash=content)
     return _take(conn, ctx, path, sha, size, ledger.ACCEPTED, findings, branch_code=code,
-                 content_hash=content, saved_at=c.raw.saved_at, basic={
+                 content_hash=content, saved_at=_local(c.raw.saved_at), basic={
                      **{k: c.raw.identity.get(f"branch_{k}") or "" for k in ("code", "name")},
                      "general": c.branch.general, **c.basic}, tables=c.tables)
 
@@ -269,7 +300,7 @@ def _take_review(conn, ctx, c: CheckedReview, sha: str, size: int) -> Outcome:
         return _take(conn, ctx, path, sha, size, ledger.DUPLICATE, dup, branch_code=c.unit, kind=kind,
                      duplicate_of=current["file_id"], content_hash=content)
     return _take(conn, ctx, path, sha, size, ledger.ACCEPTED, findings, branch_code=c.unit, kind=kind,
-                 content_hash=content, saved_at=c.raw.saved_at, tables=c.tables)
+                 content_hash=content, saved_at=_local(c.raw.saved_at), tables=c.tables)
 # ---- (review workbooks end) ----
 
 

@@ -48,6 +48,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "F114": (ERROR, "文件“{file}”内部含有不安全的内容（{reason}），不像是用 Excel 或 WPS 正常保存的工作簿，"
                     "xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。"),
     "F115": (ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。"),
+    "F116": (ERROR, "文件“{file}”的内容无法处理（表格结构异常）。请使用下发的原始填报表重新填写后提交；"
+                    "如仍有问题，请把文件交组织部查看。"),
     # (intake block end)
     # ingest.py: duplicates (D1xx)
     "D101": (WARNING, "文件“{file}”与此前收到的文件完全相同，已作为重复文件存档，不再重复处理。"),

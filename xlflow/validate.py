@@ -50,7 +50,7 @@ def field_specs(checklist: Checklist, settings: Settings) -> dict[str, list[Fiel
         "basic": [
             F("type", "choice", True, K.BRANCH_TYPES), F("full_members", "int", True, lo=0, hi=500),
             F("probationary_members", "int", True, lo=0, hi=500), F("has_committee", "yesno", True),
-            F("committee_size", "int", lo=1, hi=15), F("secretary", "text", True),
+            F("committee_size", "int", lo=0, hi=15),  # 0 is what a branch without a committee writes F("secretary", "text", True),
             F("secretary_kind", "choice", True, K.SECRETARY_KINDS), F("deputy", "text"),
             F("election_date", "date", True, lo=OLDEST, hi=end, why="选举日期不能晚于统计期末。"),
             F("groups", "int", True, lo=0, hi=50), F("venue", "choice", True, K.VENUE_KINDS),
@@ -156,7 +156,8 @@ def build_schemas(checklist: Checklist, settings: Settings) -> dict[str, pa.Data
             frame_checks.append(pa.Check(lambda d: ~(d["actual"] > d["expected"]).fillna(False).astype(bool),
                                          error="V236|actual"))
         if table == "basic":
-            frame_checks.append(pa.Check(lambda d: ~((d["has_committee"] == True) & d["committee_size"].isna()),  # noqa: E712
+            frame_checks.append(pa.Check(lambda d: ~((d["has_committee"] == True)  # noqa: E712
+                                                     & (d["committee_size"].isna() | (d["committee_size"] == 0))),
                                          error="V237|committee_size"))
         if table == "self":
             frame_checks.append(pa.Check(lambda d: d["code"].map(texts).isna() | (d["text"] == d["code"].map(texts)),
@@ -221,13 +222,17 @@ class Validator:
             # remembers what a (type, value) parsed to. Parsing is a pure function of the value
             # (and, for dates, of the 1904 flag); type is in the key, as 1 == 1.0 == True.
             seen_by_field = memo.get((table, date1904)) or memo.setdefault((table, date1904), [{} for _ in fields])
+            # A column (or 基本信息 line) that is not there at all was reported once by read.py;
+            # its cells are not reported again one by one as "not filled in".
+            present = set(raw.basic) if table == "basic" else set(raw.tables[table].columns)
+            absent = [f.key for f in fields if f.key not in present]
             clean_rows = []
             frame_add, clean_add = frames[table].append, clean_rows.append
             for excel_row, values in table_rows:
                 clean = {"_row": excel_row}
                 for f, seen in zip(fields, seen_by_field):
                     value = values.get(f.key)
-                    key = (type(value), value)
+                    key = None if type(value) is float and not value else (type(value), value)  # 0.0 ≠ -0.0
                     try:
                         parsed = seen.get(key)
                     except TypeError:  # unhashable: never from calamine, but not remembered either
@@ -242,6 +247,8 @@ class Validator:
                         c.report.findings.append(problem.finding(file=file, sheet=_sheet(table), cell=cells[where]))
                         reported.add(where)
                     clean[f.key] = value
+                for key in absent:
+                    reported.add((n, table, excel_row, key))
                 frame_add({"_ret": n, **clean})
                 clean_add(clean)
             if table == "basic":
@@ -294,6 +301,8 @@ class Validator:
                 if isinstance(stated, int) and stated != count:
                     add(finding("V241", file=file, sheet=K.SHEET_BASIC, cell=c.raw.basic_cells.get(key, ""),
                                 value=stated, label=K.BASIC_FIELDS[key], category=category, count=count))
+        if "problems" not in c.tables:
+            return  # no 问题清单 sheet at all: reported by read.py, not once per indicator here
         listed = {r["indicator"] for r in c.tables.get("problems", [])}
         full = self.checklist.ratings[0].name
         for r in c.tables.get("self", []):

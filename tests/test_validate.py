@@ -1,0 +1,191 @@
+"""Validation of a returned workbook, one typical edit at a time, with the exact message the branch
+reads. Real workbooks: built from the repository's checklist and roster, filled by sample.py,
+edited with openpyxl as a secretary would in Excel, then read, identified and validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xlflow import constants as K
+from xlflow.checklist import load_checklist
+from xlflow.identify import identify
+from xlflow.read import read_workbook
+from xlflow.roster import by_code, load_roster
+from xlflow.sample import fill_workbook
+from xlflow.settings import Settings
+from xlflow.validate import Validator
+from xlflow.workbook import build_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
+BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
+BRANCH = next(b for b in BRANCHES if b.type == "教师党支部")
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("validate")
+    template = build_workbook(d / "template.xlsx", BRANCH, CHECKLIST, SETTINGS)
+    fill_workbook(template, d / "clean.xlsx", BRANCH, CHECKLIST, SETTINGS, seed=11)
+    return d / "clean.xlsx"
+
+
+def validate(*paths: Path):
+    items = []
+    for p in paths:
+        raw = read_workbook(p)
+        branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
+        items.append((raw, branch, found))
+    return Validator(CHECKLIST, SETTINGS).validate(items)
+
+
+def edited(clean: Path, tmp_path: Path, edit) -> Path:
+    wb = openpyxl.load_workbook(clean)
+    edit(wb)
+    dest = tmp_path / "edited.xlsx"
+    wb.save(dest)
+    return dest
+
+
+def col(ws, header: str) -> str:
+    return next(c.column_letter for c in ws[K.HEADER_ROW] if c.value == header)
+
+
+def basic_cell(ws, label: str) -> str:
+    return next(f"B{r}" for r in range(1, ws.max_row + 1) if ws[f"A{r}"].value == label)
+
+
+def messages(checked, severity: str | None = None) -> list[str]:
+    return [f.message for f in checked.report.findings if severity is None or f.severity == severity]
+
+
+def test_a_clean_return_is_valid(clean):
+    (c,) = validate(clean)
+    assert c.report.valid, messages(c)
+    assert c.branch == BRANCH and len(c.tables["self"]) == 44 and c.tables["members"]
+
+
+def test_each_typical_mistake_gives_its_message(clean, tmp_path):
+    members, activities = K.SHEET_MEMBERS, K.SHEET_ACTIVITIES
+
+    def edit(wb):
+        m, a, s = wb[members], wb[activities], wb[K.SHEET_SELF]
+        m[f"{col(m, '党员类别')}3"] = None  # a required choice left blank
+        m[f"{col(m, '本年度集中学习学时')}4"] = 600  # out of range
+        m[f"{col(m, '民主评议等次')}5"] = "良"  # not one of the choices
+        a[f"{col(a, '日期')}3"] = "19.6.20"  # a two-digit year, typed as text
+        a[f"{col(a, '应到人数')}4"], a[f"{col(a, '实到人数')}4"] = 10, 12
+        a[f"{col(a, '日期')}5"] = "2020-01-05"  # after the period
+        s["D3"] = "（改过的指标内容）"  # a locked cell changed anyway
+
+    (c,) = validate(edited(clean, tmp_path, edit))
+    cm, ca = {}, {}
+    wb = openpyxl.load_workbook(clean)
+    for name, store in ((members, cm), (activities, ca)):
+        store.update({h.value: h.column_letter for h in wb[name][K.HEADER_ROW] if h.value})
+    basic = openpyxl.load_workbook(clean)[K.SHEET_BASIC]
+    full = basic[basic_cell(basic, "正式党员人数")]
+    assert sorted(messages(c, "error")) == sorted([
+        f"{members}!{cm['党员类别']}3：“党员类别”没有填写。请补填。",
+        # the blank category also leaves the roster one 正式党员 short of 基本信息
+        f"{K.SHEET_BASIC}!{full.coordinate}：填写的正式党员人数为 {full.value} 人，但党员名册中正式党员有 {full.value - 1} 人。"
+        "请核对后使两处一致。",
+        f"{members}!{cm['本年度集中学习学时']}4：“600”超出合理范围，“本年度集中学习学时”应在 0 至 500 之间。请核对后重新填写。",
+        f"{members}!{cm['民主评议等次']}5：“良”不在可选项中。请从下拉列表中选择以下之一：优秀、合格、基本合格、不合格、未评议。",
+        f"{activities}!{ca['日期']}3：“19.6.20”的年份只有两位，无法确定是哪一年。请写出四位年份，例如 2019年6月20日。",
+        f"{activities}!{ca['实到人数']}4：实到人数“12”多于同一行的应到人数。请核对签到记录后更正。",
+        f"{activities}!{ca['日期']}5：日期“2020-01-05”不在 2019-01-01 至 2019-12-31 之间。"
+        "只填写 2019-01-01 至 2019-12-31 统计期间内的情况。",
+        f"{K.SHEET_SELF}!D3：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，请恢复原文，或改用下发的原始填报表。",
+    ])
+
+
+def test_committee_size(clean, tmp_path):
+    def with_committee(has: str, size):
+        def edit(wb):
+            ws = wb[K.SHEET_BASIC]
+            ws[basic_cell(ws, "是否设支部委员会")] = has
+            ws[basic_cell(ws, "支委会委员人数")] = size
+        return edit
+
+    (no_committee,) = validate(edited(clean, tmp_path, with_committee("否", 0)))
+    assert not any(f.code in ("V233", "V237") for f in no_committee.report.findings)
+    (zero,) = validate(edited(clean, tmp_path, with_committee("是", 0)))
+    cell = basic_cell(openpyxl.load_workbook(clean)[K.SHEET_BASIC], "支委会委员人数")
+    assert f"{K.SHEET_BASIC}!{cell}：已选择设支部委员会，请填写支委会委员人数。" in messages(zero, "error")
+
+
+def test_counts_must_agree_with_the_member_roster(clean, tmp_path):
+    def edit(wb):
+        ws = wb[K.SHEET_BASIC]
+        cell = basic_cell(ws, "正式党员人数")
+        ws[cell] = ws[cell].value + 2
+
+    path = edited(clean, tmp_path, edit)
+    wb = openpyxl.load_workbook(path)
+    cell = basic_cell(wb[K.SHEET_BASIC], "正式党员人数")
+    stated = wb[K.SHEET_BASIC][cell].value
+    m = wb[K.SHEET_MEMBERS]
+    listed = sum(1 for r in range(3, m.max_row + 1) if m[f"{col(m, '党员类别')}{r}"].value == "正式党员")
+    (c,) = validate(path)
+    assert f"{K.SHEET_BASIC}!{cell}：填写的正式党员人数为 {stated} 人，但党员名册中正式党员有 {listed} 人。请核对后使两处一致。" \
+        in messages(c, "error")
+
+
+def test_an_indicator_row_emptied_and_a_rating_without_a_measure(clean, tmp_path):
+    def edit(wb):
+        s = wb[K.SHEET_SELF]
+        for c in "ABCDEFGH":
+            s[f"{c}46"] = None  # the last indicator's row cleared
+        s["F3"] = "基本达标"  # downgraded, but no line in the 问题清单
+        p = wb[K.SHEET_PROBLEMS]
+        for r in range(3, p.max_row + 1):
+            if p[f"{col(p, '对应指标编码')}{r}"].value == CHECKLIST.indicators[0].code:
+                for c in "BCDEFG":
+                    p[f"{c}{r}"] = None
+
+    (c,) = validate(edited(clean, tmp_path, edit))
+    last = CHECKLIST.indicators[-1]
+    assert f"工作表“{K.SHEET_SELF}”缺少指标 {last.code}（{last.short}）。44 项指标都要自评，请使用下发的原始填报表。" \
+        in messages(c, "error")
+    first = CHECKLIST.indicators[0].code
+    assert f"{K.SHEET_SELF}!F3：指标 {first} 自评为“基本达标”，但问题清单中没有对应的问题和整改措施。请在“问题清单”中补充。" \
+        in messages(c, "warning")
+
+
+def test_structure_problems(clean, tmp_path):
+    def edit(wb):
+        wb[K.SHEET_ACTIVISTS].title = "积极分子"  # renamed: found by its headers
+        m = wb[K.SHEET_MEMBERS]
+        m["J2"], m["J3"] = "备注", "调入"  # an extra column with content
+        a = wb[K.SHEET_ACTIVITIES]
+        a[f"{col(a, '主题')}2"] = "内容"  # a header overwritten
+        ws = wb[K.SHEET_BASIC]
+        ws[f"A{basic_cell(ws, '党小组个数')[1:]}"] = "小组数"  # a label changed
+        del wb[K.SHEET_PROBLEMS]
+
+    (c,) = validate(edited(clean, tmp_path, edit))
+    # each structural problem once: no "not filled in" for every row of a missing column, and no
+    # "missing measure" for every downgraded indicator when the whole 问题清单 sheet is gone
+    assert sorted(messages(c)) == sorted([
+        "工作表“入党积极分子”被改名为“积极分子”，已按表头识别并读取。以后请不要修改工作表名称。",
+        "工作表“三会一课”缺少“主题”列（表头被改动或删除）。请恢复原来的表头后重新提交，或改用下发的原始填报表。",
+        f"{K.SHEET_MEMBERS}!J2：多出的“备注”列不属于填报表，其中的内容没有被读取。如有需要说明的情况，请写在规定的栏目中。",
+        f"{K.SHEET_ACTIVITIES}!D2：多出的“内容”列不属于填报表，其中的内容没有被读取。如有需要说明的情况，请写在规定的栏目中。",
+        "缺少工作表“问题清单”。请使用下发的原始填报表填写，不要删除或改名工作表。",
+        "工作表“基本信息”中找不到“党小组个数”一项。请恢复该行后重新提交，或改用下发的原始填报表。",
+    ])
+
+
+def test_a_batch_keeps_each_files_findings_apart(clean, tmp_path):
+    def edit(wb):
+        wb[K.SHEET_SELF]["F4"] = "良好"
+
+    bad = edited(clean, tmp_path, edit)
+    first, second, third = validate(clean, bad, clean)
+    assert first.report.valid and third.report.valid
+    assert messages(second) == [f"{K.SHEET_SELF}!F4：“良好”不在可选项中。请从下拉列表中选择以下之一：达标、基本达标、未达标、不适用。"]
