@@ -178,3 +178,21 @@ def test_a_locked_master_is_written_beside_it(campaign, tmp_path, monkeypatch):
     assert not in_place and path == tmp_path / "master_20191128-100000.xlsx"
     assert dest.read_bytes() == b"open in Excel" and openpyxl.load_workbook(path, read_only=True).sheetnames
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_the_demo_master_recomputes_in_libreoffice_including_review_ratings(tmp_path, libreoffice):
+    """`xlflow demo` ends with a master in which 初验 and 复验 ratings override self-ratings; every
+    formula of it, recalculated by LibreOffice, equals the value xlflow cached."""
+    from xlflow.demo import run_demo
+
+    root = run_demo(tmp_path / "demo", echo=lambda *_: None)
+    master = root / "outbox" / "master.xlsx"
+    detail = openpyxl.load_workbook(master, data_only=True)[K.MASTER_DETAIL]
+    sources = {r[12] for r in detail.iter_rows(min_row=3, values_only=True)}
+    assert {"自评", "初验", "复验"} <= sources  # the review round really reached the scoring
+    judged = openpyxl.load_workbook(libreoffice.recalc(master, tmp_path / "judged.xlsx"), data_only=True)
+    cached = openpyxl.load_workbook(master, data_only=True)
+    formulas = formula_cells(master)
+    wrong = [(s, c, cached[s][c].value, judged[s][c].value) for s, c in formulas
+             if not same(cached[s][c].value, judged[s][c].value)]
+    assert formulas and wrong == []

@@ -149,3 +149,43 @@ def test_handout_one_workbook_per_branch_and_a_zip_per_general(tmp_path):
             names = sorted(Path(n).name for n in z.namelist())
         assert names == sorted(handout_path(tmp_path, b).name for b in branches if b.general == general)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_saved_by_libreoffice_it_keeps_its_identity_and_indicators(tmp_path, libreoffice):
+    """A branch that opens the workbook in LibreOffice and saves it as .xlsx still returns a workbook
+    xlflow recognises: identity, the 44 indicators, dropdowns and protection."""
+    from xlflow.identify import identify
+    from xlflow.read import read_workbook
+    from xlflow.roster import by_code
+
+    branch = BRANCHES[5]
+    original = build_workbook(tmp_path / "发出.xlsx", branch, CHECKLIST, Settings())
+    saved = libreoffice.resave(original, tmp_path / "LibreOffice另存.xlsx")
+    raw = read_workbook(saved)
+    assert {k: raw.identity[k] for k in K.IDENTITY_KEYS} == identity_values(branch, CHECKLIST)
+    found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
+    assert found_branch == branch and found == []
+    assert [r[1]["code"] for r in raw.tables["self"].rows] == [i.code for i in CHECKLIST.indicators]
+    wb = openpyxl.load_workbook(saved)
+    assert wb[K.SHEET_SELF].protection.sheet and wb[K.SHEET_IDENTITY].sheet_state in ("hidden", "veryHidden")
+    assert dropdowns(wb[K.SHEET_SELF]) and len(wb[K.SHEET_ACTIVITIES].data_validations.dataValidation) >= 4
+
+
+def test_a_return_filled_and_saved_in_libreoffice_validates(tmp_path, libreoffice):
+    from xlflow.identify import identify
+    from xlflow.read import read_workbook
+    from xlflow.roster import by_code
+    from xlflow.sample import fill_workbook
+    from xlflow.validate import Validator
+
+    branch = BRANCHES[7]
+    template = build_workbook(tmp_path / "发出.xlsx", branch, CHECKLIST, Settings())
+    fill_workbook(template, tmp_path / "填好.xlsx", branch, CHECKLIST, Settings(), seed=3)
+    saved = libreoffice.resave(tmp_path / "填好.xlsx", tmp_path / "LibreOffice另存.xlsx")
+    raw = read_workbook(saved)
+    found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
+    (checked,) = Validator(CHECKLIST, Settings()).validate([(raw, found_branch, found)])
+    assert checked.report.valid, [f.message for f in checked.report.errors]
+    direct = read_workbook(tmp_path / "填好.xlsx")
+    (before,) = Validator(CHECKLIST, Settings()).validate([(direct, branch, [])])
+    assert checked.tables == before.tables and checked.basic == before.basic  # the same data, read back
