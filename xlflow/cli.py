@@ -102,6 +102,9 @@ def main():
       xlflow templates --root 2019年支部建设     生成各支部填报表（outbox/templates/）
       xlflow watch --root 2019年支部建设         持续处理交回的填报表（inbox/）
       xlflow status --root 2019年支部建设        查看报送进度
+      xlflow review --root 2019年支部建设        生成初验、复验工作簿（outbox/review/）
+      xlflow master --root 2019年支部建设        重新生成汇总表（outbox/master.xlsx）
+      xlflow reports --root 2019年支部建设       生成验收意见书、证书、表彰决定等文书（outbox/reports/）
       xlflow demo                                用示例数据把全流程走一遍
     """
 
@@ -158,7 +161,8 @@ def templates(root: Path, workers: int | None):
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="演示用的工作目录（默认新建一个临时目录）。")
 def demo(directory: Path | None):
-    """用内置示例数据演示全流程：生成填报表，模拟各支部填写后放入收件箱。
+    """用内置示例数据演示全流程：生成填报表、模拟各支部填报、收件校验、退回与改正、
+    初验和复验、汇总表、公文。
 
     \b
     示例：

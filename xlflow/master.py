@@ -293,6 +293,10 @@ class MasterWriter:
         ws = self.wb.add_worksheet(K.MASTER_OVERVIEW, worksheet_class=_ClassicSheet)
         ws.set_column(0, 0, 24)
         ws.set_column(1, 10, 11)
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 1)  # the overview (tables and charts) on one A4 page
+        ws.activate()
         g = _Grid()
         s = self.settings
         g.put(0, 0, f"{s.college}{s.year}年党支部标准化规范化建设汇总（{s.phase}引领）", self.f_title)
