@@ -330,3 +330,27 @@ def test_demo_end_to_end_in_a_real_process(tmp_path):
     # what the demo left is a normal working folder: the clerk's commands work on it
     status = xlflow("status", "--root", root, cwd=tmp_path)
     assert status.returncode == 0 and "合计" in status.stdout
+
+
+def test_the_wheel_ships_the_default_templates(tmp_path):
+    """`pip install .` (the README's first command) must carry the checklist, the roster and the
+    Word templates, or `xlflow init` and `xlflow demo` fail on a clerk's machine."""
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
+                   check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("xlflow-*.whl")
+    shipped = {Path(n).name for n in zipfile.ZipFile(wheel).namelist() if n.startswith("xlflow/defaults/")}
+    expected = {p.name for p in (root / "templates").iterdir() if p.suffix in (".yaml", ".xlsx", ".docx")}
+    assert expected and shipped == expected
+    # installed (not editable), xlflow finds them there
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    found = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                            "from xlflow.workspace import defaults_dir; print(defaults_dir())", str(site)],
+                           check=True, capture_output=True, text=True, cwd=tmp_path).stdout.strip()
+    assert Path(found) == site / "xlflow" / "defaults" and (Path(found) / "checklist.yaml").is_file()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 from xlflow.checklist import Checklist, load_checklist
@@ -20,11 +19,11 @@ LEDGER_FILE = "xlflow.db"
 
 
 def defaults_dir() -> Path:
-    """The shipped templates/: inside an installed package, or the source checkout's folder."""
-    try:
-        return Path(str(files("xlflow.defaults")))
-    except ModuleNotFoundError:  # editable install: the mapping to templates/ is not importable
-        return Path(__file__).resolve().parent.parent / "templates"
+    """The shipped templates/: installed as the package's defaults/ (pyproject maps the repository's
+    templates/ there), or, in a source checkout or an editable install, the repository's own."""
+    here = Path(__file__).resolve().parent
+    installed = here / "defaults"
+    return installed if installed.is_dir() else here.parent / "templates"
 
 
 @dataclass(frozen=True)
