@@ -701,3 +701,27 @@ def test_a_file_that_breaks_validation_is_sent_back_and_the_others_are_taken(cam
     assert camp.findings("怪.xlsx") == [("F116", "文件“怪.xlsx”的内容无法处理（表格结构异常）。"
                                                   "请使用下发的原始填报表重新填写后提交；如仍有问题，请把文件交组织部查看。")]
     assert camp.current(good.code) == "好.xlsx" and camp.inbox_top() == set()
+
+
+def test_work_a_killed_pass_left_is_finished_even_with_an_empty_inbox(camp):
+    """A pass killed after recording and moving a rejected file, but before its feedback was
+    written (a half-written .tmp left behind): the next `xlflow ingest` finishes it although the
+    inbox is now empty."""
+    from xlflow.watch import ingest_once
+
+    b = camp.branch(2)
+    camp.drop(camp.fill(b, "三支部.xlsx", edit=lambda wb: typed(wb[K.SHEET_SELF]["F3"], "良好")))
+    camp.run()
+    [feedback] = list(camp.ws.feedback.glob("*.xlsx"))
+    feedback.unlink()  # as if the pass had died while writing it
+    half = camp.ws.feedback / f".{feedback.stem}.x1y2z3.tmp"
+    half.write_bytes(b"PK\x03\x04 half")
+    with contextlib.closing(camp.db()) as conn:
+        conn.execute("UPDATE files SET feedback_done = 0")
+    assert camp.inbox_top() == set()
+
+    ingest_once(camp.ws, settle_seconds=0)
+
+    assert feedback.is_file() and not half.exists()
+    assert [r[3] for r in feedback_table(feedback)] == ["错误"]
+    assert camp.files()["三支部.xlsx"]["feedback_done"] == 1

@@ -132,6 +132,20 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
     return done
 
 
+def has_unfinished(ws: Workspace) -> bool:
+    """Whether a killed pass left work behind (moves, feedback, half-written files): the next poll
+    must run a pass for it even when the inbox is empty."""
+    if ws.feedback.exists() and any(ws.feedback.glob(".*.tmp")):
+        return True
+    if not ws.ledger.exists():
+        return False
+    conn = ledger.open_ledger(ws.ledger)
+    try:
+        return bool(ledger.pending_moves(conn) or ledger.pending_feedback(conn))
+    finally:
+        conn.close()
+
+
 def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings, branches) -> None:
     stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
     received = dt.datetime.fromisoformat(row["arrived_at"])

@@ -15,7 +15,7 @@ from filelock import FileLock, Timeout
 
 from xlflow import ledger
 from xlflow.errors import XlflowError
-from xlflow.ingest import PassResult, run_pass, settled
+from xlflow.ingest import PassResult, has_unfinished, run_pass, settled
 from xlflow.intake import Snapshot
 from xlflow.outputs import rebuild_outputs
 from xlflow.workspace import Workspace
@@ -72,7 +72,7 @@ class Poller:
 
     def poll(self) -> PassResult | None:
         ready, _, self.snapshots = settled(self.ws.inbox, self.snapshots)
-        if not ready:
+        if not ready and not has_unfinished(self.ws):
             return None
         now = dt.datetime.now().replace(microsecond=0)
         result = run_pass(self.ws, ready, now)
