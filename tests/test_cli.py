@@ -354,3 +354,26 @@ def test_the_wheel_ships_the_default_templates(tmp_path):
                             "from xlflow.workspace import defaults_dir; print(defaults_dir())", str(site)],
                            check=True, capture_output=True, text=True, cwd=tmp_path).stdout.strip()
     assert Path(found) == site / "xlflow" / "defaults" and (Path(found) / "checklist.yaml").is_file()
+
+
+@pytest.mark.parametrize("command", ["master", "reports", "review"])
+def test_outputs_before_anything_was_ingested_say_so(small, command):
+    result = run(command, "--root", small.root, ok=False)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"错误：还没有台账（xlflow.db）：请先把各支部交回的填报表放入 inbox/，"
+                                     f"运行 xlflow ingest --root {small.root} 后再试。")
+    assert not small.ledger.exists()
+
+
+def test_ingest_updates_the_master_and_the_documents(handed_out):
+    ws = handed_out
+    branch = load_roster(ws.roster_path)[0]
+    fill(ws, branch)
+    result = run("ingest", "--root", ws.root)
+    assert f"汇总表已更新：{ws.master}" in result.output
+    assert "文书已更新" in result.output
+    scores = load_workbook(ws.master, data_only=True)[K.MASTER_SCORES]
+    assert [r[0] for r in scores.iter_rows(min_row=3, values_only=True) if r[0]] == [branch.code]
+    assert any(branch.code in p.name for p in ws.reports.rglob("*.docx"))
+    again = run("ingest", "--root", ws.root)  # nothing new: nothing rebuilt
+    assert "汇总表已更新" not in again.output and "收件箱中没有待处理的文件。" in again.output

@@ -174,6 +174,13 @@ def demo(directory: Path | None):
     run_demo(directory, echo=click.echo)
 
 
+def _need_ledger(ws: Workspace) -> None:
+    """Commands that rebuild outputs from the ledger: say plainly when there is none yet."""
+    if not ws.ledger.exists():
+        raise XlflowError(f"还没有台账（{ws.ledger.name}）：请先把各支部交回的填报表放入 inbox/，"
+                          f"运行 xlflow ingest --root {ws.root} 后再试。")
+
+
 def _print_pass(result, stamp: bool = False) -> None:
     import datetime as dt
 
@@ -238,6 +245,7 @@ def review(root: Path):
     from xlflow.review import review_round
 
     ws = Workspace(root)
+    _need_ledger(ws)
     paths = review_round(ws)
     if not paths:
         click.echo("还没有接收任何支部的填报表，暂不生成验收工作簿。请先运行 xlflow ingest。")
@@ -319,7 +327,9 @@ def master(root: Path):
 
     from xlflow.outputs import rebuild_master
 
-    done = rebuild_master(Workspace(root), dt.datetime.now().replace(microsecond=0))
+    ws = Workspace(root)
+    _need_ledger(ws)
+    done = rebuild_master(ws, dt.datetime.now().replace(microsecond=0))
     if not done.master_in_place:
         click.echo(f"master.xlsx 正被其他程序打开，新汇总表另存为：{done.master}")
     res = done.results
@@ -350,6 +360,7 @@ def reports(root: Path, workers: int | None, force: bool):
     from xlflow.results import workspace_results
 
     ws = Workspace(root)
+    _need_ledger(ws)
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     results = workspace_results(ws, checklist, settings, branches)
     with tqdm(desc="生成文书", unit="份", disable=None) as bar:
