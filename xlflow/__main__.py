@@ -1,3 +1,5 @@
 from xlflow.cli import main
 
-main()
+# The guard matters on Windows: worker processes (templates, reports) re-import the main module.
+if __name__ == "__main__":
+    main()
