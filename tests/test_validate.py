@@ -189,3 +189,21 @@ def test_a_batch_keeps_each_files_findings_apart(clean, tmp_path):
     first, second, third = validate(clean, bad, clean)
     assert first.report.valid and third.report.valid
     assert messages(second) == [f"{K.SHEET_SELF}!F4：“良好”不在可选项中。请从下拉列表中选择以下之一：达标、基本达标、未达标、不适用。"]
+
+
+def test_every_required_basic_field_left_blank_is_reported(clean, tmp_path):
+    """Each required line of 基本信息, emptied one at a time, is named by its own message."""
+    from xlflow.validate import field_specs
+
+    required = [f.key for f in field_specs(CHECKLIST, SETTINGS)["basic"] if f.required]
+    assert "secretary" in required and "filled_on" in required
+
+    def edit(wb):
+        ws = wb[K.SHEET_BASIC]
+        for key in required:
+            ws[basic_cell(ws, K.BASIC_FIELDS[key])] = None
+
+    (c,) = validate(edited(clean, tmp_path, edit))
+    ws = openpyxl.load_workbook(clean)[K.SHEET_BASIC]
+    blank = [f"{K.SHEET_BASIC}!{basic_cell(ws, K.BASIC_FIELDS[k])}：“{K.BASIC_FIELDS[k]}”没有填写。请补填。" for k in required]
+    assert [m for m in messages(c, "error") if "没有填写" in m] == blank

@@ -7,6 +7,7 @@ that names the line of the file, so the clerk who edited it can find the mistake
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -97,11 +98,12 @@ class Checklist:
         return [i for c in self.categories for i in c.indicators]
 
     def indicator(self, code: str) -> Indicator:
-        return self._by_code()[code]
+        return self._by_code[code]
 
     def category(self, code: str) -> Category:
         return next(c for c in self.categories if c.code == code)
 
+    @functools.cached_property  # the checklist is frozen: build the lookup once, not per call
     def _by_code(self) -> dict[str, Indicator]:
         return {i.code: i for i in self.indicators}
 

@@ -184,7 +184,8 @@ def _need_ledger(ws: Workspace) -> None:
 def _print_pass(result, stamp: bool = False) -> None:
     import datetime as dt
 
-    names = {"accepted": "接收", "rejected": "退回", "duplicate": "重复"}
+    from xlflow.constants import OUTCOME_NAMES as names
+
     when = f"[{dt.datetime.now():%H:%M:%S}] " if stamp else ""
     for o in result.outcomes:
         extra = f"  → 退回说明：{o.feedback}" if o.feedback else ""
@@ -357,12 +358,12 @@ def reports(root: Path, workers: int | None, force: bool):
     import datetime as dt
 
     from xlflow.reports import write_reports
-    from xlflow.results import workspace_results
+    from xlflow.results import ledger_results
 
     ws = Workspace(root)
     _need_ledger(ws)
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
-    results = workspace_results(ws, checklist, settings, branches)
+    results = ledger_results(ws.ledger, checklist, settings, branches)
     with tqdm(desc="生成文书", unit="份", disable=None) as bar:
         def tick(n: int, total: int) -> None:
             bar.total = total

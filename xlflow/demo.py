@@ -38,13 +38,13 @@ def _odd_files(inbox: Path, some_return: Path) -> None:
         z.writestr("word/document.xml", "<w:document/>")
 
 
-def _clock(ws, days: int = 0) -> dt.datetime:
+def _clock(settings, days: int = 0) -> dt.datetime:
     """The demo plays the campaign's own calendar: returns arrive on the deadline, the 初验 ten days
     later, the 复验 after that, so dates in the ledger, the master and the documents agree."""
-    return dt.datetime.combine(ws.settings().deadline, dt.time(9, 0)) + dt.timedelta(days=days)
+    return dt.datetime.combine(settings.deadline, dt.time(9, 0)) + dt.timedelta(days=days)
 
 
-def _review_round(ws, checklist, echo) -> None:
+def _review_round(ws, checklist, settings, echo) -> None:
     """Two 党总支 fill their 初验 workbooks, then the college its 复验 (which shows the 初验), each
     dropped into the inbox and taken in by a pass, as the acceptance path of the seed runs."""
     paths = review_round(ws)
@@ -52,12 +52,12 @@ def _review_round(ws, checklist, echo) -> None:
     echo(f"4. 验收：生成验收工作簿 {len(paths)} 份（每个党总支一份初验、学院一份复验）→ {ws.review}")
     for n, p in enumerate(firsts):
         fill_review(p, ws.inbox / f"{p.stem}（已填）.xlsx", SEED + 100 + n, checklist)
-    result = run_pass(ws, candidates(ws.inbox), _clock(ws, days=10))
+    result = run_pass(ws, candidates(ws.inbox), _clock(settings, days=10))
     echo(f"验收：{'、'.join(p.stem.split('_', 1)[1] for p in firsts)} 交回初验工作簿，"
          f"接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份")
     second = next(p for p in review_round(ws) if p.name.startswith("复验"))  # now showing the 初验
     fill_review(second, ws.inbox / f"{second.stem}（已填）.xlsx", SEED + 200, checklist)
-    result = run_pass(ws, candidates(ws.inbox), _clock(ws, days=25))
+    result = run_pass(ws, candidates(ws.inbox), _clock(settings, days=25))
     echo(f"验收：学院复验工作簿交回，接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份；"
          f"验收工作簿已按最新结果重新生成 {len(review_round(ws))} 份 → {ws.review}")
 
@@ -79,7 +79,7 @@ def run_demo(directory: Path | None, echo=print) -> Path:
     _odd_files(ws.inbox, returned[0])
     echo(f"2. 模拟各支部填写：{len(returned)} 个支部交回，其中 {sum(1 for m in plan.values() if m - {'fullwidth'})} "
          f"份有常见错误；另有重复文件、网页文件、Word 文档各一份 → {ws.inbox}")
-    result = run_pass(ws, candidates(ws.inbox), _clock(ws))
+    result = run_pass(ws, candidates(ws.inbox), _clock(settings))
     counts = {k: sum(1 for o in result.outcomes if o.outcome == k) for k in ("accepted", "rejected", "duplicate")}
     echo(f"3. 收件校验：接收 {counts['accepted']} 份，退回 {counts['rejected']} 份（退回说明在 {ws.feedback}），"
          f"重复 {counts['duplicate']} 份；台账 {ws.ledger}")
@@ -90,7 +90,7 @@ def run_demo(directory: Path | None, echo=print) -> Path:
         n, b = by[code]
         fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（按退回说明修改后）.xlsx", b, checklist,
                       settings, SEED + n)
-    again = run_pass(ws, candidates(ws.inbox), _clock(ws, days=3))
+    again = run_pass(ws, candidates(ws.inbox), _clock(settings, days=3))
     echo(f"   其中 {len(sent_back)} 个支部按退回说明改正后重新提交：接收 "
          f"{sum(o.outcome == 'accepted' for o in again.outcomes)} 份")
     conn = open_ledger(ws.ledger)
@@ -99,10 +99,10 @@ def run_demo(directory: Path | None, echo=print) -> Path:
     finally:
         conn.close()
     # -- 初验 / 复验 (review.py) --
-    _review_round(ws, checklist, echo)
+    _review_round(ws, checklist, settings, echo)
     # -- (初验 / 复验 end) --
     # -- 汇总表和 Word 文书 (master.py, reports.py) --
-    done = rebuild_outputs(ws, _clock(ws, days=26))
+    done = rebuild_outputs(ws, _clock(settings, days=26))
     res = done.results
     echo(f"5. 汇总表（评分为 Excel 公式）：已收 {len(res.branches)} 个支部，达标 {sum(b.score.passed for b in res.branches)} 个，"
          f"样板候选 {sum(b.score.model for b in res.branches)} 个（名额 {res.quota}）→ {done.master}")

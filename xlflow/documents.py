@@ -28,6 +28,7 @@ from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.evidence import FAIL, Evidence
 from xlflow.files import safe_filename
+from xlflow.messages import cn_date
 from xlflow.results import BranchResult, Results, Review, ledger_date
 from xlflow.roster import Branch
 from xlflow.scoring import Params
@@ -79,11 +80,6 @@ def clean(value):
     if isinstance(value, (list, tuple)):
         return [clean(v) for v in value]
     return value
-
-
-def cn_date(d: dt.date | None) -> str:
-    """2019年6月20日 (Arabic numerals, no leading zeros, as GB/T 9704 wants)."""
-    return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
 def _date_text(value) -> str:

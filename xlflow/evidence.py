@@ -114,11 +114,11 @@ def from_ledger(conn, return_id: int, as_of: dt.date | None = None) -> ReturnDat
         return [_typed(table, {k: v for k, v in zip(names, r) if k != "return_id"}) for r in cur.fetchall()]
 
     basic = next(iter(rows("basic")), {})
-    got = conn.execute("SELECT received_at FROM returns WHERE id = ?", (return_id,)).fetchone()
-    received = dt.date.fromisoformat(got[0][:10]) if got else None
+    if as_of is None:  # results.py passes it: then the arrival need not be looked up
+        got = conn.execute("SELECT received_at FROM returns WHERE id = ?", (return_id,)).fetchone()
+        as_of = return_date(basic, dt.date.fromisoformat(got[0][:10]) if got else None)
     return ReturnData(basic, rows("members"), rows("activities"), rows("activists"),
-                      {r["code"]: r["rating"] for r in rows("self")}, rows("problems"),
-                      as_of or return_date(basic, received))
+                      {r["code"]: r["rating"] for r in rows("self")}, rows("problems"), as_of)
 
 
 # ---- periods and references ------------------------------------------------------------------

@@ -24,9 +24,9 @@ from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from xlflow.files import atomic_path
-from xlflow.messages import Finding
+from xlflow.messages import Finding, cn_date
 from xlflow.settings import Settings
-from xlflow.workbook import adopt_column_style
+from xlflow.workbook import adopt_column_style, wrapped_lines
 
 FEEDBACK_SHEET = "退回说明"
 AUTHOR = "组织部"
@@ -64,10 +64,7 @@ def _rowcol(cell: str) -> tuple[int, int] | None:
 
 
 def _lines(text: str, width: float) -> int:
-    """Wrapped line count, CJK characters counting double: neither Excel nor WPS grows a row
-    for wrapped text in a file they did not lay out, so heights are set from this."""
-    per_line = max(1, int(width) - 2)
-    return sum(max(1, -(-sum(2 if ord(c) > 0x2E7F else 1 for c in p) // per_line)) for p in text.split("\n"))
+    return wrapped_lines(text, width, margin=2)
 
 
 def _sorted(findings: list[Finding], sheet_order: dict[str, int]) -> list[Finding]:
@@ -214,7 +211,7 @@ def write_feedback(original: Path, dest: Path, findings: list[Finding], *, branc
     """Write the branch's own workbook, annotated, to dest atomically; returns dest. `what` names
     the workbook in the title (a 党总支's returned 初验工作簿 is annotated the same way)."""
     title = f"{branch_name} {what}退回说明"
-    fact = f"收到时间：{received.year}年{received.month}月{received.day}日 {received:%H:%M}"
+    fact = f"收到时间：{cn_date(received)} {received:%H:%M}"
     try:
         wb = load_workbook(original)  # not read-only, not data-only: everything the branch has stays
     except Exception:  # noqa: BLE001 — openpyxl rejects a few files calamine reads: send the list alone

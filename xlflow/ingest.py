@@ -150,7 +150,7 @@ def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings,
     stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
     received = dt.datetime.fromisoformat(row["arrived_at"])
     branch = branches.get(row["branch_code"] or "")
-    readable = any(f.code[0] in "VIR" for f in findings) and not any(f.code in ("I101",) for f in findings)
+    readable = any(f.code[0] in "VIR" for f in findings) and not any(f.code == "I101" for f in findings)
     what = f"{K.REVIEW_ROUNDS[row['kind']]}工作簿" if row["kind"] in K.REVIEW_ROUNDS else "填报表"
     if readable and row["branch_code"]:
         write_feedback(stored, dest, findings, branch_name=branch.name if branch else row["branch_code"],
@@ -217,7 +217,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             kept = {}  # the parts intake reads whole, so that read need not open the zip again
             problems = inspect(path, kept)
             if problems:
-                early.append((path, sha, size, "rejected", None, problems))
+                early.append((path, sha, size, ledger.REJECTED, None, problems))
                 continue
             raw = read_workbook(path, kept)
         except OSError:
@@ -225,7 +225,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             continue
         except Exception as exc:  # a file that passed the limits but still cannot be parsed
             log.warning("读取“%s”失败：%r", path.name, exc)
-            early.append((path, sha, size, "rejected", None, [finding("F107", file=path.name)]))
+            early.append((path, sha, size, ledger.REJECTED, None, [finding("F107", file=path.name)]))
             continue
         if raw.identity.get("kind") in K.REVIEW_ROUNDS:
             reviews.append((raw, sha, size))
@@ -286,36 +286,34 @@ def _local(saved: dt.datetime | None) -> dt.datetime | None:
 
 
 def _take_checked(conn, ctx, c: Checked, sha: str, size: int) -> Outcome:
-    path, findings = c.raw.path, c.report.findings
     code = c.branch.code if c.branch else None
     if not c.report.valid:
-        return _take(conn, ctx, path, sha, size, ledger.REJECTED, findings, branch_code=code)
-    content = c.content_hash
-    current = ledger.current_return(conn, code)
-    if current is not None and current["content_hash"] == content:
-        dup = [finding("D102", file=path.name, name=c.branch.name)]
-        return _take(conn, ctx, path, sha, size, ledger.DUPLICATE, dup, branch_code=code,
-                     duplicate_of=current["file_id"], content_hash=content)
-    return _take(conn, ctx, path, sha, size, ledger.ACCEPTED, findings, branch_code=code,
-                 content_hash=content, saved_at=_local(c.raw.saved_at), basic={
-                     **{k: c.raw.identity.get(f"branch_{k}") or "" for k in ("code", "name")},
-                     "general": c.branch.general, **c.basic}, tables=c.tables)
+        return _take(conn, ctx, c.raw.path, sha, size, ledger.REJECTED, c.report.findings, branch_code=code)
+    return _take_valid(conn, ctx, c.raw, c.report.findings, sha, size, code, None, c.content_hash, c.branch.name,
+                       basic={**{k: c.raw.identity.get(f"branch_{k}") or "" for k in ("code", "name")},
+                              "general": c.branch.general, **c.basic}, tables=c.tables)
 
 
-# ---- review workbooks (初验/复验): like a branch return, but stored under the reviewing unit ----
+# 初验/复验 workbooks: like a branch return, but stored under the reviewing unit
 def _take_review(conn, ctx, c: CheckedReview, sha: str, size: int) -> Outcome:
-    path, findings, kind = c.raw.path, c.report.findings, c.kind
     if not c.report.valid:
-        return _take(conn, ctx, path, sha, size, ledger.REJECTED, findings, branch_code=c.unit, kind=kind)
-    content = c.content_hash
-    current = ledger.current_return(conn, c.unit, kind)
+        return _take(conn, ctx, c.raw.path, sha, size, ledger.REJECTED, c.report.findings, branch_code=c.unit,
+                     kind=c.kind)
+    return _take_valid(conn, ctx, c.raw, c.report.findings, sha, size, c.unit, c.kind, c.content_hash,
+                       f"{c.unit}{c.round}", tables=c.tables)
+
+
+def _take_valid(conn, ctx, raw, findings: list[Finding], sha: str, size: int, code: str, kind: str | None,
+                content: str, shown: str, **data) -> Outcome:
+    """A valid return or review: a duplicate (D102) when its content is that of the current one
+    of the same branch (or unit) and kind, else accepted with its data."""
+    current = ledger.current_return(conn, code, kind or K.KIND_BRANCH)
     if current is not None and current["content_hash"] == content:
-        dup = [finding("D102", file=path.name, name=f"{c.unit}{c.round}")]
-        return _take(conn, ctx, path, sha, size, ledger.DUPLICATE, dup, branch_code=c.unit, kind=kind,
+        dup = [finding("D102", file=raw.path.name, name=shown)]
+        return _take(conn, ctx, raw.path, sha, size, ledger.DUPLICATE, dup, branch_code=code, kind=kind,
                      duplicate_of=current["file_id"], content_hash=content)
-    return _take(conn, ctx, path, sha, size, ledger.ACCEPTED, findings, branch_code=c.unit, kind=kind,
-                 content_hash=content, saved_at=_local(c.raw.saved_at), tables=c.tables)
-# ---- (review workbooks end) ----
+    return _take(conn, ctx, raw.path, sha, size, ledger.ACCEPTED, findings, branch_code=code, kind=kind,
+                 content_hash=content, saved_at=_local(raw.saved_at), **data)
 
 
 def _file_away(conn, ctx) -> None:

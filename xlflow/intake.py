@@ -509,9 +509,8 @@ def inspect(path: Path | str, keep: dict[str, bytes | None] | None = None) -> li
     size = os.stat(path).st_size
     if size == 0:
         return [_finding("F106", name)]
-    if size > MAX_FILE_BYTES:
-        return [_finding("F109", name, size=_human(size), limit=_human(MAX_FILE_BYTES))]
-    # Any zip passes the limits first: sniffing it means listing and reading its parts.
+    # Any zip passes the limits first: sniffing it means listing and reading its parts. The
+    # limits check the size of every file (F109), zip or not.
     limits, kind = _limits(path, keep)
     if limits:
         return limits

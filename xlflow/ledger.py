@@ -212,6 +212,12 @@ def current_return(conn, branch_code: str, kind: str = K.KIND_BRANCH):
                         (kind, branch_code)).fetchone()
 
 
+def rejected_branches(conn) -> set[str]:
+    """Codes of the branches that have had a return sent back (whether or not one was accepted since)."""
+    return {r[0] for r in conn.execute("SELECT DISTINCT branch_code FROM files WHERE outcome = ? AND kind = ?",
+                                       (REJECTED, K.KIND_BRANCH))}
+
+
 def set_moved(conn, file_id: int, state: int = 1, note: str | None = None) -> None:
     conn.execute("UPDATE files SET moved = ?, note = COALESCE(?, note) WHERE id = ?", (state, note, file_id))
 

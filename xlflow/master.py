@@ -25,6 +25,7 @@ from xlsxwriter.worksheet import Worksheet
 from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.evidence import verdict_of
+from xlflow.ledger import rejected_branches
 from xlflow.results import Results
 from xlflow.roster import Branch
 from xlflow.settings import Settings
@@ -114,8 +115,7 @@ class MasterWriter:
         k = len(SCORE_FIXED) + len(checklist.categories)  # 得分表: column of 总分, then the tail
         self.scores_cols = {name: xl_col_to_name(k + i) for i, name in enumerate(SCORE_TAIL)}
         self.score_first_cat = len(SCORE_FIXED)
-        rejected = {r[0] for r in conn.execute(
-            "SELECT DISTINCT branch_code FROM files WHERE outcome = 'rejected' AND branch_code IS NOT NULL")}
+        rejected = rejected_branches(conn)
         accepted = {b.branch.code for b in results.branches}
         self.status = {b.code: K.STATUS_ACCEPTED if b.code in accepted else
                        K.STATUS_REJECTED if b.code in rejected else K.STATUS_MISSING for b in branches}
@@ -216,9 +216,8 @@ class MasterWriter:
             score, ev = br.score, br.evidence
             for ind in self.checklist.indicators:
                 code = ind.code
-                verdict = verdict_of(code, ev)
                 row = [br.branch.code, br.branch.name, br.branch.general, code, cats[ind.category], ind.points,
-                       br.self_ratings.get(code, ""), "" if verdict == "不适用" and not any(e.indicator == code for e in ev) else verdict,
+                       br.self_ratings.get(code, ""), verdict_of(code, ev),
                        "是" if code in br.mismatches else "", br.first.ratings.get(code, ""), br.second.ratings.get(code, "")]
                 for c, v in enumerate(row):
                     self.put(ws, r, c, v)
@@ -473,7 +472,6 @@ class MasterWriter:
     def log(self) -> None:
         heads = ["收到时间", "原文件名", "处理结果", "支部编码", "错误", "提醒", "说明", "原件存档位置", "退回说明"]
         ws = self.sheet(K.MASTER_LOG, "报送记录（每个收到的文件一行）", heads, [18, 36, 8, 10, 6, 6, 50, 40, 40])
-        names = {"accepted": "接收", "rejected": "退回", "duplicate": "重复"}
         rows = self.conn.execute(
             """SELECT f.arrived_at, f.original_name, f.outcome, f.branch_code, f.errors, f.warnings,
                       (SELECT message FROM findings WHERE file_id = f.id ORDER BY severity = 'error' DESC, rowid LIMIT 1),
@@ -482,7 +480,7 @@ class MasterWriter:
         for rec in rows:
             rec = list(rec)
             rec[0] = rec[0].replace("T", " ")
-            rec[2] = names.get(rec[2], rec[2])
+            rec[2] = K.OUTCOME_NAMES.get(rec[2], rec[2])
             for c, v in enumerate(rec):
                 self.put(ws, r, c, v)
             r += 1

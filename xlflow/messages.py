@@ -9,6 +9,7 @@ Every stage adds its codes here, in its own block, so that the wording lives in 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 ERROR = "error"
@@ -183,3 +184,8 @@ class Report:
 
     def extend(self, more) -> None:
         self.findings.extend(more)
+
+
+def cn_date(d: dt.date | None) -> str:
+    """2019年6月20日 (Arabic numerals, no leading zeros, as GB/T 9704 wants)."""
+    return f"{d.year}年{d.month}月{d.day}日" if d else ""

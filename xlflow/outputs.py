@@ -7,10 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlflow.checklist import Checklist
 from xlflow.ledger import open_ledger
 from xlflow.master import write_master
 from xlflow.reports import ReportRun, write_reports
 from xlflow.results import Results, load_results
+from xlflow.settings import Settings
 from xlflow.workspace import Workspace
 
 
@@ -25,14 +27,16 @@ class Rebuilt:
 def rebuild_outputs(ws: Workspace, now: dt.datetime) -> Rebuilt:
     """After a pass that changed the ledger: the master workbook, then the documents whose
     inputs changed (reports.py keeps a manifest, so unchanged documents are not rewritten)."""
-    done = rebuild_master(ws, now)
     checklist, settings = ws.checklist(), ws.settings()
+    done = rebuild_master(ws, now, checklist, settings)
     done.reports = write_reports(done.results, checklist, settings, ws.templates, ws.reports, today=now.date())
     return done
 
 
-def rebuild_master(ws: Workspace, now: dt.datetime) -> Rebuilt:
-    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
+def rebuild_master(ws: Workspace, now: dt.datetime, checklist: Checklist | None = None,
+                   settings: Settings | None = None) -> Rebuilt:
+    """The master workbook; checklist and settings are loaded from ws unless the caller has them."""
+    checklist, settings, branches = checklist or ws.checklist(), settings or ws.settings(), ws.roster()
     conn = open_ledger(ws.ledger)
     try:
         results = load_results(conn, checklist, settings, branches)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
@@ -18,7 +19,6 @@ from xlflow.evidence import Evidence, check_return, from_ledger, mismatches
 from xlflow.roster import Branch
 from xlflow.scoring import BranchScore, Params, benchmark_generals, rank_all, score_branch
 from xlflow.settings import Settings
-from xlflow.workspace import Workspace
 
 
 @dataclass
@@ -127,8 +127,8 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
     return Results(out, missing, quota, benchmarks, params)
 
 
-def workspace_results(ws: Workspace, checklist: Checklist, settings: Settings, branches: list[Branch]) -> Results:
-    """The current results of a working folder: its ledger, read against the given inputs (the
-    caller has loaded them from ws already, and needs them too)."""
-    with closing(ledger.open_ledger(ws.ledger)) as conn:
+def ledger_results(path: Path, checklist: Checklist, settings: Settings, branches: list[Branch]) -> Results:
+    """The current results of the ledger at path (a working folder's ws.ledger), read against the
+    given inputs (the caller has loaded them already, and needs them too)."""
+    with closing(ledger.open_ledger(path)) as conn:
         return load_results(conn, checklist, settings, branches)

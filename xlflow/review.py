@@ -26,12 +26,13 @@ from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.evidence import FAIL, Evidence, verdict_of
 from xlflow.files import atomic_path, safe_filename
-from xlflow.results import BranchResult, Results, ledger_date, workspace_results
+from xlflow.messages import cn_date
+from xlflow.results import BranchResult, Results, ledger_date, ledger_results
 from xlflow.review_read import date_range, review_version
 from xlflow.roster import Branch, generals
 from xlflow.scoring import Params, score_branch
 from xlflow.settings import Settings
-from xlflow.workbook import write_guide_sheet, write_identity_sheet, write_list_sheet
+from xlflow.workbook import write_guide_sheet, write_identity_sheet, write_list_sheet, wrapped_lines
 from xlflow.workspace import Workspace
 
 FIRST, SECOND = K.KIND_REVIEW_FIRST, K.KIND_REVIEW_SECOND
@@ -68,10 +69,6 @@ def identity_values(kind: str, unit: str, codes: Iterable[str], checklist: Check
             "branches": json.dumps(list(codes), ensure_ascii=False)}
 
 
-def _lines(text: str, width: int) -> int:
-    """Wrapped line count (CJK counts double): Excel and WPS do not grow rows they did not lay out."""
-    per = max(1, width - 1)
-    return sum(max(1, -(-sum(2 if ord(c) > 0x2E7F else 1 for c in p) // per)) for p in str(text).split("\n"))
 
 
 class _Book:
@@ -144,7 +141,7 @@ class _Book:
                     ws.write_string(row, c, str(v), fmt)
                 else:
                     ws.write_blank(row, c, None, fmt)
-            lines = max(_lines(values.get(k) or "", WIDTHS[k]) for k in tall)
+            lines = max(wrapped_lines(str(values.get(k) or ""), WIDTHS[k]) for k in tall)
             ws.set_row(row, 15 * min(lines, 6) + 4)
             row += 1
         first, last = K.HEADER_ROW, max(row - 1, K.HEADER_ROW)
@@ -173,7 +170,7 @@ class _Book:
         lines = [
             (self.title, f"{s.college}党支部建设达标{rnd}工作簿（{s.year}年·{s.phase}引领）"),
             (self.bold, f"验收单位：{self.unit}　　共 {n} 个党支部，每个支部 {len(self.checklist.indicators)} 项指标"),
-            (self.bold, f"交回截止日期：{deadline.year}年{deadline.month}月{deadline.day}日"),
+            (self.bold, f"交回截止日期：{cn_date(deadline)}"),
             (self.text, f"一、谁来填：{who}。灰色格子已预先填好，不能修改；浅黄色格子由验收人填写。"),
             (self.text, f"二、“{items}”表：每个支部的每项指标一行。“自评等次”是支部的自评；“记录核验”是系统对照支部"
                         "台账（党员名册、三会一课、积极分子等）核验的结果（符合 / 不符合 / 未到期 / 不适用，后附台账显示的情况）；"
@@ -190,7 +187,7 @@ class _Book:
                         f"再次下发的{rnd}工作簿会带上已提交的等次和意见，可在其基础上修改，以最后提交的一份为准。"),
             (self.text, f"七、如有疑问请联系：{s.contact}。"),
         ]
-        write_guide_sheet(self.wb, K.REVIEW_SHEET_GUIDE, 110, lines, lambda text: 17 * _lines(text, 110) + 4,
+        write_guide_sheet(self.wb, K.REVIEW_SHEET_GUIDE, 110, lines, lambda text: 17 * wrapped_lines(text, 110) + 4,
                           margins=0.6, landscape=True)
 
     def items(self) -> None:
@@ -289,5 +286,5 @@ def write_review_workbooks(results: Results, checklist: Checklist, settings: Set
 def review_round(ws: Workspace) -> list[Path]:
     """The ledger's current results → the review workbooks in the working folder's outbox/review/."""
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
-    results = workspace_results(ws, checklist, settings, branches)
+    results = ledger_results(ws.ledger, checklist, settings, branches)
     return write_review_workbooks(results, checklist, settings, ws.review, branches)

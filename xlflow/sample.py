@@ -16,11 +16,14 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from xlflow import constants as K
-from xlflow.checklist import Checklist, Indicator
+from xlflow.checklist import Checklist, Indicator, load_checklist
+from xlflow.evidence import FAIL
 from xlflow.files import atomic_path
 from xlflow.roster import Branch
+from xlflow.scoring import Params, score_branch
 from xlflow.settings import Settings
 from xlflow.workbook import adopt_column_style
+from xlflow.workspace import defaults_dir
 
 MISTAKES = ("two_digit_year", "text_number", "actual_gt_expected", "missing_rating", "bad_choice",
             "date_outside_period", "formula_text", "fullwidth", "member_count_mismatch")
@@ -357,12 +360,7 @@ def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None =
     where the records say 不符合, now and then another one; then a conclusion per branch from the
     scoring rules (a failed veto indicator: 不同意达标; under the pass line: 整改后再验). The 复验
     covers the branches the 初验 agreed to, or every branch when no 初验 is shown yet."""
-    from xlflow.evidence import FAIL
-    from xlflow.scoring import Params, score_branch
-    from xlflow.workspace import defaults_dir
-
     if checklist is None:
-        from xlflow.checklist import load_checklist
         checklist = load_checklist(defaults_dir() / "checklist.yaml")
     r = random.Random(seed)
     wb = load_workbook(path)
@@ -374,7 +372,8 @@ def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None =
 
     sheet, heads = layout["review_conclusion"]
     cws = wb[sheet]
-    ccol = {key: _columns(cws)[head] for key, head in heads.items()}
+    found = _columns(cws)
+    ccol = {key: found[head] for key, head in heads.items()}
     rows_of = {cws.cell(row, ccol["branch_code"]).value: row for row in range(K.HEADER_ROW + 1, cws.max_row + 1)
                if cws.cell(row, ccol["branch_code"]).value}
     todo = set(rows_of)
@@ -384,7 +383,8 @@ def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None =
 
     sheet, heads = layout["review"]
     ws = wb[sheet]
-    col = {key: _columns(ws)[head] for key, head in heads.items()}
+    found = _columns(ws)
+    col = {key: found[head] for key, head in heads.items()}
     self_r: dict[str, dict[str, str]] = {}
     used: dict[str, dict[str, str]] = {}
     for row in range(K.HEADER_ROW + 1, ws.max_row + 1):

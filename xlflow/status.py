@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from xlflow import constants as K
+from xlflow.ledger import rejected_branches
 from xlflow.roster import Branch
 
 
@@ -25,8 +26,7 @@ class GeneralStatus:
 def campaign_status(conn, branches: list[Branch]) -> list[GeneralStatus]:
     current = {r[0] for r in conn.execute(
         "SELECT branch_code FROM returns WHERE current = 1 AND kind = ?", (K.KIND_BRANCH,))}
-    rejected = {r[0] for r in conn.execute(
-        "SELECT branch_code FROM files WHERE outcome = 'rejected' AND kind = ?", (K.KIND_BRANCH,))}
+    rejected = rejected_branches(conn)
     out: dict[str, GeneralStatus] = {}
     for b in branches:
         s = out.setdefault(b.general, GeneralStatus(b.general))

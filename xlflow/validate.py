@@ -50,7 +50,8 @@ def field_specs(checklist: Checklist, settings: Settings) -> dict[str, list[Fiel
         "basic": [
             F("type", "choice", True, K.BRANCH_TYPES), F("full_members", "int", True, lo=0, hi=500),
             F("probationary_members", "int", True, lo=0, hi=500), F("has_committee", "yesno", True),
-            F("committee_size", "int", lo=0, hi=15),  # 0 is what a branch without a committee writes F("secretary", "text", True),
+            F("committee_size", "int", lo=0, hi=15),  # 0 is what a branch without a committee writes
+            F("secretary", "text", True),
             F("secretary_kind", "choice", True, K.SECRETARY_KINDS), F("deputy", "text"),
             F("election_date", "date", True, lo=OLDEST, hi=end, why="选举日期不能晚于统计期末。"),
             F("groups", "int", True, lo=0, hi=50), F("venue", "choice", True, K.VENUE_KINDS),
@@ -295,7 +296,7 @@ class Validator:
                     add(finding("V240", file=file, sheet=K.SHEET_SELF, code=ind.code, short=ind.short))
         members = c.tables.get("members")
         if members is not None and c.basic:
-            for key, category in (("full_members", "正式党员"), ("probationary_members", "预备党员")):
+            for key, category in zip(("full_members", "probationary_members"), K.MEMBER_CATEGORIES):
                 stated = c.basic.get(key)
                 count = sum(1 for m in members if m["category"] == category)
                 if isinstance(stated, int) and stated != count:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import schedule
 from filelock import FileLock, Timeout
 
-from xlflow import ledger
+from xlflow import constants as K
 from xlflow.errors import XlflowError
 from xlflow.ingest import PassResult, has_unfinished, run_pass, settled
 from xlflow.intake import Snapshot
@@ -22,7 +22,6 @@ from xlflow.workspace import Workspace
 
 log = logging.getLogger("xlflow")
 LOCK_FILE = "xlflow.lock"
-_OUTCOMES = {ledger.ACCEPTED: "接收", ledger.REJECTED: "退回", ledger.DUPLICATE: "重复"}
 
 
 def setup_logging(ws: Workspace) -> logging.Handler:
@@ -76,8 +75,8 @@ class Poller:
             return None
         now = dt.datetime.now().replace(microsecond=0)
         result = run_pass(self.ws, ready, now)
-        counts = {k: sum(o.outcome == k for o in result.outcomes) for k in _OUTCOMES}
-        log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in _OUTCOMES.items()),
+        counts = {k: sum(o.outcome == k for o in result.outcomes) for k in K.OUTCOME_NAMES}
+        log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in K.OUTCOME_NAMES.items()),
                  f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
         if result.changed:  # outputs are a function of the ledger: rebuild them when it changed
             result.rebuilt = rebuild_outputs(self.ws, now)

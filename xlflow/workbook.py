@@ -22,10 +22,9 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.files import atomic_path, safe_filename
+from xlflow.messages import cn_date
 from xlflow.roster import Branch
 from xlflow.settings import Settings
-
-IDENTITY_KEYS = K.IDENTITY_KEYS
 
 # The hidden list sheet: (defined name, header, values getter). Dropdowns refer to the names.
 def _lists(checklist: Checklist) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -91,7 +90,7 @@ class _Builder:
         values = "、".join(next(v for n, _, v in _lists(self.checklist) if n == name))
         ws.data_validation(first, col, last, col, {
             "validate": "list", "source": f"={name}",
-            "input_title": label[:32], "input_message": f"请从下拉列表中选择。"[:255],
+            "input_title": label[:32], "input_message": "请从下拉列表中选择。",
             "error_title": "请从列表中选择", "error_message": f"只能选择：{values}"[:255],
         })
 
@@ -137,7 +136,7 @@ class _Builder:
         lines = [
             (self.title, f"{s.college}党支部标准化规范化建设填报表（{s.year}年·{s.phase}引领）"),
             (self.bold, f"支部：{b.name}（编码 {b.code}） 所属：{b.general}"),
-            (self.bold, f"报送截止日期：{s.deadline.year}年{s.deadline.month}月{s.deadline.day}日"),
+            (self.bold, f"报送截止日期：{cn_date(s.deadline)}"),
             (self.text, "一、填什么：请依次填写“基本信息”“党员名册”“三会一课”“入党积极分子”“自评表”“问题清单”六张表。"),
             (self.text, "二、怎么填：浅黄色格子需要填写，灰色格子已预先填好且不能修改。有下拉箭头的格子请从列表中选择；"
                         "日期请写成 2019-06-20 的形式；人数、学时请只填数字。"),
@@ -257,10 +256,18 @@ class _Builder:
         write_list_sheet(self.wb, _lists(self.checklist))
 
     def identity(self) -> None:
-        write_identity_sheet(self.wb, IDENTITY_KEYS, identity_values(self.branch, self.checklist))
+        write_identity_sheet(self.wb, K.IDENTITY_KEYS, identity_values(self.branch, self.checklist))
 
 
 PROP_CHUNK = 200  # a custom property's text is limited to 255 characters: longer values are split
+
+
+def wrapped_lines(text: str, width: float, margin: int = 1) -> int:
+    """Wrapped line count of text in a column `width` characters wide (less `margin`), CJK
+    characters counting double: neither Excel nor WPS grows a row for wrapped text in a file they
+    did not lay out, so row heights are set from this."""
+    per = max(1, int(width) - margin)
+    return sum(max(1, -(-sum(2 if ord(c) > 0x2E7F else 1 for c in p) // per)) for p in text.split("\n"))
 
 
 def write_guide_sheet(wb, name: str, width: int, lines, height, margins: float | None = None,
