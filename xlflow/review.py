@@ -20,7 +20,6 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-import xlsxwriter
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
@@ -32,7 +31,7 @@ from xlflow.review_read import date_range, review_version
 from xlflow.roster import Branch, generals
 from xlflow.scoring import Params, score_branch
 from xlflow.settings import Settings
-from xlflow.workbook import write_guide_sheet, write_identity_sheet, write_list_sheet, wrapped_lines
+from xlflow.workbook import new_workbook, write_guide_sheet, write_identity_sheet, write_list_sheet, wrapped_lines
 from xlflow.workspace import Workspace
 
 FIRST, SECOND = K.KIND_REVIEW_FIRST, K.KIND_REVIEW_SECOND
@@ -249,12 +248,7 @@ def build_review_workbook(dest: Path, kind: str, unit: str, rows: list[BranchRes
                           settings: Settings, params: Params) -> Path:
     """Write one review workbook (kind: 初验 or 复验) for `unit` over `rows` atomically; returns dest."""
     with atomic_path(dest) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True})
-        wb.set_properties({
-            "title": f"{unit}{K.REVIEW_ROUNDS[kind]}工作簿", "subject": f"{settings.year}年党支部建设达标验收",
-            "author": settings.department, "company": settings.college,
-            "created": dt.datetime(settings.year, 1, 1),
-        })
+        wb = new_workbook(tmp, f"{unit}{K.REVIEW_ROUNDS[kind]}工作簿", f"{settings.year}年党支部建设达标验收", settings)
         b = _Book(wb, kind, unit, rows, checklist, settings, params)
         b.guide()
         b.items()

@@ -332,15 +332,20 @@ def identity_values(branch: Branch, checklist: Checklist) -> dict[str, str]:
     }
 
 
+def new_workbook(path: Path, title: str, subject: str, settings: Settings) -> xlsxwriter.Workbook:
+    """An xlsxwriter workbook as every workbook xlflow hands out is opened: text is always written as
+    text (never turned into a formula or a link), and the properties name the campaign, dated by its
+    year so the same inputs give the same file."""
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True})
+    wb.set_properties({"title": title, "subject": subject, "author": settings.department,
+                       "company": settings.college, "created": dt.datetime(settings.year, 1, 1)})
+    return wb
+
+
 def build_workbook(dest: Path, branch: Branch, checklist: Checklist, settings: Settings) -> Path:
     """Write the branch workbook to dest atomically; returns dest."""
     with atomic_path(dest) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True})
-        wb.set_properties({
-            "title": f"{branch.name}党支部建设填报表", "subject": f"{settings.year}年党支部标准化规范化建设",
-            "author": settings.department, "company": settings.college,
-            "created": dt.datetime(settings.year, 1, 1),
-        })
+        wb = new_workbook(tmp, f"{branch.name}党支部建设填报表", f"{settings.year}年党支部标准化规范化建设", settings)
         b = _Builder(wb, branch, checklist, settings)
         b.guide()
         b.basic()
