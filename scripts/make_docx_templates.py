@@ -409,6 +409,7 @@ def acceptance():
         ["支部类型", "{{ branch.type }}", "支部书记", "{{ branch.secretary }}"],
         ["正式党员", "{{ branch.full_members }}", "预备党员", "{{ branch.probationary_members }}"],
         ["报送日期", ("{{ branch.received_on }}", 3)],
+        ["验收进度", ("{{ stage }}", 3)],
     ], header=False)
     b.blank()
     b.p("一、验收得分", "Heading1")
@@ -418,12 +419,10 @@ def acceptance():
         "{%tr endfor %}",
         [("合计", 2), "{{ weight_total }}", "{{ total }}"],
     ])
-    b.p("验收总分{{ total }}分（达标线{{ pass_line }}分），认定等次为“{{ grade }}”。")
+    b.p("验收总分{{ total }}分（达标线{{ pass_line }}分），计分等次为“{{ grade }}”。得分供验收参考，"
+        "是否达标以党总支初验、学院复验的结论和学院党委的认定为准。")
     b.tag("{%p if veto %}")
-    b.p("否决项“{{ veto }}”认定为“未达标”，总分再高也不能认定达标，须限期整改后重新申请验收。")
-    b.tag("{%p endif %}")
-    b.tag("{%p if model %}")
-    b.p("该支部验收得分位于全院前列，列入校级“样板党支部”名单。")
+    b.p("否决项“{{ veto }}”评为“未达标”，总分再高也不能认定达标，须限期整改后重新申请验收。")
     b.tag("{%p endif %}")
     b.p("（一）扣分指标", "Heading2")
     b.tag("{%p if deductions %}")
@@ -489,81 +488,70 @@ def acceptance():
         b.p(f"{{{{ {key}.date }}}}", SIGN)
 
     b.p("六、学院党委认定意见", "Heading1")
-    b.tag("{%p if not reviewed %}")
-    b.p("待学院复验后认定。按目前的等次计算，验收总分{{ total }}分，等次为“{{ grade }}”。")
-    b.tag("{%p elif passed %}")
-    b.p("经学院复验，该支部达到《三标准三规范》建设要求，认定为达标党支部"
-        "{% if model %}，列入校级“样板党支部”名单{% endif %}。")
+    b.tag("{%p if recognized %}")
+    b.p("经{{ meeting }}研究，该支部达到《三标准三规范》建设要求，认定为达标党支部"
+        "{% if model %}，评为校级“样板党支部”{% endif %}。")
+    b.tag("{%p elif decided %}")
+    b.p("经{{ meeting }}研究，暂不认定为达标党支部{% if decision_note %}（{{ decision_note }}）{% endif %}，"
+        "请限期整改后重新申请验收。")
     b.tag("{%p else %}")
-    b.p("经学院复验，该支部暂未达到建设要求，暂不认定为达标党支部，请限期整改后重新申请验收。")
+    b.p("尚未认定。目前进度：{{ stage }}。是否认定达标，以学院党委会议的决定为准。")
     b.tag("{%p endif %}")
+    b.tag("{%p if decided %}")
     b.blank()
     b.p("{{ committee }}（盖章）", SIGN)
-    b.p("{{ second.date }}", SIGN)
+    b.p("{{ decision_date }}", SIGN)
+    b.tag("{%p endif %}")
     return doc
 
 
 def decision():
-    doc, b = new_document(title="表彰决定")
-    # 版头: 发文机关标志 (red 小标宋), 发文字号, red separator line
+    doc, b = new_document(title="认定和表彰决定")
+    # 版头: 发文机关标志 (red 小标宋), 发文字号 (a draft says so instead), red separator line
     b.blank(1)
     b.p("{{ committee }}文件", PLAIN, jc="center", r=rpr(XBS, 56, color=RED),
         extra_ppr='<w:snapToGrid w:val="0"/><w:spacing w:before="0" w:after="0" w:line="1200" w:lineRule="exact"/>')
     b.blank(2)
-    b.p("{{ doc_code }}", PLAIN, jc="center",
+    b.p("{{ doc_line }}", PLAIN, jc="center",
         border=f'<w:pBdr><w:bottom w:val="single" w:sz="18" w:space="12" w:color="{RED}"/></w:pBdr>')
     b.blank(2)
-    b.p("{{ committee }}关于表彰{{ year }}年度校级“样板党支部”{% if show_benchmarks %}和“标杆院系”{% endif %}的决定",
-        "Title")
+    b.p("{{ title }}", "Title")
     b.blank()
     b.p("各总支，院属各单位：", PLAIN)
     b.p("{{ year }}年，学院党委深入实施党支部建设“两化一创”强基引领三年行动计划，各党总支、党支部对照"
-        "《三标准三规范》建设要点清单自查自建。{{ basis }}，全院{{ total_branches }}个"
-        "党支部中，{{ returned }}个报送了验收材料，{{ passed }}个达到建设标准，认定为达标党支部。")
+        "《三标准三规范》建设要点清单自查自建。{{ basis }}，全院{{ total_branches }}个党支部中，"
+        "{{ recognized }}个达到建设标准{% if draft %}，拟提请学院党委认定为达标党支部{% else %}，"
+        "经{{ meeting }}研究，认定为达标党支部{% endif %}（名单见{{ annexes[0].no }}）。")
     b.tag("{%p if models %}")
-    b.p("为树立典型、激励先进，经学院党委研究，决定授予{{ models[0].name }}等{{ models|length }}个党支部"
-        "校级“样板党支部”称号{% if show_benchmarks and benchmarks %}，授予{{ benchmarks[0].name }}等"
+    b.p("为树立典型、激励先进，{% if draft %}拟{% else %}经学院党委研究，决定{% endif %}授予{{ models[0].name }}等"
+        "{{ models|length }}个党支部校级“样板党支部”称号{% if show_benchmarks %}，授予{{ benchmarks[0].name }}等"
         "{{ benchmarks|length }}个党总支“标杆院系”称号{% endif %}。")
-    b.tag("{%p else %}")
-    b.p("经学院党委研究，本年度暂不评定校级“样板党支部”。")
-    b.tag("{%p endif %}")
     b.p("希望受到表彰的党支部珍惜荣誉，发挥示范引领作用。各党支部要以先进为榜样，对照标准查漏补缺、"
         "整改提升，推动学院党支部建设质量全面提升。")
+    b.tag("{%p else %}")
+    b.p("{{ no_models }}希望认定达标的党支部巩固成果、对标争先，尚未达标的党支部对照标准限期整改，"
+        "推动学院党支部建设质量全面提升。")
+    b.tag("{%p endif %}")
     b.blank()
-    b.tag("{%p if models %}")
-    b.p("附件：1．{{ year }}年度校级“样板党支部”名单")
-    b.tag("{%p if show_benchmarks %}")
-    b.p("2．{{ year }}年度“标杆院系”名单", extra_ppr='<w:ind w:firstLineChars="500" w:firstLine="1600"/>')
-    b.tag("{%p endif %}")
-    b.tag("{%p endif %}")
+    b.tag("{%p for a in annexes %}")
+    b.p("{{ a.line }}")
+    b.tag("{%p endfor %}")
     sign(b, "{{ committee }}", "{{ date }}")
-    b.tag("{%p if models %}")
+    b.tag("{%p for a in annexes %}")
     b.page_break()
-    b.p("附件1", PLAIN, r=rpr(HEITI, SZ_3))
+    b.p("{{ a.no }}", PLAIN, r=rpr(HEITI, SZ_3))
     b.blank()
-    b.p("{{ year }}年度校级“样板党支部”名单", "Title")
+    b.p("{{ a.title }}", "Title")
     b.blank()
-    b.table([("序号", 1000, "center"), ("党支部名称", 4644, "left"), ("所属党总支", 3200, "left")], [
-        "{%tr for m in models %}",
+    b.table([("序号", 1000, "center"), ("名称", 4644, "left"), ("{{ a.unit }}", 3200, "left")], [
+        "{%tr for m in a.rows %}",
         ["{{ m.seq }}", "{{ m.name }}", "{{ m.general }}"],
         "{%tr endfor %}",
     ])
-    b.tag("{%p if show_benchmarks %}")
-    b.blank()
-    b.p("附件2", PLAIN, r=rpr(HEITI, SZ_3))
-    b.blank()
-    b.p("{{ year }}年度“标杆院系”名单", "Title")
-    b.blank()
-    b.table([("序号", 1000, "center"), ("党总支名称", 7844, "left")], [
-        "{%tr for g in benchmarks %}",
-        ["{{ g.seq }}", "{{ g.name }}"],
-        "{%tr endfor %}",
-    ])
-    b.tag("{%p endif %}")
-    b.tag("{%p endif %}")
+    b.tag("{%p endfor %}")
     # 版记: 印发机关 and 印发日期 between two lines
     b.blank(2)
-    b.p("{{ committee }}办公室\t{{ date }}印发", NOTE,
+    b.p("{{ committee }}办公室\t{{ printed }}", NOTE,
         border='<w:pBdr><w:top w:val="single" w:sz="8" w:space="4" w:color="000000"/>'
                '<w:bottom w:val="single" w:sz="8" w:space="4" w:color="000000"/></w:pBdr>',
         extra_ppr='<w:ind w:left="280" w:right="0"/>')
@@ -601,14 +589,14 @@ def annual():
     b.p("本总支共有党支部{{ total }}个（{{ types }}）。截至{{ as_of }}，{{ returned }}个党支部报送了验收材料，"
         "{{ missing|length }}个尚未报送。")
     b.tag("{%p if returned %}")
-    b.p("经验收，{{ grades }}，平均得分{{ average }}分；{{ models_text }}。")
+    b.p("验收进度：{{ stages }}；{{ models_text }}。按验收计分，{{ grades }}，平均得分{{ average }}分。")
     b.tag("{%p endif %}")
     b.p("二、各党支部验收得分", "Heading1")
     b.tag("{%p if rows %}")
-    b.table([("序号", 700, "center"), ("党支部", 3044, "left"), ("类型", 1300, "center"), ("得分", 900, "center"),
+    b.table([("序号", 700, "center"), ("党支部", 2744, "left"), ("验收进度", 1600, "center"), ("得分", 900, "center"),
              ("等次", 900, "center"), ("全院排名", 1150, "center"), ("备注", 850, "center")], [
         "{%tr for r in rows %}",
-        ["{{ r.seq }}", "{{ r.name }}", "{{ r.type }}", "{{ r.total }}", "{{ r.grade }}", "{{ r.rank }}", "{{ r.note }}"],
+        ["{{ r.seq }}", "{{ r.name }}", "{{ r.stage }}", "{{ r.total }}", "{{ r.grade }}", "{{ r.rank }}", "{{ r.note }}"],
         "{%tr endfor %}",
     ], size=SZ_5)
     b.p("（一）各项建设内容得分情况", "Heading2")
@@ -654,19 +642,31 @@ def annual():
 
 def reminder():
     doc, b = new_document(title="催报通知")
-    b.p("关于催报党支部建设验收材料的通知", "Title")
+    b.p("{{ doc_code }}", PLAIN, jc="right")
+    b.p("关于督促报送党支部建设验收材料的通知", "Title")
     b.blank()
     b.p("{{ general }}：", PLAIN)
     b.p("按照学院党委关于党支部建设“两化一创”强基引领行动的安排，各党支部应于{{ deadline }}前报送"
-        "《党支部建设填报表》。截至{{ as_of }}，你总支以下{{ missing|length }}个党支部尚未报送：")
-    b.table([("序号", 700, "center"), ("支部编码", 1300, "center"), ("党支部", 4044, "left"),
-             ("支部书记", 1200, "center"), ("联系电话", 1600, "center")], [
-        "{%tr for m in missing %}",
-        ["{{ m.seq }}", "{{ m.code }}", "{{ m.name }}", "{{ m.secretary }}", "{{ m.phone }}"],
-        "{%tr endfor %}",
-    ])
+        "《党支部建设填报表》，各党总支应于{{ first_deadline }}前完成初验。截至{{ as_of }}，你总支有以下事项尚未完成，请督促办理。")
+    for key, head, text in (
+            ("missing", "尚未报送填报表的党支部", "下列{{ missing|length }}个党支部尚未报送："),
+            ("rejected", "填报表被退回、尚未重新报送的党支部", "下列{{ rejected|length }}个党支部的填报表已退回"
+                                                 "（退回说明中标明了需要修改之处），请督促修改后重新报送："),
+            ("reviews", "初验已逾期的党支部", "下列{{ reviews|length }}个党支部已报送，但初验截止日期已过，党总支尚未交回初验结论："),
+            ("rectify", "整改期限已过的党支部", "下列{{ rectify|length }}个党支部的验收结论为“整改后再验”，整改期限已过，"
+                                         "尚未交回整改后的填报表：")):
+        b.tag(f"{{%p if {key} %}}")
+        b.p(head, "Heading2")
+        b.p(text)
+        b.table([("序号", 700, "center"), ("党支部", 3344, "left"), ("情况", 2400, "left"),
+                 ("支部书记", 1000, "center"), ("联系电话", 1400, "center")], [
+            f"{{%tr for m in {key} %}}",
+            ["{{ m.seq }}", "{{ m.name }}", "{{ m.what }}", "{{ m.secretary }}", "{{ m.phone }}"],
+            "{%tr endfor %}",
+        ], size=SZ_5)
+        b.tag("{%p endif %}")
     b.tag("{%p if overdue %}")
-    b.p("报送截止日期已过，请督促上述党支部在收到本通知后3个工作日内报送。")
+    b.p("报送截止日期已过，请在收到本通知后3个工作日内办结上述事项。")
     b.tag("{%p else %}")
     b.p("请督促上述党支部在{{ deadline }}前报送。")
     b.tag("{%p endif %}")

@@ -286,7 +286,9 @@ def watch(root: Path, every: int | None):
 @main.command()
 @ROOT
 def status(root: Path):
-    """按党总支显示报送进度：应报、已收、退回待改、未报，并列出未报的支部。
+    """按党总支显示验收进度：报送（应报、已收、退回待改、未报）、初验、复验、整改和党委认定。
+
+    列出退回待改、未报、初验逾期、整改逾期和待再验的支部。
 
     \b
     示例：
@@ -301,11 +303,11 @@ def status(root: Path):
         click.echo(f"还没有处理过任何交回的填报表（台账 {ws.ledger.name} 尚未建立）。"
                    "把交回的文件放进 inbox/，运行 xlflow ingest 或 xlflow watch 后再查看。")
         with closing(open_ledger(":memory:")) as empty:
-            click.echo(format_status(campaign_status(empty, branches), list_missing=False))
+            click.echo(format_status(campaign_status(empty, branches, ws.settings()), list_missing=False))
         return
     conn = open_ledger(ws.ledger)
     try:
-        click.echo(format_status(campaign_status(conn, branches)))
+        click.echo(format_status(campaign_status(conn, branches, ws.settings())))
         odd = unidentified(conn)
     finally:
         conn.close()

@@ -160,15 +160,21 @@ STATUS_ACCEPTED, STATUS_REJECTED, STATUS_MISSING = "已收", "退回待改", "�
 OUTCOME_NAMES = {"accepted": "接收", "rejected": "退回", "duplicate": "重复"}  # a file's outcome, as shown
 EXCEL_MAX_ROWS = 1_048_576
 
-# ---- review workbooks: 初验 by a 党总支, 复验 by the college (outbox/review/) ----
+# ---- review workbooks: 初验 by a 党总支, 复验 by the college, 认定 by the Party committee (outbox/review/) ----
 KIND_REVIEW_FIRST, KIND_REVIEW_SECOND = "review_first", "review_second"  # identity kinds (ledger uses them)
-REVIEW_ROUNDS = {KIND_REVIEW_FIRST: "初验", KIND_REVIEW_SECOND: "复验"}
-REVIEW_FORMAT = 1  # bump when the review workbook's layout changes
+KIND_DECISION = "decision"  # the committee's 认定 workbook: it alone makes 认定达标 and 样板 final
+REVIEW_ROUNDS = {KIND_REVIEW_FIRST: "初验", KIND_REVIEW_SECOND: "复验", KIND_DECISION: "认定"}
+REVIEW_FORMAT = 2  # bump when the review workbook's layout changes (2: 整改期限, 验收类别, year in the identity)
 REVIEW_CONCLUSIONS = ("同意达标", "不同意达标", "整改后再验")
+DECISION_CHOICES = ("认定达标", "不予认定")
 REVIEW_SHEET_GUIDE = "填写说明"
 REVIEW_SHEET_ITEMS = "逐项验收"
 REVIEW_SHEET_CONCLUSION = "总体结论"
-REVIEW_IDENTITY_KEYS = ("kind", "unit", "template_version", "checklist_fingerprint", "branches")
+DECISION_SHEET = "认定结论"
+DECISION_MEETING_SHEET = "党委会议"
+REVIEW_IDENTITY_KEYS = ("kind", "unit", "year", "template_version", "checklist_fingerprint", "branches")
+# How a branch came to be in a review workbook (the 验收类别 column), and the spot check's reason.
+CATEGORY_FIRST, CATEGORY_RECHECK, CATEGORY_APPLIED, CATEGORY_DRAWN = "初验", "再验", "申请复验", "随机抽查"
 # Read-only columns (key -> header), then each round's columns. In a layout the round's own input
 # columns have the keys of the ledger's t_review / t_review_conclusion; the earlier round's are shown.
 _REVIEW_ITEM_SHOWN = {
@@ -181,8 +187,9 @@ _REVIEW_ITEM_SHOWN = {
     "evidence": "记录核验",
     "mismatch": "自评与记录不符",
 }
-_REVIEW_CONCLUSION_SHOWN = {"branch_code": "支部编码", "branch_name": "支部名称", "self_total": "自评总分"}
-_REVIEW_OWN = {"opinion": "验收意见", "reviewer": "验收人", "reviewed_on": "验收日期"}
+_REVIEW_CONCLUSION_SHOWN = {"branch_code": "支部编码", "branch_name": "支部名称", "category": "验收类别",
+                            "self_total": "自评总分"}
+_REVIEW_OWN = {"deadline": "整改期限", "opinion": "验收意见", "reviewer": "验收人", "reviewed_on": "验收日期"}
 _R1, _R2 = REVIEW_ROUNDS[KIND_REVIEW_FIRST], REVIEW_ROUNDS[KIND_REVIEW_SECOND]
 REVIEW_LAYOUTS = {  # kind -> table key -> (sheet, columns); readers find the columns by header
     KIND_REVIEW_FIRST: {
@@ -198,5 +205,32 @@ REVIEW_LAYOUTS = {  # kind -> table key -> (sheet, columns); readers find the co
                                                         "first_opinion": f"{_R1}意见", "conclusion": f"{_R2}结论",
                                                         **_REVIEW_OWN}),
     },
+    KIND_DECISION: {
+        "decision": (DECISION_SHEET, {
+            "branch_code": "支部编码", "branch_name": "支部名称", "general": "所属党总支", "category": "复验来源",
+            "first_conclusion": f"{_R1}结论", "second_conclusion": f"{_R2}结论", "total": "验收得分",
+            "rank": "得分排名", "mismatch": "自评与记录不符（项）", "suggestion": "建议",
+            "decision": "认定结论", "model": "评为校级样板党支部", "note": "备注"}),
+        "decision_meeting": (DECISION_MEETING_SHEET, {"meeting": "党委会议名称", "decided_on": "会议日期"}),
+    },
 }
-REVIEW_INPUTS = {"review": ("rating", "comment"), "review_conclusion": ("conclusion", *_REVIEW_OWN)}
+REVIEW_INPUTS = {"review": ("rating", "comment"), "review_conclusion": ("conclusion", *_REVIEW_OWN),
+                 "decision": ("decision", "model", "note"), "decision_meeting": ("meeting", "decided_on")}
+
+# ---- where a branch stands in the acceptance chain (chain.py): the words a clerk uses ----
+STAGE_MISSING = "未报"
+STAGE_REJECTED = "退回待改"
+STAGE_AWAIT_FIRST = "待初验"
+STAGE_FIRST_FAILED = "初验不同意达标"
+STAGE_FIRST_RECTIFY = "初验整改中"
+STAGE_FIRST_RECHECK = "待初验再验"
+STAGE_AWAIT_SECOND = "待复验"
+STAGE_SECOND_FAILED = "复验不同意达标"
+STAGE_SECOND_RECTIFY = "复验整改中"
+STAGE_SECOND_RECHECK = "待复验再验"
+STAGE_AWAIT_DECISION = "待党委认定"
+STAGE_RECOGNIZED = "认定达标"
+STAGE_NOT_RECOGNIZED = "不予认定"
+STAGES = (STAGE_MISSING, STAGE_REJECTED, STAGE_AWAIT_FIRST, STAGE_FIRST_FAILED, STAGE_FIRST_RECTIFY,
+          STAGE_FIRST_RECHECK, STAGE_AWAIT_SECOND, STAGE_SECOND_FAILED, STAGE_SECOND_RECTIFY, STAGE_SECOND_RECHECK,
+          STAGE_AWAIT_DECISION, STAGE_RECOGNIZED, STAGE_NOT_RECOGNIZED)

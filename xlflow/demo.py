@@ -8,21 +8,27 @@ as the 组织部 clerk would.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import tempfile
 import zipfile
+from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
+from xlflow import constants as K
+from xlflow import ledger
 from xlflow.ingest import candidates, run_pass
 from xlflow.outputs import rebuild_outputs
 from xlflow.ledger import open_ledger
 from xlflow.review import review_round
-from xlflow.sample import fill_review, fill_workbook, plan_demo
+from xlflow.sample import fill_decision, fill_review, fill_workbook, plan_demo
 from xlflow.status import campaign_status, format_status
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import init_workspace
 
 SEED = 2019
+DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS[1:]
 
 
 def _odd_files(inbox: Path, some_return: Path) -> None:
@@ -44,22 +50,55 @@ def _clock(settings, days: int = 0) -> dt.datetime:
     return dt.datetime.combine(settings.deadline, dt.time(9, 0)) + dt.timedelta(days=days)
 
 
-def _review_round(ws, checklist, settings, echo) -> None:
-    """Two 党总支 fill their 初验 workbooks, then the college its 复验 (which shows the 初验), each
-    dropped into the inbox and taken in by a pass, as the acceptance path of the seed runs."""
-    paths = review_round(ws)
-    firsts = [p for p in paths if p.name.startswith("初验")][:2]
-    echo(f"4. 验收：生成验收工作簿 {len(paths)} 份（每个党总支一份初验、学院一份复验）→ {ws.review}")
-    for n, p in enumerate(firsts):
-        fill_review(p, ws.inbox / f"{p.stem}（已填）.xlsx", SEED + 100 + n, checklist)
-    result = run_pass(ws, candidates(ws.inbox), _clock(settings, days=10))
-    echo(f"验收：{'、'.join(p.stem.split('_', 1)[1] for p in firsts)} 交回初验工作簿，"
-         f"接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份")
-    second = next(p for p in review_round(ws) if p.name.startswith("复验"))  # now showing the 初验
+def _taken(result) -> int:
+    return sum(o.outcome == "accepted" for o in result.outcomes)
+
+
+def _acceptance_chain(ws, checklist, settings, branches, echo) -> None:
+    """The seed's acceptance path, as the people in it would walk it: six of the eight 党总支 return
+    their 初验 (one branch 不同意达标, one 整改后再验 that corrects its return and is re-checked), the
+    branches put forward apply, the college draws its spot check and does the 复验, the committee
+    records its decision. Each workbook comes back through the inbox and is taken in by a pass."""
+    by_code = {b.code: b for b in branches}
+    paths = review_round(ws, _clock(settings, days=5))
+    firsts = sorted(p for p in paths if p.name.startswith(K.REVIEW_ROUNDS[K.KIND_REVIEW_FIRST]))
+    echo(f"4. 初验：生成初验工作簿 {len(firsts)} 份（每个党总支一份）→ {ws.review}")
+    with closing(open_ledger(ws.ledger)) as conn:
+        accepted = ledger.branch_returns(conn)
+    units = [p.stem.split("_", 1)[1] for p in firsts]
+    returned = units[:6]  # two 总支 let the deadline pass: status and the 催报通知 flag it
+    pools = [[b.code for b in branches if b.general == u and b.code in accepted] for u in returned]
+    failed, rectify = pools[0][-1], pools[1][-1]  # two different 总支, so each keeps its own conclusion
+    overrides = {failed: DISAGREE, rectify: RECTIFY}
+    for n, (p, unit) in enumerate(zip(firsts, units)):
+        if unit in returned:
+            fill_review(p, ws.inbox / f"{p.stem}（已填）.xlsx", SEED + 100 + n, checklist, overrides)
+    result = run_pass(ws, candidates(ws.inbox), _clock(settings, days=9))
+    echo(f"   {len(returned)} 个党总支交回初验工作簿，接收 {_taken(result)} 份；{by_code[failed].name}初验不同意达标，"
+         f"{by_code[rectify].name}初验要求整改后再验；{'、'.join(units[6:])}逾期未交")
+    # the branch told to rectify hands in its corrected workbook; its 总支 re-checks it (再验)
+    b = by_code[rectify]
+    fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（整改后）.xlsx", b, checklist, settings, SEED + 999)
+    run_pass(ws, candidates(ws.inbox), _clock(settings, days=12))
+    again = next(p for p in review_round(ws, _clock(settings, days=13)) if p.stem.endswith(b.general))
+    fill_review(again, ws.inbox / f"{again.stem}（再验）.xlsx", SEED + 150, checklist, {failed: DISAGREE},
+                day=_clock(settings, days=14).date())
+    result = run_pass(ws, candidates(ws.inbox), _clock(settings, days=14))
+    echo(f"   {b.name}交回整改后的填报表，{b.general}再验后交回初验工作簿，接收 {_taken(result)} 份")
+    # 复验: the branches put forward, plus the spot check drawn (and recorded) when the workbook is made
+    second = next(p for p in review_round(ws, _clock(settings, days=15)) if p.name.startswith("复验"))
+    with closing(open_ledger(ws.ledger)) as conn:
+        draws = ledger.draws(conn, settings.year)
+    drawn = [by_code[c].name for d in draws for c in json.loads(d["drawn"])]
     fill_review(second, ws.inbox / f"{second.stem}（已填）.xlsx", SEED + 200, checklist)
+    result = run_pass(ws, candidates(ws.inbox), _clock(settings, days=21))
+    echo(f"5. 复验：申请复验的支部和随机抽查的 {len(drawn)} 个支部（{'、'.join(drawn) or '无'}，种子记入台账）"
+         f"列入复验工作簿，学院复验后交回，接收 {_taken(result)} 份")
+    decision = next(p for p in review_round(ws, _clock(settings, days=22)) if p.name.startswith("认定"))
+    meeting, day = f"学院党委{settings.year}年第12次会议", _clock(settings, days=24).date()
+    fill_decision(decision, ws.inbox / f"{decision.stem}（党委会议决定）.xlsx", meeting, day)
     result = run_pass(ws, candidates(ws.inbox), _clock(settings, days=25))
-    echo(f"验收：学院复验工作簿交回，接收 {sum(o.outcome == 'accepted' for o in result.outcomes)} 份；"
-         f"验收工作簿已按最新结果重新生成 {len(review_round(ws))} 份 → {ws.review}")
+    echo(f"6. 认定：{meeting}（{day:%Y-%m-%d}）的认定结论录入认定工作簿交回，接收 {_taken(result)} 份")
 
 
 def run_demo(directory: Path | None, echo=print) -> Path:
@@ -93,20 +132,19 @@ def run_demo(directory: Path | None, echo=print) -> Path:
     again = run_pass(ws, candidates(ws.inbox), _clock(settings, days=3))
     echo(f"   其中 {len(sent_back)} 个支部按退回说明改正后重新提交：接收 "
          f"{sum(o.outcome == 'accepted' for o in again.outcomes)} 份")
-    conn = open_ledger(ws.ledger)
-    try:
-        echo(format_status(campaign_status(conn, branches), list_missing=False))
-    finally:
-        conn.close()
-    # -- 初验 / 复验 (review.py) --
-    _review_round(ws, checklist, settings, echo)
-    # -- (初验 / 复验 end) --
-    # -- 汇总表和 Word 文书 (master.py, reports.py) --
+    _acceptance_chain(ws, checklist, settings, branches, echo)
+    # -- 汇总表和 Word 文书 (master.py, reports.py), then where the campaign stands --
     done = rebuild_outputs(ws, _clock(settings, days=26))
     res = done.results
-    echo(f"5. 汇总表（评分为 Excel 公式）：已收 {len(res.branches)} 个支部，达标 {sum(b.score.passed for b in res.branches)} 个，"
-         f"样板候选 {sum(b.score.model for b in res.branches)} 个（名额 {res.quota}）→ {done.master}")
-    echo(f"6. 文书：生成 {len(done.reports.written)} 份（各支部验收意见书和证书、各党总支年度报告和催报通知、表彰决定）"
-         f"→ {ws.reports}")
+    echo(f"7. 汇总表（评分为 Excel 公式）→ {done.master}")
+    certificates = sum(1 for p in done.reports.written if p.parent.name == "证书")
+    echo(f"   文书：生成 {len(done.reports.written)} 份（验收意见书、证书 {certificates} 份、年度报告、催报通知、"
+         f"认定决定）→ {ws.reports}")
+    with closing(open_ledger(ws.ledger)) as conn:
+        echo(format_status(campaign_status(conn, branches, settings, _clock(settings, days=26).date())))
+    stages = Counter(st.stage for st in res.standings.values())
+    rest = "，".join(f"{k} {stages[k]} 个" for k in K.STAGES if stages[k] and k != K.STAGE_RECOGNIZED)
+    echo(f"结果：{len(branches)} 个党支部中，经学院党委认定达标 {stages[K.STAGE_RECOGNIZED]} 个；"
+         f"其余未认定的原因：{rest or '无'}。")
     echo(f"演示完成。输出目录：{ws.outbox.resolve()}")
     return root

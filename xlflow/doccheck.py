@@ -26,6 +26,7 @@ from docxtpl import DocxTemplate
 from jinja2 import nodes
 
 from xlflow import constants as K
+from xlflow.chain import Decision, Facts, Standing
 from xlflow.checklist import Checklist
 from xlflow.documents import BENCHMARK_PHASE, FORMAT, KINDS, TEMPLATES, plan
 from xlflow.errors import TemplateError
@@ -92,7 +93,11 @@ def specimen(checklist: Checklist, settings: Settings) -> dict[str, dict]:
                       self_r, rv, rv, [Evidence(inds[0].code, "rule", "实际", "要求", FAIL, ("行",), "说明")],
                       [inds[0].code], [{"indicator": inds[0].code, "problem": "问题", "measure": "措施", "owner": "张三",
                                         "deadline": f"{settings.year}-12-31", "status": K.PROBLEM_STATUS[0]}], score)
-    results = Results([br], [b2], 1, [b1.general], params)
+    br.standing = Standing(b1.code, K.STAGE_RECOGNIZED, "认定达标", put_forward=True, recognized=True, model=True,
+                           decided_on=day, meeting="党委会议", note="备注")
+    facts = Facts(decision=Decision("党委会议", day, {b1.code: (K.DECISION_CHOICES[0], True, "备注")}))
+    where = {b1.code: br.standing, b2.code: Standing(b2.code, K.STAGE_MISSING, "尚未报送填报表")}
+    results = Results([br], [b2], 1, [b1.general], params, where, facts, day)
     docs = plan(results, checklist, replace(settings, phase=BENCHMARK_PHASE), day)
     return {d.kind: d.context for d in docs}
 

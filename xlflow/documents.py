@@ -4,10 +4,14 @@ From the same figures as the master workbook (results.py), plan() lists every do
 calls for, with the context its Word template is rendered with (reports.py writes them under
 outbox/reports/):
   验收意见书/<编码>_<支部>_达标验收意见书.docx   per branch that returned
-  证书/<编码>_<支部>_证书.docx                  per branch that passed (达标党支部 or 样板党支部)
+  证书/<编码>_<支部>_证书.docx                  per branch the committee 认定 (达标党支部 or 样板党支部)
   年度报告/<总支>_<年>年度党支部建设情况报告.docx  per 总支, to the college committee
-  催报通知/<总支>_催报通知.docx                  per 总支 with branches that have not returned
-  <年>年度表彰决定.docx                          the committee's decision, annex: 样板 (and 标杆院系)
+  催报通知/<总支>_催报通知.docx                  per 总支 with returns, reviews or rectifications overdue
+  <年>年度表彰决定.docx                          the committee's decision (final once it is recorded)
+  草稿/<年>年度表彰决定（草稿）.docx              before that, a draft for the meeting: no 发文字号
+
+Documents follow the acceptance chain (chain.py), never a score: a title (证书, 表彰决定, the 认定
+part of an 意见书) is conferred only by the committee's recorded decision, dated by its meeting.
 
 Every string of a context is cleaned of characters XML cannot hold. Dates are written with Arabic
 numerals (2019年12月20日). A document is dated by its data, not by the clock, so it does not change
@@ -26,6 +30,7 @@ from typing import Callable, Iterable
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
+from xlflow.decision import CANDIDATE, model_quota, suggestions
 from xlflow.evidence import FAIL, Evidence
 from xlflow.files import safe_filename
 from xlflow.messages import cn_date
@@ -34,12 +39,14 @@ from xlflow.roster import Branch
 from xlflow.scoring import Params
 from xlflow.settings import Settings
 
-FORMAT = 1  # bump when contexts or rendering change: every document is then rendered again
+FORMAT = 2  # bump when contexts or rendering change: every document is then rendered again
 
 ACCEPTANCE, DECISION, CERTIFICATE, ANNUAL, REMINDER = "达标验收意见书", "表彰决定", "证书", "年度报告", "催报通知"
 KINDS = (ACCEPTANCE, CERTIFICATE, ANNUAL, REMINDER, DECISION)
 TEMPLATES = {kind: f"{kind}.docx" for kind in KINDS}  # in the working folder's templates/
 FOLDERS = {ACCEPTANCE: "验收意见书", CERTIFICATE: "证书", ANNUAL: "年度报告", REMINDER: "催报通知", DECISION: ""}
+DRAFTS = "草稿"  # drafts of a kind (the 表彰决定 before the committee decides) sit here, never beside finals
+PENDING = "（待党委会议决定）"
 
 BLANK_DATE = "　　　　年　　月　　日"  # left for a hand-written date
 MODEL_HONOR, PASS_HONOR = "校级“样板党支部”", "达标党支部"
@@ -105,11 +112,14 @@ def _counts(items: Iterable[str], order: Iterable[str]) -> str:
 def _common(settings: Settings) -> dict:
     return {"college": settings.college, "committee": settings.committee, "department": settings.department,
             "year": settings.year, "phase": settings.phase, "contact": settings.contact,
-            "doc_code": settings.doc_code, "deadline": cn_date(settings.deadline)}
+            "deadline": cn_date(settings.deadline)}
 
 
 def branch_date(br: BranchResult) -> dt.date:
-    """The date a branch's result speaks for: its 复验, else its 初验, else its return."""
+    """The date a branch's result speaks for: the committee's decision, else its 复验, else its 初验,
+    else its return."""
+    if br.standing is not None and br.standing.decided_on:
+        return br.standing.decided_on
     for rv in (br.second, br.first):
         d = ledger_date(rv.reviewed_on)
         if d:
@@ -118,12 +128,15 @@ def branch_date(br: BranchResult) -> dt.date:
 
 
 def _basis(results: list[BranchResult]) -> str:
-    """How the results were reached, truthfully: only the rounds that took place for all of them."""
-    if results and all(r.second.conclusion or r.second.ratings for r in results):
-        return "经党支部自查、党总支初验、学院复验"
-    if results and all(r.first.conclusion or r.first.ratings for r in results):
-        return "经党支部自查、党总支初验"
-    return "经党支部自查"
+    """How the results were reached, truthfully: only the steps that took place for all of them."""
+    steps = ["党支部自查"]
+    if results and all(r.first.conclusion for r in results):
+        steps.append("党总支初验")
+    if results and all(r.standing.in_second and r.second.conclusion for r in results):
+        steps.append("学院复验" if all(r.standing.put_forward for r in results) else "学院复验（含随机抽查）")
+    if results and all(r.standing.decided_on for r in results):
+        steps.append("学院党委认定")
+    return "经" + "、".join(steps)
 
 
 def _branch_info(br: BranchResult) -> dict:
@@ -132,11 +145,20 @@ def _branch_info(br: BranchResult) -> dict:
     return {"code": b.code, "name": b.name, "general": b.general, "type": b.type,
             "secretary": basic.get("secretary") or b.secretary,
             "full_members": f"{full}人" if full is not None else "", "probationary_members": f"{prob}人" if prob is not None else "",
-            "received_on": cn_date(br.received_at.date())}
+            "received_on": cn_date(br.received_at.date()),
+            "stage": br.standing.label if br.standing else ""}
 
 
-def _review(rv: Review, label: str, checklist: Checklist) -> dict:
-    return {"conclusion": rv.conclusion or f"尚未{label}", "opinion": rv.opinion, "reviewer": rv.reviewer,
+def _review(rv: Review, label: str, checklist: Checklist, counted: bool = True) -> dict:
+    """A round's part of an 意见书. counted: False for a 复验 that does not count (the branch is
+    neither put forward nor drawn), which the 意见书 then does not quote."""
+    if not counted:
+        rv = Review()
+    until = ledger_date(rv.deadline)
+    conclusion = rv.conclusion or f"尚未{label}"
+    if rv.conclusion == K.REVIEW_CONCLUSIONS[2] and until:
+        conclusion += f"（整改期限：{cn_date(until)}）"
+    return {"conclusion": conclusion, "opinion": rv.opinion, "reviewer": rv.reviewer,
             "date": cn_date(ledger_date(rv.reviewed_on)) or BLANK_DATE,
             "comments": [{"code": i.code, "short": i.short, "rating": rv.ratings.get(i.code, ""),
                           "comment": rv.comments[i.code]} for i in checklist.indicators if rv.comments.get(i.code)]}
@@ -179,26 +201,30 @@ def acceptance_context(br: BranchResult, checklist: Checklist, params: Params, s
                  "measure": p.get("measure") or "", "owner": p.get("owner") or "",
                  "deadline": _date_text(p.get("deadline")), "status": p.get("status") or ""}
                 for n, p in enumerate(br.problems, 1)]
-    reviewed = bool(br.second.conclusion or br.second.ratings)
+    st = br.standing
+    decided = st.stage in (K.STAGE_RECOGNIZED, K.STAGE_NOT_RECOGNIZED)
     return {**_common(settings),
             "branch": _branch_info(br),
             "scores": [{"seq": n, "name": c.name, "weight": _num(c.weight), "score": _score(s.categories.get(c.code))}
                        for n, c in enumerate(checklist.categories, 1)],
             "weight_total": _num(sum(c.weight for c in checklist.categories)),
             "total": _score(s.total), "grade": s.grade, "pass_line": _num(params.pass_line),
-            "passed": s.passed, "model": s.model, "reviewed": reviewed,
+            "stage": st.label, "decided": decided, "recognized": st.recognized, "model": st.model,
+            "meeting": st.meeting or "学院党委会议", "decision_date": cn_date(st.decided_on) if decided else BLANK_DATE,
+            "decision_note": st.note,
             "veto": "、".join(f"{v}（{checklist.indicator(v).short}）" for v in s.veto_hits),
             "deductions": deductions,
             "evidence": [_evidence_row(e) for e in br.evidence],
             "findings": _findings(br, checklist),
             "problems": problems,
             "first": _review(br.first, K.REVIEW_ROUNDS[K.KIND_REVIEW_FIRST], checklist),
-            "second": _review(br.second, K.REVIEW_ROUNDS[K.KIND_REVIEW_SECOND], checklist)}
+            "second": _review(br.second, K.REVIEW_ROUNDS[K.KIND_REVIEW_SECOND], checklist, st.in_second)}
 
 
 def certificate_context(br: BranchResult, settings: Settings) -> dict:
+    """Only for a branch the committee 认定 (plan() sees to it); dated by the decision."""
     return {**_common(settings), "branch": _branch_info(br),
-            "honor": MODEL_HONOR if br.score.model else PASS_HONOR,
+            "honor": MODEL_HONOR if br.standing.model else PASS_HONOR,
             "basis": _basis([br]), "cert_no": f"{settings.year}-{br.branch.code}", "date": cn_date(branch_date(br))}
 
 
@@ -210,10 +236,11 @@ def _missing_rows(missing: list[Branch]) -> list[dict]:
 def annual_context(general: str, members: list[BranchResult], missing: list[Branch], checklist: Checklist,
                    params: Params, settings: Settings, issued: dt.date) -> dict:
     scores = [r.score for r in members]
-    models = [r.branch.name for r in members if r.score.model]
-    rows = [{"seq": n, "name": r.branch.name, "type": r.branch.type, "total": _score(r.score.total),
+    recognized = [r.branch.name for r in members if r.standing.recognized]
+    models = [r.branch.name for r in members if r.standing.model]
+    rows = [{"seq": n, "name": r.branch.name, "stage": r.standing.stage, "total": _score(r.score.total),
              "grade": r.score.grade, "rank": r.score.rank or "",
-             "note": "样板" if r.score.model else ("否决" if r.score.veto_hits else "")}
+             "note": "样板" if r.standing.model else ("否决" if r.score.veto_hits else "")}
             for n, r in enumerate(members, 1)]
     categories = []
     for c in checklist.categories:
@@ -226,34 +253,107 @@ def annual_context(general: str, members: list[BranchResult], missing: list[Bran
     for n, p in enumerate(problems, 1):
         p["seq"] = n
     everyone = [r.branch for r in members] + missing
+    if recognized:
+        standing = f"经学院党委认定达标{len(recognized)}个" + (f"，其中{len(models)}个评为校级“样板党支部”（{'、'.join(models)}）"
+                                                     if models else "")
+    else:
+        standing = "学院党委尚未作出认定，暂无认定达标的党支部"
     return {**_common(settings), "general": general, "total": len(everyone),
             "types": _counts((b.type for b in everyone), K.BRANCH_TYPES),
             "as_of": cn_date(issued), "date": cn_date(issued), "returned": len(members),
             "grades": _counts((s.grade for s in scores), (g for g, _ in params.grades)),
             "average": _score(sum(s.total for s in scores) / len(scores)) if scores else "",
-            "models_text": (f"其中{len(models)}个列入校级“样板党支部”名单（{'、'.join(models)}）" if models
-                            else "暂无党支部列入校级“样板党支部”名单"),
+            "stages": _counts((r.standing.stage for r in members), K.STAGES),
+            "models_text": standing,
             "rows": rows, "categories": categories, "problems": problems,
             "problem_status": _counts((p["status"] for p in problems), K.PROBLEM_STATUS),
             "missing": _missing_rows(missing)}
 
 
-def reminder_context(general: str, missing: list[Branch], settings: Settings, today: dt.date) -> dict:
-    return {**_common(settings), "general": general, "missing": _missing_rows(missing),
+def _chain_rows(items: list[tuple[Branch, str]]) -> list[dict]:
+    return [{"seq": n, "code": b.code, "name": b.name, "secretary": b.secretary, "phone": b.phone, "what": what}
+            for n, (b, what) in enumerate(items, 1)]
+
+
+def reminder_due(general: str, results: Results, branches: dict[str, Branch], today: dt.date,
+                 settings: Settings) -> dict[str, list[tuple[Branch, str]]]:
+    """What a 总支 is to be reminded of: returns missing, returns sent back, 初验 overdue, and
+    rectifications (整改后再验) past their deadline. Empty lists: nothing to remind."""
+    of = [(branches[c], st) for c, st in results.standings.items() if branches[c].general == general]
+    late_first = today > settings.first_review_deadline
+    return {
+        "missing": [(b, st.label) for b, st in of if st.stage == K.STAGE_MISSING],
+        "rejected": [(b, st.label) for b, st in of if st.stage == K.STAGE_REJECTED],
+        "reviews": [(b, st.label) for b, st in of
+                    if late_first and st.stage in (K.STAGE_AWAIT_FIRST, K.STAGE_FIRST_RECHECK)],
+        "rectify": [(b, f"{st.stage}，整改期限{cn_date(st.deadline)}，已逾期") for b, st in of if st.overdue],
+    }
+
+
+def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], settings: Settings, today: dt.date,
+                     number: int = 0) -> dict:
+    return {**_common(settings), "general": general, "doc_code": settings.doc_code("reminder", number),
+            "missing": _chain_rows(due["missing"]), "rejected": _chain_rows(due["rejected"]),
+            "reviews": _chain_rows(due["reviews"]), "rectify": _chain_rows(due["rectify"]),
+            "first_deadline": cn_date(settings.first_review_deadline),
             "as_of": cn_date(today), "date": cn_date(today), "overdue": today > settings.deadline}
 
 
-def decision_context(results: Results, settings: Settings, issued: dt.date) -> dict:
-    brs = results.branches
-    show = settings.phase == BENCHMARK_PHASE
-    models = [r for r in brs if r.score.model]
-    return {**_common(settings), "show_benchmarks": show,
-            "total_branches": len(brs) + len(results.missing), "returned": len(brs),
-            "passed": sum(1 for r in brs if r.score.passed), "quota": results.quota,
-            "basis": _basis(brs), "date": cn_date(issued),
+def decided_benchmarks(results: Results, settings: Settings) -> list[str]:
+    """标杆院系 from the committee's decisions (not from scores): a 总支 all of whose branches were
+    认定, with decided 样板 making up at least the share the parameters give."""
+    by: dict[str, list] = {}
+    for b in [r.branch for r in results.branches] + results.missing:
+        by.setdefault(b.general, []).append(results.standings[b.code])
+    return [g for g, sts in by.items() if all(st.recognized for st in sts)
+            and sum(st.model for st in sts) >= results.params.benchmark_share * len(sts)]
+
+
+def decision_context(results: Results, settings: Settings, candidates: list[BranchResult]) -> dict:
+    """The committee's decision: final once a recorded decision 认定 any branch (dated by its meeting,
+    with its 发文字号); before that a draft for the meeting, listing what is proposed (拟认定, and
+    the 样板 candidates where the year names 样板), with no 发文字号 and no date."""
+    brs, d = results.branches, results.facts.decision
+    recognized = [r for r in brs if r.standing.recognized]
+    draft = not recognized
+    listed = [r for r in brs if r.standing.stage == K.STAGE_AWAIT_DECISION] if draft else recognized
+    models = candidates if draft else [r for r in recognized if r.standing.model]
+    show = settings.phase == BENCHMARK_PHASE and not draft
+    benchmarks = decided_benchmarks(results, settings) if show else []
+    honours = "和表彰校级“样板党支部”" if models else ""
+    honours += "、“标杆院系”" if benchmarks else ""
+    title = f"{settings.committee}关于认定{settings.year}年度达标党支部{honours}的决定"
+    annexes = [(f"{settings.year}年度{'拟认定的' if draft else ''}达标党支部名单", listed, True)]
+    if models:
+        annexes.append((f"{settings.year}年度{'拟评定的' if draft else ''}校级“样板党支部”名单", models, True))
+    if benchmarks:
+        annexes.append((f"{settings.year}年度“标杆院系”名单", benchmarks, False))
+    many = len(annexes) > 1
+    rows = []
+    for n, (name, items, branches) in enumerate(annexes, 1):
+        lead = ("附件：" if n == 1 else "　　　") + (f"{n}．" if many else "")
+        table = [{"seq": i, "name": x.branch.name, "general": x.branch.general} if branches
+                 else {"seq": i, "name": x, "general": "—"} for i, x in enumerate(items, 1)]
+        rows.append({"no": f"附件{n}" if many else "附件", "line": lead + name, "title": name, "rows": table,
+                     "unit": "所属党总支" if branches else "备注"})
+    date = cn_date(d.decided_on) if d and d.decided_on and not draft else PENDING
+    if models:
+        no_models = ""
+    elif settings.models_awarded:
+        no_models = "经学院党委研究，本年度暂不评定校级“样板党支部”。"
+    else:
+        no_models = f"本年度为{settings.phase}阶段，按三年行动计划树立标准、鼓励创建，不评定校级“样板党支部”。"
+    return {**_common(settings), "draft": draft, "title": ("（草稿）" if draft else "") + title,
+            "doc_code": "" if draft else settings.doc_code("decision"),
+            "doc_line": "草稿：未经学院党委会议决定，不作为正式文件印发" if draft else settings.doc_code("decision"),
+            "total_branches": len(brs) + len(results.missing), "returned": len(brs), "recognized": len(listed),
+            "basis": _basis(listed) if listed else "经党支部自查", "meeting": (d.meeting if d and not draft else ""),
+            "date": date, "printed": "草稿，未印发" if draft else f"{date}印发",
             "models": [{"seq": n, "name": r.branch.name, "general": r.branch.general, "code": r.branch.code}
                        for n, r in enumerate(models, 1)],
-            "benchmarks": [{"seq": n, "name": g} for n, g in enumerate(results.benchmarks, 1)] if show else []}
+            "no_models": no_models, "show_benchmarks": bool(benchmarks),
+            "benchmarks": [{"seq": n, "name": g} for n, g in enumerate(benchmarks, 1)],
+            "annexes": rows}
 
 
 def _generals(results: Results) -> list[str]:
@@ -268,22 +368,34 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
     issued = max((branch_date(r) for r in results.branches), default=today)
     docs: list[Doc] = []
 
-    def add(kind: str, name: str, build: Callable[[], dict]) -> None:
+    def add(kind: str, name: str, build: Callable[[], dict], folder: str | None = None) -> None:
         if kind in kinds:  # contexts are built only for the kinds asked for
-            folder, name = FOLDERS[kind], safe_filename(clean_text(name))
+            folder, name = FOLDERS[kind] if folder is None else folder, safe_filename(clean_text(name))
             docs.append(Doc(kind, f"{folder}/{name}" if folder else name, clean(build())))
 
     for br in results.branches:
         stem = f"{br.branch.code}_{br.branch.name}"
         add(ACCEPTANCE, f"{stem}_{ACCEPTANCE}.docx", lambda: acceptance_context(br, checklist, params, settings))
-        if br.score.passed:
+        if br.standing.recognized:  # only the committee's decision confers the title
             add(CERTIFICATE, f"{stem}_{CERTIFICATE}.docx", lambda: certificate_context(br, settings))
+    roster = {b.code: b for b in [r.branch for r in results.branches] + results.missing}
+    reminders = 0
     for general in _generals(results):
         members = [r for r in results.branches if r.branch.general == general]
         missing = [b for b in results.missing if b.general == general]
         add(ANNUAL, f"{general}_{settings.year}年度党支部建设情况报告.docx",
             lambda: annual_context(general, members, missing, checklist, params, settings, issued))
-        if missing:
-            add(REMINDER, f"{general}_{REMINDER}.docx", lambda: reminder_context(general, missing, settings, today))
-    add(DECISION, f"{settings.year}年度{DECISION}.docx", lambda: decision_context(results, settings, issued))
+        due = reminder_due(general, results, roster, today, settings)
+        if any(due.values()):
+            add(REMINDER, f"{general}_{REMINDER}.docx", lambda: reminder_context(general, due, settings, today, reminders))
+            reminders += 1
+    if any(r.standing.recognized for r in results.branches):
+        add(DECISION, f"{settings.year}年度{DECISION}.docx", lambda: decision_context(results, settings, []))
+    elif any(r.standing.stage == K.STAGE_AWAIT_DECISION for r in results.branches):
+        waiting = [r for r in results.branches if r.standing.stage == K.STAGE_AWAIT_DECISION]
+        quota = model_quota(results, settings)
+        shown = suggestions(waiting, quota, settings.models_awarded, 0)
+        candidates = [r for r in waiting if CANDIDATE in shown[r.branch.code]]
+        add(DECISION, f"{settings.year}年度{DECISION}（草稿）.docx", lambda: decision_context(results, settings, candidates),
+            folder=DRAFTS)
     return docs

@@ -24,6 +24,7 @@ from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
 from xlflow.messages import Finding, Report, finding
 from xlflow.read import read_workbook
+from xlflow.chain import load_facts
 from xlflow.review_read import CheckedReview, read_review
 from xlflow.roster import by_code
 from xlflow.validate import Checked, Validator
@@ -244,8 +245,12 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     checked = _validate(Validator(checklist, settings), batch) if batch else []
     for c, (_, sha, size) in zip(checked, batch):
         result.outcomes.append(_take_checked(conn, ctx, c, sha, size))
-    for raw, sha, size in reviews:  # after the branch returns of this pass
-        checked_review = read_review(raw, checklist, settings, branches.values())
+    # After the branch returns of this pass, in the chain's order (初验, 复验, then the committee's
+    # decision, which is checked against the 复验 as the ledger has it by then).
+    order = list(K.REVIEW_ROUNDS)
+    for raw, sha, size in sorted(reviews, key=lambda t: order.index(t[0].identity.get("kind"))):
+        facts = load_facts(conn, settings.year) if raw.identity.get("kind") == K.KIND_DECISION else None
+        checked_review = read_review(raw, checklist, settings, branches.values(), facts)
         result.outcomes.append(_take_review(conn, ctx, checked_review, sha, size))
     # Copies of a file that arrived in this same pass go last: were one recorded before its first
     # and the pass killed in between, the next pass would take the first as a copy of the copy

@@ -9,6 +9,7 @@ The data tables are generated from the workbook layout (constants.TABLES), not w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,8 +26,11 @@ REVIEW_FIRST, REVIEW_SECOND = K.KIND_REVIEW_FIRST, K.KIND_REVIEW_SECOND
 REVIEW_TABLES = {
     # one row per branch × indicator: the reviewer's rating and comment
     "review": ["branch_code", "indicator", "rating", "comment"],
-    # one row per branch: the overall conclusion and opinion of the reviewer
-    "review_conclusion": ["branch_code", "conclusion", "opinion", "reviewer", "reviewed_on"],
+    # one row per branch: the overall conclusion and opinion of the reviewer (deadline: 整改后再验's)
+    "review_conclusion": ["branch_code", "conclusion", "opinion", "reviewer", "reviewed_on", "deadline"],
+    # the Party committee's 认定 workbook: one row per branch decided, and the meeting that decided
+    "decision": ["branch_code", "decision", "model", "note"],
+    "decision_meeting": ["meeting", "decided_on"],
 }
 
 _DATA_TABLES = {"basic": ["code", "name", "general", *K.BASIC_FIELDS], **{
@@ -77,6 +81,16 @@ CREATE TABLE IF NOT EXISTS returns (
   content_hash TEXT NOT NULL,
   current INTEGER NOT NULL DEFAULT 0
 );
+-- 复验's random spot checks (随机抽查): each draw as made, so it can be shown and re-done from its seed
+CREATE TABLE IF NOT EXISTS draws (
+  id INTEGER PRIMARY KEY,
+  drawn_at TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  seed TEXT NOT NULL,
+  share REAL NOT NULL,
+  pool TEXT NOT NULL,   -- JSON list of the branch codes drawn from
+  drawn TEXT NOT NULL   -- JSON list of the branch codes drawn
+);
 CREATE UNIQUE INDEX IF NOT EXISTS i_one_current ON returns(kind, branch_code) WHERE current = 1;
 CREATE INDEX IF NOT EXISTS i_returns_branch ON returns(kind, branch_code);  -- choosing the current one
 """ + "\n".join(tables)
@@ -89,7 +103,17 @@ def open_ledger(path: Path | str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")  # readers (status, master) never block the watcher
     conn.execute("PRAGMA synchronous = FULL")
     conn.executescript(_ddl())
+    _add_new_columns(conn)
     return conn
+
+
+def _add_new_columns(conn: sqlite3.Connection) -> None:
+    """A ledger made by an earlier version gains the columns added since (empty for old rows)."""
+    for table, cols in _DATA_TABLES.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info(t_{table})")}
+        for col in cols:
+            if col not in have:
+                conn.execute(f'ALTER TABLE t_{table} ADD COLUMN "{col}"')
 
 
 @contextmanager
@@ -250,3 +274,52 @@ def check_integrity(conn) -> list[str]:
     problems += [f"文件记录 {r[0]} 已接收但没有数据" for r in conn.execute(
         "SELECT f.id FROM files f LEFT JOIN returns r ON r.file_id = f.id WHERE f.outcome = 'accepted' AND r.id IS NULL")]
     return problems
+
+
+# ---- the acceptance chain (chain.py reads these; review.py records the draws) ----
+
+def branch_returns(conn) -> dict[str, dt.datetime]:
+    """branch code -> when its current return arrived."""
+    return {r[0]: dt.datetime.fromisoformat(r[1]) for r in conn.execute(
+        "SELECT branch_code, received_at FROM returns WHERE kind = ? AND current = 1", (K.KIND_BRANCH,))}
+
+
+def latest_rejected(conn) -> set[str]:
+    """Codes of the branches whose latest file was sent back (nothing of theirs accepted since)."""
+    return {r[0] for r in conn.execute(
+        """SELECT f.branch_code FROM files f WHERE f.kind = ? AND f.outcome = ? AND f.id = (
+             SELECT MAX(g.id) FROM files g WHERE g.kind = f.kind AND g.branch_code = f.branch_code
+             AND g.outcome != 'duplicate')""", (K.KIND_BRANCH, REJECTED))}
+
+
+def review_conclusions(conn, kind: str) -> list[sqlite3.Row]:
+    """The current review workbook's conclusions of a kind, each with the unit and when it arrived."""
+    return conn.execute(
+        """SELECT c.*, r.branch_code AS unit, r.received_at FROM t_review_conclusion c
+           JOIN returns r ON r.id = c.return_id WHERE r.kind = ? AND r.current = 1""", (kind,)).fetchall()
+
+
+def review_units(conn, kind: str) -> dict[str, dt.datetime]:
+    """Units (总支, or the college) that returned a review workbook of a kind -> when the current one arrived."""
+    return {r[0]: dt.datetime.fromisoformat(r[1]) for r in conn.execute(
+        "SELECT branch_code, received_at FROM returns WHERE kind = ? AND current = 1", (kind,))}
+
+
+def current_decision(conn) -> tuple[sqlite3.Row | None, list[sqlite3.Row]]:
+    """The committee's current 认定 workbook: (meeting row or None, decision rows)."""
+    ret = conn.execute("SELECT id FROM returns WHERE kind = ? AND current = 1", (K.KIND_DECISION,)).fetchone()
+    if ret is None:
+        return None, []
+    meeting = conn.execute("SELECT * FROM t_decision_meeting WHERE return_id = ? ORDER BY row LIMIT 1",
+                           (ret[0],)).fetchone()
+    return meeting, conn.execute("SELECT * FROM t_decision WHERE return_id = ? ORDER BY row", (ret[0],)).fetchall()
+
+
+def draws(conn, year: int) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM draws WHERE year = ? ORDER BY id", (year,)).fetchall()
+
+
+def add_draw(conn, drawn_at: dt.datetime, year: int, seed: str, share: float, pool: list[str],
+             drawn: list[str]) -> None:
+    conn.execute("INSERT INTO draws (drawn_at, year, seed, share, pool, drawn) VALUES (?,?,?,?,?,?)",
+                 (drawn_at.isoformat(), year, seed, share, json.dumps(pool), json.dumps(drawn)))

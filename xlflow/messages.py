@@ -115,7 +115,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "R406": (ERROR, "{sheet}!{cell}：{label}“{value}”不在可选项中。请从下拉列表中选择以下之一：{choices}。"),
     "R407": (ERROR, "{sheet}!{cell}：支部编码“{value}”不在下发的本{round}工作簿中（灰色的支部编码不能修改，"
                     "也不能增加新的行）。请删除这一行或恢复原来的编码。"),
-    "R408": (ERROR, "{sheet}!{cell}：验收日期“{value}”不在 {lo} 至 {hi} 之间。请填写实际验收的日期。"),
+    "R408": (ERROR, "{sheet}!{cell}：{label}“{value}”不在 {lo} 至 {hi} 之间。请填写实际的{label}。"),
     "R409": (ERROR, "文件“{file}”中还没有填写任何{round}等次、{round}意见或{round}结论，没有可以接收的内容。"
                     "请在“{items}”和“{conclusions}”两张工作表的浅黄色格子中填写后再提交。"),
     "R410": (WARNING, "工作表“{sheet}”中缺少{name}（{code}）的 {count} 项指标（{codes}），可能被删除了行。"
@@ -125,6 +125,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "按规定不能认定达标。请核对结论或该项等次。"),
     "R413": (WARNING, "{sheet}!{cell}：{name}已填写{round}等次，但还没有填写{round}结论。"
                       "如已完成验收，请从下拉列表中选择结论。"),
+    "R414": (ERROR, "文件“{file}”是{year}年的{round}工作簿，请使用{current}年下发的{round}工作簿。"),
+    "R415": (ERROR, "{sheet}!{cell}：{name}的{round}结论为“整改后再验”，但没有填写{label}。"
+                    "请填写支部完成整改的期限（如 2020-01-31），到期后支部交回整改后的填报表再验。"),
+    # the committee's 认定 workbook (认定_<学院>.xlsx)
+    "R420": (ERROR, "{sheet}!{cell}：{name}（{code}）的认定结论为“{value}”，但该支部目前{stage}，"
+                    "还没有经学院复验同意达标，党委不能认定。请清空这一格，待复验同意达标后再认定。"),
+    "R421": (ERROR, "{sheet}!{cell}：{name}评为校级样板党支部，但{label}不是“认定达标”。"
+                    "只有认定达标的支部才能评为样板党支部，请改为“否”，或先把{label}改为“认定达标”。"),
+    "R422": (ERROR, "{sheet}!{cell}：评为校级样板党支部的支部超过了本年度名额 {quota} 个（全院 {total} 个党支部的{share}）。"
+                    "名额是上限，请把多出的改为“否”；得分并列处在名额边缘的，请党委会议确定其中一个。"),
+    "R423": (ERROR, "{sheet}!{cell}：{year}年为{phase}阶段，按三年行动计划本年度不评定校级样板党支部，“{label}”请选“否”或留空。"
+                    "如党委决定本年度评定样板，请在 xlflow.toml 中设置 models_in_dabiao = true，重新生成认定工作簿后再填写。"),
+    "R424": (ERROR, "{sheet}!{cell}：已填写认定结论，但没有填写{label}。请填写作出决定的党委会议的{label}（如 {example}）。"),
+    "R427": (ERROR, "{sheet}!{cell}：会议日期“{value}”不在 {lo} 至 {hi} 之间。请填写党委会议实际召开的日期。"),
     # (review block end)
     # ---- evidence (E3xx) ----
     # evidence.py: params code, short, rating, measured, requirement, detail (already in brackets or "")

@@ -27,7 +27,7 @@ from docxtpl import DocxTemplate
 
 from xlflow.checklist import Checklist
 from xlflow.doccheck import check_changed_templates, environment
-from xlflow.documents import FOLDERS, FORMAT, KINDS, Doc, plan
+from xlflow.documents import DECISION, DRAFTS, FOLDERS, FORMAT, KINDS, Doc, plan
 from xlflow.errors import TemplateError
 from xlflow.files import atomic_path, atomic_write_bytes
 from xlflow.results import Results
@@ -151,7 +151,7 @@ def write_reports(results: Results, checklist: Checklist, settings: Settings, te
         else:
             todo.append(d)
     # Keep the entries of documents outside this run's kinds; drop those not planned any more.
-    kind_of_folder = {folder: kind for kind, folder in FOLDERS.items()}
+    kind_of_folder = {folder: kind for kind, folder in FOLDERS.items()} | {DRAFTS: DECISION}
 
     def scoped(rel: str) -> bool:
         return kind_of_folder.get(rel.rpartition("/")[0]) in kinds

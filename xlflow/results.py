@@ -14,6 +14,7 @@ from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
+from xlflow.chain import Facts, Standing, load_facts, standings
 from xlflow.checklist import Checklist
 from xlflow.evidence import Evidence, check_return, from_ledger, mismatches
 from xlflow.roster import Branch
@@ -29,6 +30,7 @@ class Review:
     opinion: str = ""
     reviewer: str = ""
     reviewed_on: str = ""
+    deadline: str = ""  # 整改期限 of 整改后再验
 
 
 @dataclass
@@ -46,6 +48,7 @@ class BranchResult:
     mismatches: list[str]
     problems: list[dict]
     score: BranchScore | None = None
+    standing: Standing | None = None  # where it stands in the acceptance chain (chain.py)
 
 
 @dataclass
@@ -55,6 +58,12 @@ class Results:
     quota: int
     benchmarks: list[str]  # 标杆院系 candidates (总支 names)
     params: Params
+    standings: dict[str, Standing] = field(default_factory=dict)  # every roster branch, by code
+    facts: Facts = field(default_factory=Facts)
+    today: dt.date = dt.date.min  # the day overdue deadlines are judged on
+
+    def standing(self, code: str) -> Standing:
+        return self.standings[code]
 
 
 def ledger_date(value) -> dt.date | None:
@@ -89,17 +98,21 @@ def _reviews(conn, kind: str) -> dict[str, Review]:
         if comment:
             rv.comments[indicator] = comment
     rows = conn.execute(
-        """SELECT c.branch_code, c.conclusion, c.opinion, c.reviewer, c.reviewed_on FROM t_review_conclusion c
+        """SELECT c.branch_code, c.conclusion, c.opinion, c.reviewer, c.reviewed_on, c.deadline FROM t_review_conclusion c
            JOIN returns r ON r.id = c.return_id WHERE r.kind = ? AND r.current = 1""", (kind,))
-    for code, conclusion, opinion, reviewer, on in rows:
+    for code, conclusion, opinion, reviewer, on, deadline in rows:
         rv = out.setdefault(code, Review())
         rv.conclusion, rv.opinion, rv.reviewer, rv.reviewed_on = conclusion or "", opinion or "", reviewer or "", on or ""
+        rv.deadline = deadline or ""
     return out
 
 
 def load_results(conn, checklist: Checklist, settings: Settings, branches: list[Branch],
-                 params: Params | None = None) -> Results:
-    params = params or Params.default(checklist, settings)
+                 params: Params | None = None, today: dt.date | None = None) -> Results:
+    """today: the day deadlines are judged on (the caller's clock; default the system's)."""
+    params, today = params or Params.default(checklist, settings), today or dt.date.today()
+    facts = load_facts(conn, settings.year)
+    where = standings(facts, [b.code for b in branches], today)
     current = {r["branch_code"]: r for r in conn.execute(
         "SELECT * FROM returns WHERE kind = ? AND current = 1", (K.KIND_BRANCH,))}
     firsts, seconds = _reviews(conn, ledger.REVIEW_FIRST), _reviews(conn, ledger.REVIEW_SECOND)
@@ -121,14 +134,16 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
         result = BranchResult(b, rid, ret["file_id"], received, day, basic, self_r, first, second, evidence,
                               mismatches(evidence, self_r, checklist), problems)
         result.score = score_branch(b.code, checklist, params, self_r, first.ratings, second.ratings)
+        result.standing = where[b.code]
         out.append(result)
     quota = rank_all([r.score for r in out], len(branches), params)
     benchmarks = benchmark_generals([r.score for r in out], {b.code: b.general for b in branches}, params)
-    return Results(out, missing, quota, benchmarks, params)
+    return Results(out, missing, quota, benchmarks, params, where, facts, today)
 
 
-def ledger_results(path: Path, checklist: Checklist, settings: Settings, branches: list[Branch]) -> Results:
+def ledger_results(path: Path, checklist: Checklist, settings: Settings, branches: list[Branch],
+                   today: dt.date | None = None) -> Results:
     """The current results of the ledger at path (a working folder's ws.ledger), read against the
     given inputs (the caller has loaded them already, and needs them too)."""
     with closing(ledger.open_ledger(path)) as conn:
-        return load_results(conn, checklist, settings, branches)
+        return load_results(conn, checklist, settings, branches, today=today)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 
 
@@ -26,8 +27,12 @@ from xlflow.checklist import Checklist
 from xlflow.evidence import FAIL, Evidence, verdict_of
 from xlflow.files import atomic_path, safe_filename
 from xlflow.messages import cn_date
-from xlflow.results import BranchResult, Results, ledger_date, ledger_results
-from xlflow.review_read import date_range, review_version
+from xlflow import ledger
+from xlflow.chain import draw, draw_seed, spot_check_pool
+from xlflow.decision import DECIDABLE, build_decision_workbook
+from xlflow.ledger import open_ledger
+from xlflow.results import BranchResult, Results, ledger_date, load_results
+from xlflow.review_read import date_range, identity_values
 from xlflow.roster import Branch, generals
 from xlflow.scoring import Params, score_branch
 from xlflow.settings import Settings
@@ -42,10 +47,10 @@ WIDTHS = {  # column key -> width, for both sheets of both rounds
     "branch_code": 10, "branch_name": 24, "indicator": 8, "short": 16, "points": 6, "self_rating": 9,
     "evidence": 44, "mismatch": 8, "first_rating": 9, "first_comment": 22, "rating": 10, "comment": 28,
     "self_total": 9, "first_conclusion": 11, "first_opinion": 28, "conclusion": 12, "opinion": 40,
-    "reviewer": 10, "reviewed_on": 12,
+    "reviewer": 10, "reviewed_on": 12, "category": 14, "deadline": 12,
 }
 CENTERED = {"branch_code", "indicator", "points", "self_rating", "mismatch", "first_rating", "rating",
-            "self_total", "first_conclusion", "conclusion", "reviewer", "reviewed_on"}
+            "self_total", "first_conclusion", "conclusion", "reviewer", "reviewed_on", "category", "deadline"}
 
 
 def review_path(outdir: Path, kind: str, unit: str) -> Path:
@@ -62,18 +67,11 @@ def evidence_text(code: str, evidence: list[Evidence]) -> tuple[str, str]:
     return verdict, f"{verdict}：{'；'.join(parts)}"
 
 
-def identity_values(kind: str, unit: str, codes: Iterable[str], checklist: Checklist) -> dict[str, str]:
-    return {"kind": kind, "unit": unit, "template_version": review_version(checklist),
-            "checklist_fingerprint": checklist.fingerprint,
-            "branches": json.dumps(list(codes), ensure_ascii=False)}
-
-
-
-
 class _Book:
     def __init__(self, wb, kind: str, unit: str, rows: list[BranchResult], checklist: Checklist,
-                 settings: Settings, params: Params):
+                 settings: Settings, params: Params, spot_check: str = ""):
         self.wb, self.kind, self.unit, self.rows = wb, kind, unit, rows
+        self.spot_check = spot_check  # 复验: how the spot check was drawn, printed in the guide
         self.checklist, self.settings, self.params = checklist, settings, params
         self.round = K.REVIEW_ROUNDS[kind]
         f = wb.add_format
@@ -127,7 +125,7 @@ class _Book:
             for c, k in enumerate(keys):
                 v = values.get(k)
                 if k in inputs:
-                    fmt = self.input_date if k == "reviewed_on" else self.input_center if k in CENTERED else self.input
+                    fmt = self.input_date if k in ("reviewed_on", "deadline") else self.input_center if k in CENTERED else self.input
                 elif k == "self_total":
                     fmt = self.total[shade]
                 else:
@@ -163,9 +161,9 @@ class _Book:
         choices = "、".join(self.checklist.rating_names)
         fallback = "支部自评等次" if self.kind == FIRST else "初验等次（未初验的按支部自评等次）"
         who = ("党总支组织委员（或初验小组）对本总支所属已报送的党支部逐项初验" if self.kind == FIRST
-               else "学院组织部复验组对各党总支初验后的党支部逐支部复验")
+               else "学院组织部复验组对党总支初验同意、申请复验的党支部，以及随机抽查的党支部逐支部复验")
         after = ("初验“同意达标”的支部由党总支向学院申请复验" if self.kind == FIRST
-                 else "复验“同意达标”的支部由学院党委认定达标并颁发达标奖牌")
+                 else "复验“同意达标”的支部报学院党委认定，经党委会议认定后方为达标党支部")
         lines = [
             (self.title, f"{s.college}党支部建设达标{rnd}工作簿（{s.year}年·{s.phase}引领）"),
             (self.bold, f"验收单位：{self.unit}　　共 {n} 个党支部，每个支部 {len(self.checklist.indicators)} 项指标"),
@@ -178,14 +176,17 @@ class _Book:
                         f"{rnd}等次不填的，按{fallback}计分。"),
             (self.text, f"四、“{concl}”表：每个支部一行，从下拉列表中选择{rnd}结论：“{K.REVIEW_CONCLUSIONS[0]}”"
                         f"（达到建设标准）、“{K.REVIEW_CONCLUSIONS[1]}”（未达到，需说明理由）或"
-                        f"“{K.REVIEW_CONCLUSIONS[2]}”（限期整改后重新验收），并填写验收意见、验收人和验收日期"
-                        f"（如 {deadline:%Y-%m-%d}）。{after}。"),
+                        f"“{K.REVIEW_CONCLUSIONS[2]}”（限期整改后重新验收，须填写整改期限），并填写验收意见、验收人和验收日期"
+                        f"（如 {deadline:%Y-%m-%d}）。{after}。“验收类别”为“{K.CATEGORY_RECHECK}”的，是上次{rnd}要求"
+                        f"整改后再验、支部已交回整改后填报表的，请重新验收并填写新的结论和日期。"),
             (self.text, "五、可用表头的筛选按钮按支部或“自评与记录不符”查看。请不要插入或删除行列、不要改动灰色格子、"
                         "不要修改工作表名称，保存为 Excel 工作簿（.xlsx）。文件名可以随意，系统按表内信息识别。"),
             (self.text, "六、填好后报组织部。如被退回，退回的文件中标红的格子就是需要修改的地方，改好后再次提交即可。"
                         f"再次下发的{rnd}工作簿会带上已提交的等次和意见，可在其基础上修改，以最后提交的一份为准。"),
             (self.text, f"七、如有疑问请联系：{s.contact}。"),
         ]
+        if self.spot_check:
+            lines.insert(3, (self.bold, self.spot_check))
         write_guide_sheet(self.wb, K.REVIEW_SHEET_GUIDE, 110, lines, lambda text: 17 * wrapped_lines(text, 110) + 4,
                           margins=0.6, landscape=True)
 
@@ -213,13 +214,18 @@ class _Book:
     def conclusions(self) -> None:
         def values_of():
             for n, r in enumerate(self.rows):
-                own = self.own(r)
+                own, category = self.own(r), self.category(r)
                 total = score_branch(r.branch.code, self.checklist, self.params, r.self_ratings).total
                 on = ledger_date(own.reviewed_on) or own.reviewed_on or None  # else as text: what was stored
-                yield n % 2, set(), {
+                until = ledger_date(own.deadline) or own.deadline or None
+                fresh = category.startswith(K.CATEGORY_RECHECK)  # 再验: a new conclusion is due
+                yield n % 2, {"category"} if fresh else set(), {
                     "branch_code": r.branch.code, "branch_name": r.branch.name, "self_total": total,
+                    "category": category,
                     "first_conclusion": r.first.conclusion, "first_opinion": r.first.opinion,
-                    "conclusion": own.conclusion, "opinion": own.opinion, "reviewer": own.reviewer, "reviewed_on": on,
+                    "conclusion": None if fresh else own.conclusion, "opinion": own.opinion,
+                    "deadline": None if fresh else until,
+                    "reviewer": own.reviewer, "reviewed_on": None if fresh else on,
                 }
 
         ws, keys, first, last = self.table("review_conclusion", f"{self.round}总体结论", values_of,
@@ -228,12 +234,24 @@ class _Book:
         self.dropdown(ws, keys.index("conclusion"), first, last, LIST_CONCLUSION, cols["conclusion"],
                       K.REVIEW_CONCLUSIONS)
         lo, hi = date_range(self.settings)
-        c = keys.index("reviewed_on")
-        ws.data_validation(first, c, last, c, {
-            "validate": "date", "criteria": "between", "minimum": lo, "maximum": hi,
-            "input_title": cols["reviewed_on"], "input_message": f"请填写日期，如 {self.settings.first_review_deadline:%Y-%m-%d}。",
-            "error_title": "日期不正确", "error_message": f"请填写 {lo:%Y-%m-%d} 至 {hi:%Y-%m-%d} 之间的日期。",
-        })
+        for key, hint in (("reviewed_on", ""), ("deadline", "结论为“整改后再验”时必填，")):
+            c = keys.index(key)
+            ws.data_validation(first, c, last, c, {
+                "validate": "date", "criteria": "between", "minimum": lo, "maximum": hi,
+                "input_title": cols[key],
+                "input_message": f"{hint}请填写日期，如 {self.settings.first_review_deadline:%Y-%m-%d}。",
+                "error_title": "日期不正确", "error_message": f"请填写 {lo:%Y-%m-%d} 至 {hi:%Y-%m-%d} 之间的日期。",
+            })
+
+    def category(self, r: BranchResult) -> str:
+        """验收类别 of a branch in this round: 初验 / 申请复验 / 随机抽查, or 再验 with the last 整改期限."""
+        st = r.standing
+        if st is not None and st.recheck and (st.stage == K.STAGE_FIRST_RECHECK) == (self.kind == FIRST):
+            until = f"，整改期限{st.deadline:%Y-%m-%d}" if st.deadline else ""
+            return f"{K.CATEGORY_RECHECK}（上次：整改后再验{until}）"
+        if self.kind == FIRST:
+            return K.CATEGORY_FIRST
+        return K.CATEGORY_APPLIED if st is None or st.put_forward else K.CATEGORY_DRAWN
 
     def lists(self) -> None:
         write_list_sheet(self.wb, ((LIST_RATING, f"{self.round}等次", self.checklist.rating_names),
@@ -241,15 +259,16 @@ class _Book:
 
     def identity(self) -> None:
         write_identity_sheet(self.wb, K.REVIEW_IDENTITY_KEYS,
-                             identity_values(self.kind, self.unit, [r.branch.code for r in self.rows], self.checklist))
+                             identity_values(self.kind, self.unit, [r.branch.code for r in self.rows], self.checklist,
+                                             self.settings.year))
 
 
 def build_review_workbook(dest: Path, kind: str, unit: str, rows: list[BranchResult], checklist: Checklist,
-                          settings: Settings, params: Params) -> Path:
+                          settings: Settings, params: Params, spot_check: str = "") -> Path:
     """Write one review workbook (kind: 初验 or 复验) for `unit` over `rows` atomically; returns dest."""
     with atomic_path(dest) as tmp:
         wb = new_workbook(tmp, f"{unit}{K.REVIEW_ROUNDS[kind]}工作簿", f"{settings.year}年党支部建设达标验收", settings)
-        b = _Book(wb, kind, unit, rows, checklist, settings, params)
+        b = _Book(wb, kind, unit, rows, checklist, settings, params, spot_check)
         b.guide()
         b.items()
         b.conclusions()
@@ -259,10 +278,22 @@ def build_review_workbook(dest: Path, kind: str, unit: str, rows: list[BranchRes
     return dest
 
 
+def spot_check_text(draws: list, names: dict[str, str]) -> str:
+    """The 复验 guide's account of every spot-check draw: when, from how many, how many, the seed."""
+    parts = []
+    for d in draws:
+        pool, drawn = json.loads(d["pool"]), json.loads(d["drawn"])
+        who = "、".join(names.get(c, c) for c in drawn) or "无"
+        parts.append(f"{d['drawn_at'][:10]}从未经党总支推荐申请复验的{len(pool)}个支部中按{d['share']:.0%}随机抽取"
+                     f"{len(drawn)}个（随机种子 {d['seed']}，按种子可复核）：{who}")
+    return f"随机抽查：{'；'.join(parts)}。被抽中的支部与申请复验的支部一样逐项复验。" if parts else ""
+
+
 def write_review_workbooks(results: Results, checklist: Checklist, settings: Settings, outdir: Path,
-                           branches: list[Branch]) -> list[Path]:
-    """outdir/初验_<总支>.xlsx for every 总支 with accepted branches, and outdir/复验_<college>.xlsx
-    over all accepted branches (roster order). Nothing is written before any branch is accepted."""
+                           branches: list[Branch], draws: list = ()) -> list[Path]:
+    """outdir/初验_<总支>.xlsx for every 总支 with accepted branches; outdir/复验_<college>.xlsx over the
+    branches put forward by their 总支 or drawn by the spot check; outdir/认定_<college>.xlsx (the
+    committee's decision) once a 复验 has agreed to any. Nothing is written before a branch is accepted."""
     accepted = {r.branch.code: r for r in results.branches}
     paths = []
     for general in generals(branches):
@@ -270,15 +301,40 @@ def write_review_workbooks(results: Results, checklist: Checklist, settings: Set
         if rows:
             paths.append(build_review_workbook(review_path(outdir, FIRST, general), FIRST, general, rows,
                                                checklist, settings, results.params))
-    everyone = [accepted[b.code] for b in branches if b.code in accepted]
-    if everyone:
+    second = [accepted[b.code] for b in branches if b.code in accepted and accepted[b.code].standing.in_second]
+    if second:
+        text = spot_check_text(list(draws), {b.code: b.name for b in branches})
         paths.append(build_review_workbook(review_path(outdir, SECOND, settings.college), SECOND, settings.college,
-                                           everyone, checklist, settings, results.params))
+                                           second, checklist, settings, results.params, text))
+    decided = [r for r in results.branches if r.standing.stage in DECIDABLE]
+    if decided:
+        paths.append(build_decision_workbook(review_path(outdir, K.KIND_DECISION, settings.college), results,
+                                             decided, checklist, settings, branches))
     return paths
 
 
-def review_round(ws: Workspace) -> list[Path]:
-    """The ledger's current results → the review workbooks in the working folder's outbox/review/."""
+def spot_check_due(results: Results, settings: Settings, today: dt.date) -> bool:
+    """The draw is made once the 初验 are in: every 总支 with accepted branches returned its 初验
+    workbook, or the 初验 deadline has passed."""
+    if not results.branches:
+        return False
+    waiting = {r.branch.general for r in results.branches} - results.facts.first_units
+    return not waiting or today > settings.first_review_deadline
+
+
+def review_round(ws: Workspace, now: dt.datetime | None = None) -> list[Path]:
+    """The ledger's current results → the review workbooks in the working folder's outbox/review/.
+    When the spot check is due and branches are waiting to be drawn from, the draw is made and
+    recorded in the ledger first (reproducible from its recorded seed and pool)."""
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
-    results = ledger_results(ws.ledger, checklist, settings, branches)
-    return write_review_workbooks(results, checklist, settings, ws.review, branches)
+    now = now or dt.datetime.now().replace(microsecond=0)
+    with closing(open_ledger(ws.ledger)) as conn:
+        results = load_results(conn, checklist, settings, branches, today=now.date())
+        pool = spot_check_pool(results.facts, [b.code for b in branches])
+        if pool and spot_check_due(results, settings, now.date()):
+            seed = draw_seed(settings.spot_check_seed, settings.year, len(ledger.draws(conn, settings.year)) + 1)
+            ledger.add_draw(conn, now, settings.year, seed, settings.spot_check_share, pool,
+                            draw(pool, settings.spot_check_share, seed))
+            results = load_results(conn, checklist, settings, branches, today=now.date())
+        made = ledger.draws(conn, settings.year)
+    return write_review_workbooks(results, checklist, settings, ws.review, branches, made)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import constants as K
+from xlflow.chain import Facts, standing
 from xlflow.checklist import Checklist
 from xlflow.messages import Report, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date
@@ -26,12 +27,19 @@ from xlflow.roster import Branch, generals
 from xlflow.settings import Settings
 
 FIRST = K.KIND_REVIEW_FIRST
-AGREE = K.REVIEW_CONCLUSIONS[0]  # 同意达标
+AGREE, RECTIFY = K.REVIEW_CONCLUSIONS[0], K.REVIEW_CONCLUSIONS[2]  # 同意达标, 整改后再验
 
 
 def review_version(checklist: Checklist) -> str:
     """The version a review workbook is issued with (review.py) and must come back with."""
     return f"{checklist.version}-r{K.REVIEW_FORMAT}"
+
+
+def identity_values(kind: str, unit: str, codes: Iterable[str], checklist: Checklist, year: int) -> dict[str, str]:
+    """What a review workbook is issued with (its identity sheet and custom properties)."""
+    return {"kind": kind, "unit": unit, "year": str(year), "template_version": review_version(checklist),
+            "checklist_fingerprint": checklist.fingerprint,
+            "branches": json.dumps(list(codes), ensure_ascii=False)}
 
 
 def date_range(settings: Settings) -> tuple[dt.date, dt.date]:
@@ -77,14 +85,19 @@ class CheckedReview:
 
 
 def read_review(source: RawReturn | Path | str, checklist: Checklist, settings: Settings,
-                branches: Iterable[Branch]) -> CheckedReview:
-    """Check a returned 初验/复验 workbook (a path, or what read.read_workbook made of it)."""
+                branches: Iterable[Branch], facts: Facts | None = None) -> CheckedReview:
+    """Check a returned 初验/复验 workbook, or the committee's 认定 workbook (a path, or what
+    read.read_workbook made of it). facts: the chain as the ledger has it, which a decision is
+    checked against (only a branch whose 复验 agreed can be 认定)."""
     raw = source if isinstance(source, RawReturn) else read_workbook(Path(source))
     roster = list(branches)
     out = CheckedReview(raw, raw.identity.get("kind") or "", clean_text(raw.identity.get("unit")))
     if _identify(out, checklist, settings, roster):
         out.report.extend(raw.findings)  # the structure: missing or renamed sheets and columns
-        _Reader(out, checklist, settings, roster).run()
+        if out.kind == K.KIND_DECISION:
+            _DecisionReader(out, settings, roster, facts or Facts()).run()
+        else:
+            _Reader(out, checklist, settings, roster).run()
     return out
 
 
@@ -100,6 +113,10 @@ def _identify(out: CheckedReview, checklist: Checklist, settings: Settings, rost
     if out.unit not in units:
         expected = "本年度支部名册中的党总支" if out.kind == FIRST else f"学院（{settings.college}）"
         add(finding("R401", file=file, round=rnd, unit=out.unit, expected=expected))
+        return False
+    year = ident.get("year", "")
+    if year and year != str(settings.year):
+        add(finding("R414", file=file, round=rnd, year=year, current=settings.year))
         return False
     version, current = ident.get("template_version", ""), review_version(checklist)
     if version != current or ident.get("checklist_fingerprint") != checklist.fingerprint:
@@ -206,12 +223,25 @@ class _Reader:
                 self.add(d.finding(file=self.file, sheet=table.sheet, cell=cell("reviewed_on")))
             elif d.value is not None and not lo <= d.value <= hi:
                 ok = False
-                self.add(finding("R408", file=self.file, sheet=table.sheet, cell=cell("reviewed_on"),
+                self.add(finding("R408", file=self.file, sheet=table.sheet, cell=cell("reviewed_on"), label=labels["reviewed_on"],
                                  value=f"{d.value:%Y-%m-%d}", lo=f"{lo:%Y-%m-%d}", hi=f"{hi:%Y-%m-%d}"))
+            until = parse_date(v.get("deadline"), date1904=self.out.raw.date1904)
+            if until.problem:
+                ok = False
+                self.add(until.finding(file=self.file, sheet=table.sheet, cell=cell("deadline")))
+            elif p.value == RECTIFY and until.value is None:
+                ok = False
+                self.add(finding("R415", file=self.file, sheet=table.sheet, cell=cell("deadline"), name=self.name(code),
+                                 round=self.rnd, label=labels["deadline"]))
+            elif until.value is not None and not lo <= until.value <= hi:
+                ok = False
+                self.add(finding("R408", file=self.file, sheet=table.sheet, cell=cell("deadline"), label=labels["deadline"],
+                                 value=f"{until.value:%Y-%m-%d}", lo=f"{lo:%Y-%m-%d}", hi=f"{hi:%Y-%m-%d}"))
             if not ok:
                 continue
             rec = {"conclusion": p.value, "opinion": clean_text(v.get("opinion")),
-                   "reviewer": clean_text(v.get("reviewer")), "reviewed_on": d.value}
+                   "reviewer": clean_text(v.get("reviewer")), "reviewed_on": d.value,
+                   "deadline": until.value if p.value == RECTIFY else None}
             if any(x is not None for x in rec.values()):
                 rows.append({"_row": excel_row, "branch_code": code, **rec})
             self._consistency(table, excel_row, code, p.value, cell("conclusion"))
@@ -232,3 +262,109 @@ class _Reader:
         elif conclusion is None and code in self.rated:
             self.add(finding("R413", file=self.file, sheet=table.sheet, cell=cell, name=self.name(code),
                              round=self.rnd))
+
+
+class _DecisionReader:
+    """The committee's 认定 workbook: each decided branch must have passed 复验 (put forward or
+    drawn); 样板 only for a branch 认定达标, only in a year that names them, never over the quota;
+    a decision needs its meeting and date."""
+
+    def __init__(self, out: CheckedReview, settings: Settings, roster: list[Branch], facts: Facts):
+        self.out, self.settings, self.facts = out, settings, facts
+        self.file, self.rnd, self.add = out.raw.path.name, out.round, out.report.findings.append
+        self.names = {b.code: b.name for b in roster}
+        self.quota = len(roster) // settings.quota_denominator if settings.models_awarded else 0
+
+    def run(self) -> None:
+        rows = self.decisions()
+        meeting = self.meeting(bool(rows))
+        self.out.tables = {"decision": rows, "decision_meeting": meeting}
+        if not rows and not meeting and self.out.report.valid:
+            self.add(finding("R409", file=self.file, round=self.rnd, items=K.DECISION_SHEET,
+                             conclusions=K.DECISION_MEETING_SHEET))
+
+    def decisions(self) -> list[dict]:
+        table = self.out.raw.tables.get("decision")
+        if table is None:
+            return []
+        labels = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision"][1]
+        seen: dict[str, int] = {}
+        rows, models = [], 0
+        today = self.settings.period_end  # overdue plays no part in what may be decided
+        for excel_row, v in table.rows:
+            cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
+            code = clean_text(v.get("branch_code")) or ""
+            if code not in self.out.covered:
+                self.add(finding("R407", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
+                                 round=self.rnd))
+                continue
+            if code in seen:
+                self.add(finding("R405", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
+                                 first=seen[code], what="每个支部的认定结论"))
+                continue
+            seen[code] = excel_row
+            d = parse_choice(v.get("decision"), K.DECISION_CHOICES)
+            m = parse_choice(v.get("model"), K.YES_NO)
+            bad = False
+            for key, got, choices in (("decision", d, K.DECISION_CHOICES), ("model", m, K.YES_NO)):
+                if got.problem:
+                    bad = True
+                    self.add(finding("R406", file=self.file, sheet=table.sheet, cell=cell(key), value=got.shown,
+                                     label=labels[key], choices="、".join(choices)))
+            if bad:
+                continue
+            name = self.names.get(code, code)
+            st = standing(self.facts, code, today)
+            if d.value and not (st.in_second and self.facts.second.get(code)
+                                and self.facts.second[code].conclusion == AGREE):
+                self.add(finding("R420", file=self.file, sheet=table.sheet, cell=cell("decision"), value=d.value,
+                                 name=name, code=code, stage=st.label))
+                continue
+            model = m.value == K.YES_NO[0]
+            if model and not self.settings.models_awarded:
+                self.add(finding("R423", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                                 year=self.settings.year, phase=self.settings.phase, label=labels["model"]))
+                continue
+            if model and d.value != K.DECISION_CHOICES[0]:
+                self.add(finding("R421", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                                 name=name, label=labels["decision"]))
+                continue
+            if model:
+                models += 1
+                if models == self.quota + 1:
+                    self.add(finding("R422", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                                     quota=self.quota, total=len(self.names),
+                                     share=f"1/{self.settings.quota_denominator}"))
+            note = clean_text(v.get("note"))
+            if d.value or note:
+                rows.append({"_row": excel_row, "branch_code": code, "decision": d.value,
+                             "model": K.YES_NO[0] if model else None, "note": note})
+        return rows
+
+    def meeting(self, decided: bool) -> list[dict]:
+        table = self.out.raw.tables.get("decision_meeting")
+        if table is None:
+            return []
+        labels = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision_meeting"][1]
+        first = table.rows[0] if table.rows else (K.HEADER_ROW + 1, {})
+        excel_row, v = first
+        cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
+        name = clean_text(v.get("meeting"))
+        d = parse_date(v.get("decided_on"), date1904=self.out.raw.date1904)
+        lo, hi = date_range(self.settings)
+        if d.problem:
+            self.add(d.finding(file=self.file, sheet=table.sheet, cell=cell("decided_on")))
+            return []
+        if d.value is not None and not lo <= d.value <= hi:
+            self.add(finding("R427", file=self.file, sheet=table.sheet, cell=cell("decided_on"),
+                             value=f"{d.value:%Y-%m-%d}", lo=f"{lo:%Y-%m-%d}", hi=f"{hi:%Y-%m-%d}"))
+            return []
+        if decided:
+            for key, got, example in (("meeting", name, f"学院党委{self.settings.year}年第N次会议"),
+                                      ("decided_on", d.value, f"{self.settings.second_review_deadline:%Y-%m-%d}")):
+                if not got:
+                    self.add(finding("R424", file=self.file, sheet=table.sheet, cell=cell(key), label=labels[key],
+                                     example=example))
+        if name is None and d.value is None:
+            return []
+        return [{"_row": excel_row, "meeting": name, "decided_on": d.value}]

@@ -353,13 +353,16 @@ REVIEW_OPINIONS = ("支部组织健全，“三会一课”等制度落实较好
                    "支部班子健全，组织生活规范，佐证材料齐全，同意认定达标。")
 
 
-def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None = None) -> None:
+def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None = None,
+                overrides: dict[str, str] | None = None, day: dt.date | None = None) -> None:
     """Fill a generated 初验/复验 workbook as a reviewer would; save it to dest atomically.
 
     Mostly agrees (with the 初验 where there is one, else with the self-rating); downgrades a 达标
     where the records say 不符合, now and then another one; then a conclusion per branch from the
-    scoring rules (a failed veto indicator: 不同意达标; under the pass line: 整改后再验). The 复验
-    covers the branches the 初验 agreed to, or every branch when no 初验 is shown yet."""
+    scoring rules (a failed veto indicator: 不同意达标; under the pass line: 整改后再验, with a
+    deadline a month on), unless overrides (branch code -> conclusion) says otherwise. Every branch
+    the workbook lists is reviewed (the 复验 lists only those put forward or drawn)."""
+    overrides = overrides or {}
     if checklist is None:
         checklist = load_checklist(defaults_dir() / "checklist.yaml")
     r = random.Random(seed)
@@ -377,9 +380,6 @@ def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None =
     rows_of = {cws.cell(row, ccol["branch_code"]).value: row for row in range(K.HEADER_ROW + 1, cws.max_row + 1)
                if cws.cell(row, ccol["branch_code"]).value}
     todo = set(rows_of)
-    if "first_conclusion" in ccol:  # 复验: the branches the 总支 agreed to
-        todo = {c for c, row in rows_of.items()
-                if cws.cell(row, ccol["first_conclusion"]).value == K.REVIEW_CONCLUSIONS[0]} or todo
 
     sheet, heads = layout["review"]
     ws = wb[sheet]
@@ -407,7 +407,7 @@ def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None =
 
     params = Params.default(checklist, Settings())
     year = wb.properties.created.year if wb.properties.created else Settings().year
-    day = dt.date(year, 12, r.randint(2, 9) if "first_conclusion" not in ccol else r.randint(16, 23))
+    day = day or dt.date(year, 12, r.randint(2, 9) if "first_conclusion" not in ccol else r.randint(16, 23))
     reviewer = _names(r, 1, set())[0]
     for code in sorted(todo):
         score = score_branch(code, checklist, params, self_r.get(code, {}), used.get(code, {}))
@@ -419,9 +419,43 @@ def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None =
             opinion = f"{rnd}得分 {score.total:g} 分，未达到达标分数线，限期一个月整改后再验。"
         else:
             conclusion, opinion = K.REVIEW_CONCLUSIONS[0], r.choice(REVIEW_OPINIONS)
+        if overrides.get(code, conclusion) != conclusion:
+            conclusion = overrides[code]
+            opinion = {K.REVIEW_CONCLUSIONS[1]: "支部组织生活不经常、不认真，台账与实际不符，不同意认定达标。",
+                       K.REVIEW_CONCLUSIONS[2]: "“三会一课”记录不完整，限期一个月整改后再验。"}.get(conclusion, opinion)
         row = rows_of[code]
+        until = day + dt.timedelta(days=30) if conclusion == K.REVIEW_CONCLUSIONS[2] else None
         for key, value in (("conclusion", conclusion), ("opinion", opinion), ("reviewer", reviewer),
-                           ("reviewed_on", day)):
+                           ("reviewed_on", day), ("deadline", until)):
             _put(cws, row, ccol[key], value)
+    with atomic_path(dest) as tmp:
+        wb.save(tmp)
+
+
+def fill_decision(path: Path, dest: Path, meeting: str, decided_on: dt.date,
+                  refuse: dict[str, str] | None = None) -> None:
+    """Record the committee's decision in a generated 认定 workbook as the clerk would: 认定达标 for
+    every branch listed (except refuse: code -> reason), 样板 where the suggestion says 样板候选 and
+    not tied at the quota's edge, the meeting and its date; save to dest atomically."""
+    refuse = refuse or {}
+    wb = load_workbook(path)
+    sheet, heads = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision"]
+    ws = wb[sheet]
+    found = _columns(ws)
+    col = {key: found[head] for key, head in heads.items()}
+    for row in range(K.HEADER_ROW + 1, ws.max_row + 1):
+        code = ws.cell(row, col["branch_code"]).value
+        if not code:
+            continue
+        suggestion = str(ws.cell(row, col["suggestion"]).value or "")
+        model = "样板候选" in suggestion and "并列" not in suggestion and code not in refuse
+        _put(ws, row, col["decision"], K.DECISION_CHOICES[1] if code in refuse else K.DECISION_CHOICES[0])
+        _put(ws, row, col["model"], K.YES_NO[0] if model else K.YES_NO[1])
+        _put(ws, row, col["note"], refuse.get(code))
+    sheet, heads = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision_meeting"]
+    ms = wb[sheet]
+    found = _columns(ms)
+    _put(ms, K.HEADER_ROW + 1, found[heads["meeting"]], meeting)
+    _put(ms, K.HEADER_ROW + 1, found[heads["decided_on"]], decided_on)
     with atomic_path(dest) as tmp:
         wb.save(tmp)

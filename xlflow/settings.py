@@ -16,6 +16,9 @@ from xlflow.errors import SettingsError
 # phase -> 样板 quota denominator: 1/10 of all branches in 提质 (seed), 1/5 in 创优 (seed); in the
 # 达标 year the seed encourages 样板 without a ratio, so the 提质 ratio is the default guidance.
 PHASES = {"达标": 10, "提质": 10, "创优": 5}
+PLACEHOLDER_PREFIX = "（请在xlflow.toml中设置发文机关代字）"
+# Keys of earlier versions, read as their new names.
+_ALIASES = {"doc_prefix": "decision_prefix", "doc_number": "decision_number"}
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,17 @@ class Settings:
     committee: str = "中共鹤壁职业技术学院委员会"
     department: str = "中共鹤壁职业技术学院委员会组织部"
     contact: str = "组织部 0392-3311000"
-    doc_prefix: str = "鹤职院党发"
-    doc_number: int = 4
+    # 发文字号 per document kind: prefix and number. The shipped prefix is a placeholder a clerk sees at
+    # once (never the plan's own number): the college sets its own in xlflow.toml.
+    decision_prefix: str = PLACEHOLDER_PREFIX
+    decision_number: int = 1
+    reminder_prefix: str = PLACEHOLDER_PREFIX
+    reminder_number: int = 1
+    # 复验's random spot check (seed: 集中督查与随机抽查相结合) of the branches not put forward by their 总支
+    spot_check_share: float = 0.1
+    spot_check_seed: int = 2019
+    # In the 达标 year the seed sets a standard and encourages 样板 (第一阶段 第6条) but names none.
+    models_in_dabiao: bool = False
     poll_seconds: int = 30
 
     @property
@@ -41,9 +53,14 @@ class Settings:
         return PHASES[self.phase]
 
     @property
-    def doc_code(self) -> str:
-        """发文字号, e.g. 鹤职院党发〔2019〕4号."""
-        return f"{self.doc_prefix}〔{self.year}〕{self.doc_number}号"
+    def models_awarded(self) -> bool:
+        """Does the committee name 样板 this year? (提质 and 创优 always; 达标 only if switched on.)"""
+        return self.phase != "达标" or self.models_in_dabiao
+
+    def doc_code(self, kind: str, offset: int = 0) -> str:
+        """发文字号 of a document kind ("decision" or "reminder"), e.g. 党发〔2019〕12号."""
+        prefix, number = getattr(self, f"{kind}_prefix"), getattr(self, f"{kind}_number")
+        return f"{prefix}〔{self.year}〕{number + offset}号"
 
 
 SETTINGS_FILE = "xlflow.toml"
@@ -67,8 +84,18 @@ college = "鹤壁职业技术学院"
 committee = "中共鹤壁职业技术学院委员会"
 department = "中共鹤壁职业技术学院委员会组织部"
 contact = "组织部 0392-3311000"   # 填表说明中的咨询电话
-doc_prefix = "鹤职院党发"          # 发文字号前缀，如 鹤职院党发〔2019〕4号
-doc_number = 4
+
+[documents]
+# 发文字号 = 前缀〔年度〕序号号。请改成本单位的发文机关代字和本年度的序号。
+decision_prefix = "（请在xlflow.toml中设置发文机关代字）"   # 表彰（认定）决定，如 某院党发
+decision_number = 1
+reminder_prefix = "（请在xlflow.toml中设置发文机关代字）"   # 催报通知，如 某院组通
+reminder_number = 1
+
+[review]
+spot_check_share = 0.1      # 复验随机抽查比例：未经党总支推荐申请复验的支部中抽取的比例（0 表示不抽查）
+spot_check_seed = 2019      # 抽查的随机种子；抽取结果记入台账，可按种子复核
+models_in_dabiao = false    # 达标阶段（2019）是否评定校级样板党支部；默认只提出推荐创建名单
 """
 
 
@@ -89,6 +116,7 @@ def load_settings(root: Path | str) -> Settings:
     # Keys may sit in any section (or none): [campaign] and [org] only group them for the reader.
     flat = {k: v for k, v in doc.items() if not isinstance(v, dict)}
     flat |= {k: v for section in doc.values() if isinstance(section, dict) for k, v in section.items()}
+    flat = {_ALIASES.get(k, k): v for k, v in flat.items()}
     known = {f.name: f for f in fields(Settings)}
     problems = [f"未知的设置项“{k}”。" for k in flat if k not in known]
     s = Settings()
@@ -98,7 +126,9 @@ def load_settings(root: Path | str) -> Settings:
         expected = type(getattr(s, key))
         if expected is dt.date and isinstance(value, dt.datetime):
             value = value.date()
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             problems.append(f"设置项“{key}”的值“{value}”类型不对，应为{_KIND[expected]}。")
             continue
         s = replace(s, **{key: value})
@@ -106,6 +136,8 @@ def load_settings(root: Path | str) -> Settings:
         problems.append(f"阶段（phase）“{s.phase}”无法识别，可选：{'、'.join(PHASES)}。")
     if s.period_start > s.period_end:
         problems.append("统计起始日期（period_start）晚于截止日期（period_end）。")
+    if not 0 <= s.spot_check_share <= 1:
+        problems.append(f"抽查比例（spot_check_share）应在 0 至 1 之间，如 0.1 表示 10%，现为 {s.spot_check_share}。")
     if s.poll_seconds < 1:
         problems.append(f"检查间隔（poll_seconds）应为不小于 1 的整数（秒），现为 {s.poll_seconds}。")
     if problems:
@@ -113,4 +145,5 @@ def load_settings(root: Path | str) -> Settings:
     return s
 
 
-_KIND = {int: "整数", str: "文字（用英文引号括起来）", dt.date: "日期（如 2019-11-30）"}
+_KIND = {int: "整数", str: "文字（用英文引号括起来）", dt.date: "日期（如 2019-11-30）", float: "小数（如 0.1）",
+         bool: "true 或 false"}

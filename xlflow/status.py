@@ -1,17 +1,27 @@
 """stage: ledger + roster → where the campaign stands, per 党总支 (for `xlflow status` and the demo).
 
-Expected is the roster; a branch counts as accepted once it has a current return, as rejected
-when its latest file was sent back and nothing has been accepted since, else as missing.
+Expected is the roster. Each branch's stage comes from the acceptance chain (chain.py): returns
+(已收 / 退回待改 / 未报), then 初验, 复验 and the committee's 认定; a 总支's 初验 is overdue once its
+deadline has passed with branches still waiting, and a rectification (整改后再验) once its own
+deadline has.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 from xlflow import constants as K
-from xlflow.ledger import rejected_branches
+from xlflow.chain import Standing, load_facts, standings
 from xlflow.roster import Branch
+from xlflow.settings import Settings
+
+RETURNED = set(K.STAGES) - {K.STAGE_MISSING, K.STAGE_REJECTED}
+RECTIFYING = (K.STAGE_FIRST_RECTIFY, K.STAGE_SECOND_RECTIFY, K.STAGE_FIRST_RECHECK, K.STAGE_SECOND_RECHECK)
+AWAIT_FIRST = (K.STAGE_AWAIT_FIRST, K.STAGE_FIRST_RECHECK)
+AWAIT_SECOND = (K.STAGE_AWAIT_SECOND, K.STAGE_SECOND_RECHECK)
 
 
 @dataclass
@@ -21,22 +31,37 @@ class GeneralStatus:
     accepted: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # branch names awaiting a corrected file
     missing: list[str] = field(default_factory=list)
+    stages: Counter = field(default_factory=Counter)
+    first_returned: bool = False  # the 总支 returned its 初验 workbook
+    first_overdue: list[str] = field(default_factory=list)  # waiting for 初验 past its deadline
+    overdue: list[str] = field(default_factory=list)  # rectifications past their deadline
+    recheck: list[str] = field(default_factory=list)  # corrected after 整改后再验, waiting for 再验
 
 
-def campaign_status(conn, branches: list[Branch]) -> list[GeneralStatus]:
-    current = {r[0] for r in conn.execute(
-        "SELECT branch_code FROM returns WHERE current = 1 AND kind = ?", (K.KIND_BRANCH,))}
-    rejected = rejected_branches(conn)
+def campaign_status(conn, branches: list[Branch], settings: Settings | None = None,
+                    today: dt.date | None = None) -> list[GeneralStatus]:
+    settings, today = settings or Settings(), today or dt.date.today()
+    facts = load_facts(conn, settings.year)
+    where = standings(facts, [b.code for b in branches], today)
+    return summarize(branches, where, facts.first_units, settings, today)
+
+
+def summarize(branches: list[Branch], where: dict[str, Standing], first_units: set[str], settings: Settings,
+              today: dt.date) -> list[GeneralStatus]:
     out: dict[str, GeneralStatus] = {}
+    late = today > settings.first_review_deadline
     for b in branches:
-        s = out.setdefault(b.general, GeneralStatus(b.general))
+        s = out.setdefault(b.general, GeneralStatus(b.general, first_returned=b.general in first_units))
+        st = where[b.code]
         s.expected += 1
-        if b.code in current:
-            s.accepted.append(b.name)
-        elif b.code in rejected:
-            s.rejected.append(b.name)
-        else:
-            s.missing.append(b.name)
+        s.stages[st.stage] += 1
+        {K.STAGE_MISSING: s.missing, K.STAGE_REJECTED: s.rejected}.get(st.stage, s.accepted).append(b.name)
+        if late and st.stage in AWAIT_FIRST:
+            s.first_overdue.append(b.name)
+        if st.overdue:
+            s.overdue.append(f"{b.name}（{st.stage}，整改期限 {st.deadline:%Y-%m-%d}）")
+        if st.recheck:
+            s.recheck.append(f"{b.name}（{st.stage}）")
     return list(out.values())
 
 
@@ -56,20 +81,41 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
-def format_status(rows: list[GeneralStatus], list_missing: bool = True) -> str:
-    def line(name, *counts):
-        return _pad(name, 22) + "".join(f"{c:>10}" for c in counts)
+def _right(text: str, width: int) -> str:
+    return " " * max(0, width - _width(text)) + text
 
-    lines = [_pad("党总支", 22) + "".join(" " * (10 - _width(h)) + h for h in ("应报", "已收", "退回待改", "未报"))]
+
+HEADS = ("应报", "已收", "退回待改", "未报", "初验", "待复验", "整改中", "待认定", "认定达标")
+
+
+def _first_cell(s: GeneralStatus) -> str:
+    if s.first_overdue:
+        return "逾期"
+    waiting = s.stages[K.STAGE_AWAIT_FIRST] + s.stages[K.STAGE_FIRST_RECHECK]
+    return "已交" if s.first_returned and not waiting else ("部分" if s.first_returned else "未交")
+
+
+def _counts(s: GeneralStatus) -> list[int]:
+    return [s.expected, len(s.accepted), len(s.rejected), len(s.missing), sum(s.stages[k] for k in AWAIT_SECOND),
+            sum(s.stages[k] for k in RECTIFYING), s.stages[K.STAGE_AWAIT_DECISION], s.stages[K.STAGE_RECOGNIZED]]
+
+
+def format_status(rows: list[GeneralStatus], list_missing: bool = True) -> str:
+    def line(name, counts, first):
+        cells = [str(c) for c in counts]
+        cells.insert(4, first)
+        return _pad(name, 22) + "".join(_right(c, 9) for c in cells)
+
+    lines = [_pad("党总支", 22) + "".join(_right(h, 9) for h in HEADS)]
     for s in rows:
-        lines.append(line(s.general, s.expected, len(s.accepted), len(s.rejected), len(s.missing)))
-    total = [sum(x) for x in zip(*[(s.expected, len(s.accepted), len(s.rejected), len(s.missing)) for s in rows])] \
-        or [0, 0, 0, 0]
-    lines.append(line("合计", *total))
+        lines.append(line(s.general, _counts(s), _first_cell(s)))
+    total = [sum(x) for x in zip(*[_counts(s) for s in rows])] or [0] * 8
+    done = sum(1 for s in rows if s.first_returned)
+    lines.append(line("合计", total, f"{done}/{len(rows)}"))
     if list_missing:
         for s in rows:
-            if s.rejected:
-                lines.append(f"{s.general} 退回待改：{'、'.join(s.rejected)}")
-            if s.missing:
-                lines.append(f"{s.general} 未报：{'、'.join(s.missing)}")
+            for label, names in (("退回待改（已报送但被退回，待修改后重新报送）", s.rejected), ("未报", s.missing),
+                                 ("初验逾期", s.first_overdue), ("整改逾期", s.overdue), ("待再验", s.recheck)):
+                if names:
+                    lines.append(f"{s.general} {label}：{'、'.join(names)}")
     return "\n".join(lines)

@@ -1,0 +1,188 @@
+"""stage: ledger facts (returns, 初验, 复验, spot-check draws, the committee's decision) → where each branch stands
+
+The seed's acceptance path (第一阶段 5. 达标验收): the branch checks itself; its 党总支 does the 初验;
+a branch found 达标 applies (申请) to the college; the college does the 复验, for the branches put
+forward plus a random spot check of the others (组织保障: 集中督查与随机抽查相结合); only then does the
+Party committee decide 认定达标 and 样板. Scores and evidence inform the people who judge; nothing
+here reads a score: a stage follows from the conclusions people recorded, and nothing else.
+
+`standings(facts, codes, today)` is pure; `load_facts(conn, year)` reads the ledger; `draw()` is the
+reproducible spot check that review.py records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+from dataclasses import dataclass, field
+
+from xlflow import constants as K
+from xlflow import ledger
+
+AGREE, DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS
+RECOGNIZE, REFUSE = K.DECISION_CHOICES
+YES = K.YES_NO[0]
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """One branch's conclusion in the current 初验 or 复验 workbook."""
+
+    conclusion: str
+    reviewed_on: dt.date | None = None
+    deadline: dt.date | None = None
+    opinion: str = ""
+    reviewer: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The committee's current 认定 workbook."""
+
+    meeting: str
+    decided_on: dt.date | None
+    rows: dict[str, tuple[str, bool, str]]  # branch code -> (认定达标 / 不予认定, 样板, 备注)
+
+
+@dataclass
+class Facts:
+    """What the ledger knows of the chain, for one campaign year."""
+
+    returned: dict[str, dt.datetime] = field(default_factory=dict)  # code -> current return's arrival
+    rejected: set[str] = field(default_factory=set)  # latest file sent back, nothing accepted since
+    first: dict[str, Conclusion] = field(default_factory=dict)
+    second: dict[str, Conclusion] = field(default_factory=dict)
+    first_units: set[str] = field(default_factory=set)  # 总支 that returned a 初验 workbook
+    drawn: dict[str, int] = field(default_factory=dict)  # code -> number of the draw that took it
+    pools: set[str] = field(default_factory=set)  # every code a draw was made from
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class Standing:
+    code: str
+    stage: str  # one of K.STAGES
+    label: str  # the stage as a sentence for documents, e.g. 已通过党总支初验，待学院复验
+    put_forward: bool = False  # 初验 同意达标: the branch applies to the college
+    drawn: bool = False  # taken by the spot check
+    recheck: bool = False  # a corrected return awaits the same reviewer (再验)
+    deadline: dt.date | None = None  # 整改期限 of an open 整改后再验
+    overdue: bool = False
+    recognized: bool = False  # 认定达标, by the committee's decision
+    model: bool = False  # 校级样板党支部, by the committee's decision
+    decided_on: dt.date | None = None
+    meeting: str = ""
+    note: str = ""  # the committee's 备注 (a reason for 不予认定)
+
+    @property
+    def in_second(self) -> bool:
+        """Does the 复验 cover this branch (put forward, or drawn)?"""
+        return self.put_forward or self.drawn
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value if not isinstance(value, dt.datetime) else value.date()
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def load_facts(conn, year: int) -> Facts:
+    f = Facts(returned=ledger.branch_returns(conn), rejected=ledger.latest_rejected(conn))
+    for kind, out in ((K.KIND_REVIEW_FIRST, f.first), (K.KIND_REVIEW_SECOND, f.second)):
+        for r in ledger.review_conclusions(conn, kind):
+            if r["conclusion"]:
+                out[r["branch_code"]] = Conclusion(r["conclusion"], _date(r["reviewed_on"]), _date(r["deadline"]),
+                                                   r["opinion"] or "", r["reviewer"] or "")
+    f.first_units = set(ledger.review_units(conn, K.KIND_REVIEW_FIRST))
+    for n, d in enumerate(ledger.draws(conn, year), 1):
+        f.pools |= set(json.loads(d["pool"]))
+        for code in json.loads(d["drawn"]):
+            f.drawn.setdefault(code, n)
+    meeting, rows = ledger.current_decision(conn)
+    if meeting is not None or rows:
+        f.decision = Decision((meeting["meeting"] if meeting else "") or "",
+                              _date(meeting["decided_on"]) if meeting else None,
+                              {r["branch_code"]: (r["decision"] or "", r["model"] == YES, r["note"] or "") for r in rows})
+    return f
+
+
+def _reworked(facts: Facts, code: str, c: Conclusion) -> bool:
+    """A return arrived after the 整改后再验 conclusion: it waits for the same reviewer's 再验."""
+    got = facts.returned.get(code)
+    return bool(got and c.reviewed_on and got.date() > c.reviewed_on)
+
+
+def standing(facts: Facts, code: str, today: dt.date) -> Standing:
+    """Where one branch stands. The latest conclusion of each round counts; a 复验 counts only for a
+    branch put forward by its 总支 or drawn by the spot check; only the committee's decision 认定s."""
+    if code not in facts.returned:
+        stage = K.STAGE_REJECTED if code in facts.rejected else K.STAGE_MISSING
+        label = "填报表被退回，待支部修改后重新报送" if stage == K.STAGE_REJECTED else "尚未报送填报表"
+        return Standing(code, stage, label)
+    first, second = facts.first.get(code), facts.second.get(code)
+    put_forward, drawn = bool(first and first.conclusion == AGREE), code in facts.drawn
+    base = {"put_forward": put_forward, "drawn": drawn}
+    way = "已通过党总支初验" if put_forward else "经随机抽查"
+    if (put_forward or drawn) and second:
+        if second.conclusion == AGREE:
+            row = facts.decision.rows.get(code) if facts.decision else None
+            if row and row[0] == RECOGNIZE:
+                d = facts.decision
+                return Standing(code, K.STAGE_RECOGNIZED, f"{way}、学院复验，经学院党委认定为达标党支部", **base,
+                                recognized=True, model=row[1], decided_on=d.decided_on, meeting=d.meeting, note=row[2])
+            if row and row[0] == REFUSE:
+                d = facts.decision
+                return Standing(code, K.STAGE_NOT_RECOGNIZED, f"{way}、学院复验，学院党委决定暂不认定", **base,
+                                decided_on=d.decided_on, meeting=d.meeting, note=row[2])
+            return Standing(code, K.STAGE_AWAIT_DECISION, f"{way}、学院复验同意达标，待学院党委认定", **base)
+        if second.conclusion == DISAGREE:
+            return Standing(code, K.STAGE_SECOND_FAILED, "学院复验结论为不同意达标", **base)
+        if _reworked(facts, code, second):
+            return Standing(code, K.STAGE_SECOND_RECHECK, "复验要求整改后再验，已交整改后的填报表，待学院再验",
+                            **base, recheck=True, deadline=second.deadline)
+        late = bool(second.deadline and today > second.deadline)
+        return Standing(code, K.STAGE_SECOND_RECTIFY, "复验要求整改后再验，整改中", **base,
+                        deadline=second.deadline, overdue=late)
+    if put_forward or drawn:
+        return Standing(code, K.STAGE_AWAIT_SECOND, f"{way}，待学院复验" if put_forward else "随机抽中，待学院复验",
+                        **base)
+    if first is None:
+        return Standing(code, K.STAGE_AWAIT_FIRST, "已报送，待党总支初验", **base)
+    if first.conclusion == DISAGREE:
+        return Standing(code, K.STAGE_FIRST_FAILED, "党总支初验结论为不同意达标", **base)
+    if _reworked(facts, code, first):
+        return Standing(code, K.STAGE_FIRST_RECHECK, "初验要求整改后再验，已交整改后的填报表，待党总支再验", **base,
+                        recheck=True, deadline=first.deadline)
+    late = bool(first.deadline and today > first.deadline)
+    return Standing(code, K.STAGE_FIRST_RECTIFY, "初验要求整改后再验，整改中", **base, deadline=first.deadline,
+                    overdue=late)
+
+
+def standings(facts: Facts, codes, today: dt.date) -> dict[str, Standing]:
+    return {c: standing(facts, c, today) for c in codes}
+
+
+# ---- the spot check --------------------------------------------------------------------------------
+
+def draw(pool: list[str], share: float, seed: str) -> list[str]:
+    """The spot check: ceil(share × pool) branches of the pool, by a seeded random sample, so anyone
+    can repeat it from the recorded seed and pool. The pool is sorted first: same pool, same draw."""
+    pool = sorted(pool)
+    k = min(len(pool), math.ceil(share * len(pool) - 1e-9)) if share > 0 else 0
+    return sorted(random.Random(seed).sample(pool, k)) if k else []
+
+
+def spot_check_pool(facts: Facts, codes) -> list[str]:
+    """Branches a draw may take now: returned, not put forward, not yet in any draw's pool."""
+    return [c for c in codes if c in facts.returned and c not in facts.pools
+            and not (facts.first.get(c) and facts.first[c].conclusion == AGREE)]
+
+
+def draw_seed(seed: int, year: int, number: int) -> str:
+    """The seed of the year's n-th draw (later draws cover branches that became eligible since)."""
+    return f"{seed}-{year}-{number}"

@@ -1,0 +1,181 @@
+"""stage: results (复验 done) → the Party committee's 认定 workbook (outbox/review/认定_<college>.xlsx)
+
+Only the committee decides 认定达标 and 样板 (seed: 学院复验后认定达标; 样板 评定 at 1/10 in 2020, 1/5
+in 2021). This workbook puts before it the branches whose 复验 agreed, with what a committee weighs:
+how each came to 复验 (申请 or 随机抽查), both conclusions, the score and its rank, 自评与记录不符, and
+a suggestion (建议认定; 样板候选 within the quota, ties at the quota's edge shown as such, never
+silently over it). The clerk records the decision and the meeting and drops the workbook into
+inbox/ like any review; review_read checks it. Until one arrives, nothing is 认定.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from xlflow import constants as K
+from xlflow.checklist import Checklist
+from xlflow.files import atomic_path
+from xlflow.messages import cn_date
+from xlflow.results import BranchResult, Results
+from xlflow.review_read import date_range, identity_values
+from xlflow.roster import Branch
+from xlflow.settings import Settings
+from xlflow.workbook import new_workbook, wrapped_lines, write_guide_sheet, write_identity_sheet, write_list_sheet
+
+DECIDABLE = (K.STAGE_AWAIT_DECISION, K.STAGE_RECOGNIZED, K.STAGE_NOT_RECOGNIZED)
+LIST_DECISION, LIST_MODEL = "xl_decision", "xl_model"
+SUGGEST, CANDIDATE, TIE, NURTURE = "建议认定", "样板候选", "并列，处在名额边缘", "推荐创建样板"
+WIDTHS = {"branch_code": 10, "branch_name": 24, "general": 18, "category": 10, "first_conclusion": 11,
+          "second_conclusion": 11, "total": 9, "rank": 8, "mismatch": 10, "suggestion": 22, "decision": 11,
+          "model": 11, "note": 24, "meeting": 44, "decided_on": 14}
+
+
+def model_quota(results: Results, settings: Settings) -> int:
+    """The most 样板 the committee may name this year (0 in the 达标 year unless switched on)."""
+    return results.quota if settings.models_awarded else 0
+
+
+def suggestions(rows: list[BranchResult], quota: int, awarded: bool, guidance: int) -> dict[str, str]:
+    """branch code -> the suggestion shown to the committee. Ranked by score among the rows: within
+    the quota a 样板候选 (in the 达标 year 推荐创建样板, by the 1/10 guidance); branches tied on the
+    score at the quota's edge are all marked, so the committee sees the tie instead of a silent cut."""
+    limit = quota if awarded else guidance
+    scores = sorted((r.score.total for r in rows if not r.score.veto_hits), reverse=True)
+    edge = scores[limit - 1] if 0 < limit <= len(scores) else None
+    tied = edge is not None and sum(1 for s in scores if s >= edge) > limit
+    out = {}
+    for r in rows:
+        text = SUGGEST
+        t = r.score.total
+        if edge is not None and not r.score.veto_hits and t >= edge:
+            text += f"；{CANDIDATE if awarded else NURTURE}"
+            if tied and t == edge:
+                text += f"（{TIE}）"
+        out[r.branch.code] = text
+    return out
+
+
+def _guide_lines(results: Results, rows: list[BranchResult], settings: Settings, quota: int, f) -> list:
+    s, total = settings, len(results.standings)
+    stages = [st.stage for st in results.standings.values()]
+    count = {k: stages.count(k) for k in K.STAGES}
+    others = "，".join(f"{k} {count[k]} 个" for k in K.STAGES if count[k] and k not in DECIDABLE) or "无"
+    share = f"1/{s.quota_denominator}"
+    if s.models_awarded:
+        models = (f"三、评定校级样板党支部：本年度名额上限 {quota} 个（全院 {total} 个党支部的{share}，向下取整）。"
+                  "党委可以少评，不能超过名额；否决项未达标的支部不能评为样板。“建议”列按验收得分排出的“样板候选”"
+                  f"只供参考；标有“{TIE}”的，是得分相同、处在名额边缘的支部，请党委会议决定。")
+    else:
+        models = (f"三、本年度为{s.phase}阶段，按三年行动计划只树立标准、鼓励创建，不评定校级样板党支部，"
+                  "“评为校级样板党支部”一列请选“否”或留空。“建议”列中的“推荐创建样板”是验收得分排在前"
+                  f"{share}的支部，供确定下一阶段创建培育对象参考。")
+    by_general: dict[str, list[BranchResult]] = {}
+    for r in rows:
+        by_general.setdefault(r.branch.general, []).append(r)
+    generals = "；".join(f"{g} {len(v)} 个" for g, v in by_general.items())
+    return [
+        (f["title"], f"{s.college}党委认定达标党支部工作簿（{s.year}年·{s.phase}引领）"),
+        (f["bold"], f"全院党支部 {total} 个，经学院复验同意达标、提请党委认定的 {len(rows)} 个（{generals}）。"),
+        (f["text"], f"其余支部不在本表中：{others}。它们须先完成初验、复验，才能提请认定。"),
+        (f["text"], "一、谁来填：党委会议研究后，由组织部把会议决定逐个支部录入本表，交回组织部放入收件箱（inbox）。"
+                    "只有交回的本表才使认定和样板评定生效；此前生成的表彰决定只是草稿，证书不会生成。"),
+        (f["text"], f"二、“{K.DECISION_SHEET}”表：每个支部一行，“认定结论”从下拉列表中选择"
+                    f"“{K.DECISION_CHOICES[0]}”或“{K.DECISION_CHOICES[1]}”，暂不决定的留空；不予认定的请在“备注”中写明理由。"),
+        (f["text"], models),
+        (f["text"], f"四、“{K.DECISION_MEETING_SHEET}”表：填写作出决定的党委会议名称和会议日期（如 "
+                    f"{s.second_review_deadline:%Y-%m-%d}）。会议日期即表彰决定和证书的落款日期。"),
+        (f["text"], "五、灰色格子不能修改，请不要插入或删除行列、不要修改工作表名称；以最后交回的一份为准，"
+                    "被退回的，按退回说明中标红的格子修改后再次交回。"),
+        (f["text"], f"六、如有疑问请联系：{s.contact}。"),
+    ]
+
+
+def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResult], checklist: Checklist,
+                            settings: Settings, branches: list[Branch]) -> Path:
+    """Write the 认定 workbook over rows (branches whose 复验 agreed) atomically; returns dest."""
+    quota = model_quota(results, settings)
+    guidance = len(results.standings) // settings.quota_denominator
+    suggested = suggestions(rows, quota, settings.models_awarded, guidance)
+    decision = results.facts.decision
+    with atomic_path(dest) as tmp:
+        wb = new_workbook(tmp, f"{settings.college}党委认定工作簿", f"{settings.year}年党支部建设达标认定", settings)
+        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1, "text_wrap": True}
+        f = {"title": wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "text_wrap": True}),
+             "bold": wb.add_format({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"}),
+             "text": wb.add_format({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"}),
+             "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center"}),
+             "fixed": wb.add_format({**base, "bg_color": "#F2F2F2"}),
+             "num": wb.add_format({**base, "bg_color": "#F2F2F2", "align": "center", "num_format": "0.00"}),
+             "input": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
+             "date": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})}
+        write_guide_sheet(wb, K.REVIEW_SHEET_GUIDE, 110, _guide_lines(results, rows, settings, quota, f),
+                          lambda text: 17 * wrapped_lines(text, 110) + 4, margins=0.6, landscape=True)
+        sheet, cols = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision"]
+        keys, inputs = list(cols), K.REVIEW_INPUTS["decision"]
+        ws = _sheet(wb, sheet, f"{settings.college}党委认定结论", keys, cols, f)
+        for n, r in enumerate(rows):
+            st = r.standing
+            own = decision.rows.get(r.branch.code, ("", False, "")) if decision else ("", False, "")
+            values = {"branch_code": r.branch.code, "branch_name": r.branch.name, "general": r.branch.general,
+                      "category": K.CATEGORY_APPLIED if st.put_forward else K.CATEGORY_DRAWN,
+                      "first_conclusion": r.first.conclusion or "未初验", "second_conclusion": r.second.conclusion,
+                      "total": r.score.total, "rank": r.score.rank, "mismatch": len(r.mismatches),
+                      "suggestion": suggested[r.branch.code], "decision": own[0],
+                      "model": K.YES_NO[0] if own[1] else ("" if not own[0] else K.YES_NO[1]), "note": own[2]}
+            row = K.HEADER_ROW + n
+            for c, k in enumerate(keys):
+                v = values[k]
+                fmt = f["input"] if k in inputs else f["num"] if k == "total" else f["fixed"]
+                if isinstance(v, (int, float)):
+                    ws.write_number(row, c, v, fmt)
+                elif v:
+                    ws.write_string(row, c, str(v), fmt)
+                else:
+                    ws.write_blank(row, c, None, fmt)
+            ws.set_row(row, 15 * min(3, wrapped_lines(r.branch.name, WIDTHS["branch_name"])) + 4)
+        first, last = K.HEADER_ROW, K.HEADER_ROW + max(len(rows), 1) - 1
+        ws.autofilter(K.HEADER_ROW - 1, 0, last, len(keys) - 1)
+        ws.freeze_panes(K.HEADER_ROW, 2)
+        models = K.YES_NO if settings.models_awarded else K.YES_NO[1:]
+        for key, name, values in (("decision", LIST_DECISION, K.DECISION_CHOICES), ("model", LIST_MODEL, models)):
+            c = keys.index(key)
+            ws.data_validation(first, c, last, c, {
+                "validate": "list", "source": f"={name}", "input_title": cols[key][:32],
+                "input_message": "请从下拉列表中选择；暂不决定的可以留空。",
+                "error_title": "请从列表中选择", "error_message": f"只能选择：{'、'.join(values)}"})
+        sheet, cols = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision_meeting"]
+        ws = _sheet(wb, sheet, "作出决定的党委会议", list(cols), cols, f)
+        ws.write_string(K.HEADER_ROW, 0, decision.meeting if decision else "", f["input"])
+        if decision and decision.decided_on:
+            ws.write_datetime(K.HEADER_ROW, 1, dt.datetime.combine(decision.decided_on, dt.time()), f["date"])
+        else:
+            ws.write_blank(K.HEADER_ROW, 1, None, f["date"])
+        lo, hi = date_range(settings)
+        ws.data_validation(K.HEADER_ROW, 1, K.HEADER_ROW, 1, {
+            "validate": "date", "criteria": "between", "minimum": lo, "maximum": hi, "input_title": cols["decided_on"],
+            "input_message": f"请填写日期，如 {settings.second_review_deadline:%Y-%m-%d}。",
+            "error_title": "日期不正确", "error_message": f"请填写 {cn_date(lo)} 至 {cn_date(hi)} 之间的日期。"})
+        write_list_sheet(wb, ((LIST_DECISION, "认定结论", K.DECISION_CHOICES), (LIST_MODEL, "样板", models)))
+        write_identity_sheet(wb, K.REVIEW_IDENTITY_KEYS, identity_values(
+            K.KIND_DECISION, settings.college, [r.branch.code for r in rows], checklist, settings.year))
+        wb.close()
+    return dest
+
+
+def _sheet(wb, name: str, title: str, keys: list[str], cols: dict[str, str], f):
+    ws = wb.add_worksheet(name)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    for c, key in enumerate(keys):
+        ws.set_column(c, c, WIDTHS[key])
+    ws.merge_range(0, 0, 0, len(keys) - 1, title, f["title"])
+    ws.set_row(0, 30)
+    ws.write_row(K.HEADER_ROW - 1, 0, [cols[k] for k in keys], f["head"])
+    ws.set_row(K.HEADER_ROW - 1, 32)
+    ws.repeat_rows(K.HEADER_ROW - 1)
+    ws.protect("", {"autofilter": True, "format_columns": True, "format_rows": True,
+                    "select_locked_cells": True, "select_unlocked_cells": True})
+    return ws
