@@ -388,8 +388,8 @@ def save(doc, path: Path) -> None:
     path.write_bytes(out.getvalue())
 
 
-def sign(b: Body, who: str, when: str) -> None:
-    b.blank(2)
+def sign(b: Body, who: str, when: str, gap: int = 2) -> None:
+    b.blank(gap)
     b.p(who, SIGN, extra_ppr="")
     b.p(when, SIGN)
 
@@ -648,20 +648,21 @@ def reminder():
     b.p("{{ general }}：", PLAIN)
     b.p("按照学院党委关于党支部建设“两化一创”强基引领行动的安排，各党支部应于{{ deadline }}前报送"
         "《党支部建设填报表》，各党总支应于{{ first_deadline }}前完成初验。截至{{ as_of }}，你总支有以下事项尚未完成，请督促办理。")
-    for key, head, text in (
-            ("missing", "尚未报送填报表的党支部", "下列{{ missing|length }}个党支部尚未报送："),
-            ("rejected", "填报表被退回、尚未重新报送的党支部", "下列{{ rejected|length }}个党支部的填报表已退回"
+    for key, text in (
+            ("missing", "下列{{ missing|length }}个党支部尚未报送："),
+            ("rejected", "下列{{ rejected|length }}个党支部的填报表已退回"
                                                  "（退回说明中标明了需要修改之处），请督促修改后重新报送："),
-            ("reviews", "初验已逾期的党支部", "下列{{ reviews|length }}个党支部已报送，但初验截止日期已过，党总支尚未交回初验结论："),
-            ("rectify", "整改期限已过的党支部", "下列{{ rectify|length }}个党支部的验收结论为“整改后再验”，整改期限已过，"
+            ("reviews", "下列{{ reviews|length }}个党支部已报送，但初验截止日期已过，党总支尚未交回初验结论："),
+            ("rectify", "下列{{ rectify|length }}个党支部的验收结论为“整改后再验”，整改期限已过，"
                                          "尚未交回整改后的填报表：")):
         b.tag(f"{{%p if {key} %}}")
-        b.p(head, "Heading2")
         b.p(text)
-        b.table([("序号", 700, "center"), ("党支部", 3344, "left"), ("情况", 2400, "left"),
-                 ("支部书记", 1000, "center"), ("联系电话", 1400, "center")], [
+        what = [("情况", 1900, "left")] if key == "rectify" else []  # the others' 情况 is the sentence above
+        b.table([("序号", 700, "center"), ("支部编码", 1300, "center"), ("党支部", 4144 - 1900 * len(what), "left"),
+                 *what, ("支部书记", 1000, "center"), ("联系电话", 1700, "center")], [
             f"{{%tr for m in {key} %}}",
-            ["{{ m.seq }}", "{{ m.name }}", "{{ m.what }}", "{{ m.secretary }}", "{{ m.phone }}"],
+            ["{{ m.seq }}", "{{ m.code }}", "{{ m.name }}", *(["{{ m.what }}"] if what else []), "{{ m.secretary }}",
+             "{{ m.phone }}"],
             "{%tr endfor %}",
         ], size=SZ_5)
         b.tag("{%p endif %}")
@@ -672,7 +673,7 @@ def reminder():
     b.tag("{%p endif %}")
     b.p("填报表请使用下发的模板填写，不要改动表格结构；被退回的，按退回说明修改后重新报送。")
     b.p("联系方式：{{ contact }}")
-    sign(b, "{{ department }}", "{{ date }}")
+    sign(b, "{{ department }}", "{{ date }}", gap=1)
     return doc
 
 

@@ -22,17 +22,21 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import Workbook
 
 import xlflow.files
+from xlflow import constants as K
 from xlflow import documents as D
 from xlflow import reports as R
 from xlflow.doccheck import check_templates
+from xlflow.chain import Facts, Standing
 from xlflow.cli import main as cli
 from xlflow.errors import TemplateError
 from xlflow.ingest import candidates, run_pass
 from xlflow.ledger import open_ledger
 from xlflow.results import load_results
-from xlflow.sample import fill_workbook
+from xlflow.review import review_round
+from xlflow.sample import fill_decision, fill_review, fill_workbook
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import init_workspace
 
@@ -44,28 +48,61 @@ GB = {"top": "2098", "bottom": "1984", "left": "1588", "right": "1474"}  # 37/35
 
 # ---- the campaign ------------------------------------------------------------------------------
 
+MEETING, DECIDED = "学院党委2019年第12次会议", dt.date(2019, 12, 24)
+
+
+def write_roster(path: Path, branches) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = K.ROSTER_SHEET
+    keys = list(K.ROSTER_COLUMNS)
+    ws.append([K.ROSTER_COLUMNS[k] for k in keys])
+    for b in branches:
+        ws.append([getattr(b, k) for k in keys])
+    wb.save(path)
+
+
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     """20 branches of three 总支; 12 return (all of the first 总支). Phase 创优: 样板 at 1/5 (4
-    places) and 标杆院系 in the decision."""
+    places) and 标杆院系 in the decision. The whole acceptance chain runs on real workbooks through
+    the inbox: every 总支 returns its 初验, the college its 复验 (with the spot check), and the
+    committee its decision (认定 and 样板 as suggested)."""
     root = tmp_path_factory.mktemp("reports")
     ws, _ = init_workspace(root / "ws")
     checklist, roster = ws.checklist(), ws.roster()
-    settings = replace(ws.settings(), phase="创优")
     generals = list(dict.fromkeys(b.general for b in roster))[:3]
     groups = [[b for b in roster if b.general == g] for g in generals]
     branches = groups[0] + groups[1] + groups[2][:6]
+    write_roster(ws.roster_path, branches)
+    toml = (ws.root / "xlflow.toml").read_text(encoding="utf-8")
+    toml = toml.replace('phase = "达标"', 'phase = "创优"').replace(
+        'decision_prefix = "（请在xlflow.toml中设置发文机关代字）"', 'decision_prefix = "鹤职院党发"').replace(
+        "decision_number = 1", "decision_number = 12")
+    (ws.root / "xlflow.toml").write_text(toml, encoding="utf-8")
+    settings = ws.settings()
     returning = groups[0] + groups[1][:3] + groups[2][:2]
     write_handout(branches, checklist, settings, ws.handout, workers=1)
     for n, b in enumerate(returning):
         fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, 40 + n)
     outcome = run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 11, 28, 9, 30))
     assert [o.outcome for o in outcome.outcomes] == ["accepted"] * len(returning)
+    for n, path in enumerate(review_round(ws, dt.datetime(2019, 12, 1, 9))):
+        fill_review(path, ws.inbox / path.name, 70 + n, checklist)
+    assert {o.outcome for o in run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 12, 9, 9)).outcomes} == {"accepted"}
+    [second] = [p for p in review_round(ws, dt.datetime(2019, 12, 11, 9)) if p.name.startswith("复验")]
+    fill_review(second, ws.inbox / second.name, 80, checklist)
+    assert [o.outcome for o in run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 12, 20, 9)).outcomes] == ["accepted"]
+    [decision] = [p for p in review_round(ws, dt.datetime(2019, 12, 21, 9)) if p.name.startswith("认定")]
+    fill_decision(decision, ws.inbox / decision.name, MEETING, DECIDED)
+    assert [o.outcome for o in run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 12, 25, 9)).outcomes] == ["accepted"]
     conn = open_ledger(ws.ledger)
     try:
-        results = load_results(conn, checklist, settings, branches)
+        results = load_results(conn, checklist, settings, branches, today=TODAY)
     finally:
         conn.close()
+    assert any(r.standing.model for r in results.branches)
+    assert any(r.standing.recognized and not r.standing.model for r in results.branches)
     out = root / "out"
     run = R.write_reports(results, checklist, settings, ws.templates, out, workers=2, today=TODAY)
     return {"ws": ws, "checklist": checklist, "settings": settings, "branches": branches, "results": results,
@@ -104,8 +141,8 @@ def pdfs(campaign, libreoffice):
         pytest.skip("pdftotext/pdfinfo (poppler-utils) are not installed")
     res = campaign["results"]
     with_problems = next(r for r in res.branches if len(r.problems) >= 2)
-    model = next(r for r in res.branches if r.score.model)
-    passed_only = next(r for r in res.branches if r.score.passed and not r.score.model)
+    model = next(r for r in res.branches if r.standing.model)
+    passed_only = next(r for r in res.branches if r.standing.recognized and not r.standing.model)
     picks = {
         "acceptance": _doc(campaign, D.ACCEPTANCE, with_problems.branch.code),
         "acceptance_model": _doc(campaign, D.ACCEPTANCE, model.branch.code),
@@ -126,13 +163,13 @@ def pdfs(campaign, libreoffice):
 
 def test_every_document_is_written_where_expected(campaign):
     res, out, run = campaign["results"], campaign["out"], campaign["run"]
-    passed = [r for r in res.branches if r.score.passed]
+    passed = [r for r in res.branches if r.standing.recognized]  # 证书 only for what the committee decided
     assert len(list((out / "验收意见书").glob("*.docx"))) == len(res.branches) == 12
     assert len(list((out / "证书").glob("*.docx"))) == len(passed)
     assert len(list((out / "年度报告").glob("*.docx"))) == 3
     assert sorted(p.name for p in (out / "催报通知").glob("*.docx")) == sorted(
         f"{g}_催报通知.docx" for g in {b.general for b in res.missing})
-    assert (out / "2019年度表彰决定.docx").is_file()
+    assert (out / "2019年度表彰决定.docx").is_file() and not (out / D.DRAFTS).exists()
     assert len(run.written) == 12 + len(passed) + 3 + 2 + 1 and not run.skipped and not run.removed
     assert (out / R.MANIFEST).is_file()
     assert not list(out.rglob("*.tmp")), "atomic writes leave no temporary files"
@@ -160,7 +197,7 @@ def test_acceptance_report_shows_name_scores_grade_and_problems(pdfs, campaign):
     assert 2 <= _pages(pdf) <= 8
     assert br.branch.name in text and br.branch.general in text and br.branch.code in text
     assert f"验收总分{br.score.total:.2f}分" in text
-    assert f"认定等次为“{br.score.grade}”" in text
+    assert f"计分等次为“{br.score.grade}”" in text
     for cat in campaign["checklist"].categories:
         assert cat.name in text
         assert f"{br.score.categories[cat.code]:.2f}" in text
@@ -169,13 +206,20 @@ def test_acceptance_report_shows_name_scores_grade_and_problems(pdfs, campaign):
         assert p["status"] in text
     for e in br.evidence:
         assert _flat(e.requirement)[:10] in text
-    assert "尚未初验" in text and "尚未复验" in text and "待学院复验后认定" in text
+    st = br.standing
+    assert f"验收进度{st.label}" in text
+    assert f"四、党总支初验意见结论：{br.first.conclusion}" in text
+    if st.recognized:
+        assert f"经{MEETING}研究，该支部达到《三标准三规范》建设要求，认定为达标党支部" in text
+        assert f"{campaign['settings'].committee}（盖章）{D.cn_date(DECIDED)}" in text
+    else:
+        assert "认定为达标党支部" not in text and "尚未认定" in text
 
 
 def test_a_model_branch_is_named_so(pdfs):
     text = _flat(_pdf_text(pdfs["pdf"]["acceptance_model"]))
     assert pdfs["model"].branch.name in text
-    assert "列入校级“样板党支部”名单" in text
+    assert f"经{MEETING}研究，该支部达到《三标准三规范》建设要求，认定为达标党支部，评为校级“样板党支部”。" in text
 
 
 def test_certificates_one_landscape_page_each(pdfs, campaign):
@@ -197,33 +241,39 @@ def test_decision_is_an_official_document(pdfs, campaign):
     res, settings = campaign["results"], campaign["settings"]
     pdf = pdfs["pdf"]["decision"]
     text = _flat(_pdf_text(pdf))
+    recognized = [r for r in res.branches if r.standing.recognized]
+    benchmarks = D.decided_benchmarks(res, settings)
     assert _pages(pdf) >= 2
     assert text.startswith(f"{settings.committee}文件")
-    assert settings.doc_code == "鹤职院党发〔2019〕4号" and settings.doc_code in text
-    assert "关于表彰2019年度校级“样板党支部”和“标杆院系”的决定" in text
+    assert settings.doc_code("decision") == "鹤职院党发〔2019〕12号" and "鹤职院党发〔2019〕12号" in text
+    title = "关于认定2019年度达标党支部和表彰校级“样板党支部”" + ("、“标杆院系”" if benchmarks else "") + "的决定"
+    assert title in text and "草稿" not in text
     assert "各总支，院属各单位：" in text
-    assert f"全院{len(campaign['branches'])}个党支部中，{len(res.branches)}个报送了验收材料" in text
-    assert "附件：1．2019年度校级“样板党支部”名单" in text and "2．2019年度“标杆院系”名单" in text
-    issued = max(D.branch_date(r) for r in res.branches)
-    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", D.cn_date(issued))
-    assert f"{settings.committee}{D.cn_date(issued)}" in text  # 落款 and date
-    assert f"{settings.committee}办公室{D.cn_date(issued)}印发" in text  # 版记
+    assert f"全院{len(campaign['branches'])}个党支部中，{len(recognized)}个达到建设标准，经{MEETING}研究，认定为达标党支部" in text
+    assert "附件：1．2019年度达标党支部名单" in text and "2．2019年度校级“样板党支部”名单" in text
+    assert f"{settings.committee}{D.cn_date(DECIDED)}" in text  # 落款: the meeting's date, not the day xlflow ran
+    assert f"{settings.committee}办公室" in text and f"{D.cn_date(DECIDED)}印发" in text  # 版记
 
 
-def test_decision_annex_lists_exactly_the_model_branches(pdfs, campaign):
+def _annexes(layout: str) -> list[str]:
+    parts = re.split(r"^\f?附件\s*\d\s*$", layout, flags=re.M)
+    return parts[1:]
+
+
+def test_decision_annexes_list_exactly_the_decided_branches(pdfs, campaign):
     res = campaign["results"]
-    models = [r.branch for r in res.branches if r.score.model]
+    recognized = [r.branch for r in res.branches if r.standing.recognized]
+    models = [r.branch for r in res.branches if r.standing.model]
     assert 1 <= len(models) <= res.quota == 4
     layout = _pdf_text(pdfs["pdf"]["decision"], layout=True)  # pdftotext spaces out "附件 1", "2018 级"
-    annex = layout[re.search(r"^\f?附件\s*1\s*$", layout, re.M).start():]
-    annex, benchmarks = (re.split(r"^\f?附件\s*2\s*$", annex, flags=re.M) + [""])[:2]
-    rows = re.findall(r"^\s*(\d+)\s+(.+?党支部)\s+(\S+党总支)\s*$", annex, re.M)
-    assert [(n, _flat(name), g) for n, name, g in rows] == [(str(n), b.name, b.general) for n, b in enumerate(models, 1)]
     names = [b.name for b in campaign["branches"]]
     assert not any(a != b and a in b for a in names for b in names)
-    flat = _flat(annex)
-    assert [n for n in names if n in flat] == [b.name for b in models], "the annex holds nothing else"
-    assert re.findall(r"^\s*\d+\s+(\S+党总支)\s*$", benchmarks, re.M) == res.benchmarks
+    annexes = _annexes(layout)
+    for annex, listed in zip(annexes, (recognized, models)):
+        rows = re.findall(r"^\s*(\d+)\s+(.+?党支部)\s+(\S+党总支)\s*$", annex, re.M)
+        assert [(n, _flat(name), g) for n, name, g in rows] == [(str(n), b.name, b.general) for n, b in enumerate(listed, 1)]
+        flat = _flat(annex)
+        assert [n for n in names if n in flat] == [b.name for b in listed], "the annex holds nothing else"
 
 
 def test_decision_without_benchmarks_outside_the_chuangyou_phase(campaign, libreoffice, tmp_path):
@@ -232,8 +282,8 @@ def test_decision_without_benchmarks_outside_the_chuangyou_phase(campaign, libre
                           tmp_path, today=TODAY, kinds=[D.DECISION])
     pdf = libreoffice.to_pdf(run.written[0], tmp_path / "d.pdf")
     text = _flat(_pdf_text(pdf))
-    assert "关于表彰2019年度校级“样板党支部”的决定" in text
-    assert "标杆院系" not in text and "附件2" not in text
+    assert "关于认定2019年度达标党支部和表彰校级“样板党支部”的决定" in text
+    assert "标杆院系" not in text and "附件3" not in text
 
 
 def test_annual_report_counts_scores_problems_and_missing(pdfs, campaign):
@@ -261,7 +311,7 @@ def test_reminder_lists_the_branches_that_have_not_returned(pdfs, campaign):
     missing = [b for b in campaign["results"].missing if b.general == general]
     text = _flat(_pdf_text(pdfs["pdf"]["reminder"]))
     assert missing and _pages(pdfs["pdf"]["reminder"]) == 1
-    assert f"{general}：" in text and f"以下{len(missing)}个党支部尚未报送" in text
+    assert f"{general}：" in text and f"下列{len(missing)}个党支部尚未报送" in text
     for b in missing:
         assert b.name in text and b.code in text
     assert "应于2019年11月30日前报送" in text and "截至2019年12月10日" in text
@@ -357,7 +407,7 @@ def test_clean_text_strips_what_xml_cannot_hold():
 
 def test_ampersand_angle_brackets_and_control_characters(campaign, libreoffice, tmp_path):
     results = copy.deepcopy(campaign["results"])
-    br = next(r for r in results.branches if r.score.model and r.problems)
+    br = next(r for r in results.branches if r.standing.model and r.problems)
     br.branch = replace(br.branch, name="机电&测试<甲>支部\x07")
     br.problems[0]["problem"] = "台账<缺失> & 记录\x0b不全"
     run = R.write_reports(results, campaign["checklist"], campaign["settings"], campaign["ws"].templates,
@@ -401,7 +451,7 @@ def test_a_misspelt_tag_is_named_and_nothing_is_written(campaign, tmp_path):
     assert str(err.value) == (
         "Word 模板有 1 处问题，本次没有生成任何文书。请在 Word 中改正后重新运行：\n"
         "达标验收意见书.docx：标签“{{ branch.nmae }}”中的“nmae”无法识别，“branch”下可用的有："
-        "code、name、general、type、secretary、full_members、probationary_members、received_on")
+        "code、name、general、type、secretary、full_members、probationary_members、received_on、stage")
     assert not out.exists()
 
 
@@ -441,7 +491,7 @@ def test_incremental_runs_render_only_what_changed(campaign, tmp_path):
     assert not second.written and len(second.skipped) == len(first.written)
 
     # one branch's problem text: its report and its 总支's annual report, nothing else
-    br = next(r for r in results.branches if r.problems and r.score.passed)
+    br = next(r for r in results.branches if r.problems and r.standing.recognized)
     br.problems[0]["problem"] += "（已补充）"
     third = run()
     assert sorted(p.relative_to(out).as_posix() for p in third.written) == sorted([
@@ -453,8 +503,9 @@ def test_incremental_runs_render_only_what_changed(campaign, tmp_path):
     cert.unlink()
     assert run().written == [cert]
 
-    # a branch that no longer passes loses its certificate
-    br.score = replace(br.score, passed=False, model=False, grade="未达标")
+    # a branch no longer 认定 (a newer decision) loses its certificate
+    br.standing = replace(br.standing, stage=K.STAGE_NOT_RECOGNIZED, recognized=False, model=False)
+    results.standings[br.branch.code] = br.standing
     fourth = run()
     assert fourth.removed == [cert] and not cert.exists()
     assert out / "验收意见书" / f"{br.branch.code}_{br.branch.name}_达标验收意见书.docx" in fourth.written
@@ -472,7 +523,7 @@ def test_incremental_runs_render_only_what_changed(campaign, tmp_path):
             z.writestr(n, data)
     fifth = run()
     certs = sorted((out / "证书").glob("*.docx"))
-    assert sorted(fifth.written) == certs and len(certs) == sum(r.score.passed for r in results.branches)
+    assert sorted(fifth.written) == certs and len(certs) == sum(r.standing.recognized for r in results.branches)
 
     # a damaged manifest only costs a full run
     (out / R.MANIFEST).write_text("{", encoding="utf-8")
@@ -507,13 +558,12 @@ def test_a_document_open_in_word_is_left_and_retried(campaign, tmp_path, monkeyp
 
 def test_no_returns_yet(campaign, tmp_path):
     res = campaign["results"]
-    nothing = replace(res, branches=[], missing=list(campaign["branches"]), quota=0, benchmarks=[])
+    missing = {b.code: Standing(b.code, K.STAGE_MISSING, "尚未报送填报表") for b in campaign["branches"]}
+    nothing = replace(res, branches=[], missing=list(campaign["branches"]), quota=0, benchmarks=[],
+                      standings=missing, facts=Facts())
     run = R.write_reports(nothing, campaign["checklist"], campaign["settings"], campaign["ws"].templates, tmp_path,
                           today=TODAY)
-    assert sorted({p.parent.name for p in run.written}) == sorted(["年度报告", "催报通知", tmp_path.name])
-    with zipfile.ZipFile(tmp_path / "2019年度表彰决定.docx") as z:
-        xml = z.read("word/document.xml").decode()
-    assert "本年度暂不评定校级“样板党支部”" in xml and "附件1" not in xml
+    assert sorted({p.parent.name for p in run.written}) == sorted(["年度报告", "催报通知"])  # no decision, no draft
 
 
 def test_parallel_and_serial_runs_write_the_same_documents(campaign, tmp_path):

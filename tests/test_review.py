@@ -110,7 +110,7 @@ def base(tmp_path_factory) -> Path:
             fill_workbook(template, ws.inbox / f"{b.code}.xlsx", b, checklist, settings, 40 + n, plan[b.code])
     outcomes = {o.name: o.outcome for o in run_pass(ws, candidates(ws.inbox), NOW).outcomes}
     assert outcomes[f"{jd[5].code}.xlsx"] == "rejected" and list(outcomes.values()).count("accepted") == 7
-    review_round(ws)
+    review_round(ws, NOW)
     return root
 
 
@@ -128,9 +128,11 @@ def base_camp(base) -> Campaign:
 
 # ---- writing -------------------------------------------------------------------------------------
 
-def test_one_first_review_per_general_with_accepted_branches_and_one_second_review(base_camp):
+def test_one_first_review_per_general_with_accepted_branches_and_no_second_review_before_any_first(base_camp):
+    """复验 goes to the branches their 总支 put forward: before any 初验 (and before the spot check is
+    due) there is nobody to 复验."""
     names = sorted(p.name for p in base_camp.ws.review.iterdir() if p.suffix == ".xlsx")
-    assert names == sorted([FIRST_FILE, f"初验_{OTHER}.xlsx", SECOND_FILE])
+    assert names == sorted([FIRST_FILE, f"初验_{OTHER}.xlsx"])
 
 
 def test_first_review_lists_exactly_the_accepted_branches_with_self_rating_and_evidence(base_camp):
@@ -180,15 +182,17 @@ def test_review_workbook_has_dropdowns_protection_and_its_identity(base_camp):
     assert [c.value for c in wb[K.SHEET_LISTS]["A"][1:5]] == base_camp.checklist.rating_names
     assert [c.value for c in wb[K.SHEET_LISTS]["B"][1:4]] == list(K.REVIEW_CONCLUSIONS)
     ccol = {h: openpyxl.utils.get_column_letter(c) for h, c in headers(concl).items()}
-    dvs = {dv.type: (dv.formula1, str(dv.sqref)) for dv in concl.data_validations.dataValidation}
-    assert dvs["list"] == ("xl_conclusion", f"{ccol['初验结论']}3:{ccol['初验结论']}7")
-    assert dvs["date"][1] == f"{ccol['验收日期']}3:{ccol['验收日期']}7"
+    dvs = sorted((dv.type, dv.formula1 if dv.type == "list" else "", str(dv.sqref))
+                 for dv in concl.data_validations.dataValidation)
+    assert dvs == sorted([("list", "xl_conclusion", f"{ccol['初验结论']}3:{ccol['初验结论']}7"),
+                          ("date", "", f"{ccol['验收日期']}3:{ccol['验收日期']}7"),
+                          ("date", "", f"{ccol['整改期限']}3:{ccol['整改期限']}7")])
     for ws in (wb[K.REVIEW_SHEET_GUIDE], items, concl, wb[K.SHEET_LISTS], wb[K.SHEET_IDENTITY]):
         assert ws.protection.sheet
     assert items.protection.autoFilter is False  # the filter stays usable in the protected sheet
     for ws, inputs, fixed in ((items, (rating, comment), (col["支部编码"], col["自评等次"], col["记录核验"])),
-                              (concl, (ccol["初验结论"], ccol["验收意见"], ccol["验收人"], ccol["验收日期"]),
-                               (ccol["支部编码"], ccol["自评总分"]))):
+                              (concl, (ccol["初验结论"], ccol["整改期限"], ccol["验收意见"], ccol["验收人"],
+                                       ccol["验收日期"]), (ccol["支部编码"], ccol["验收类别"], ccol["自评总分"]))):
         for c in inputs:
             cell = ws[f"{c}3"]
             assert cell.protection.locked is False and cell.fill.fgColor.rgb == INPUT_FILL
@@ -201,7 +205,8 @@ def test_review_workbook_has_dropdowns_protection_and_its_identity(base_camp):
     assert wb[K.SHEET_LISTS].sheet_state == "hidden" and wb[K.SHEET_IDENTITY].sheet_state == "veryHidden"
     codes = [r.branch.code for r in base_camp.results().branches if r.branch.general == GENERAL]
     ident = {r[0]: r[1] for r in wb[K.SHEET_IDENTITY].iter_rows(values_only=True)}
-    assert ident == {"kind": K.KIND_REVIEW_FIRST, "unit": GENERAL, "template_version": review_version(base_camp.checklist),
+    assert ident == {"kind": K.KIND_REVIEW_FIRST, "unit": GENERAL, "year": "2019",
+                     "template_version": review_version(base_camp.checklist),
                      "checklist_fingerprint": base_camp.checklist.fingerprint, "branches": json.dumps(codes)}
     props = {p.name: p.value for p in wb.custom_doc_props.props}
     assert {k[len("xlflow_"):]: v for k, v in props.items()} == ident
@@ -210,18 +215,23 @@ def test_review_workbook_has_dropdowns_protection_and_its_identity(base_camp):
     assert not raw.findings  # the review layout is read by header: nothing missing, nothing extra
 
 
-def test_second_review_covers_every_accepted_branch_and_shows_the_first(base_camp):
-    wb = openpyxl.load_workbook(base_camp.review(SECOND_FILE))
+def test_second_review_covers_the_branches_put_forward_and_shows_the_first(camp):
+    fill_review(camp.review(FIRST_FILE), camp.ws.inbox / "机电初验.xlsx", 7, camp.checklist)
+    assert [o.outcome for o in camp.run(FIRST_DAY).outcomes] == ["accepted"]
+    review_round(camp.ws, FIRST_DAY)  # before the 初验 deadline, with one 总支 still out: no spot check yet
+    put_forward = [r.branch.code for r in camp.results().branches if r.first.conclusion == "同意达标"]
+    assert put_forward and len(put_forward) < 7
+    wb = openpyxl.load_workbook(camp.review(SECOND_FILE))
     cols = K.REVIEW_LAYOUTS[K.KIND_REVIEW_SECOND]["review"][1]
     assert list(headers(wb[ITEMS])) == list(cols.values())
     rows = table(wb[ITEMS])
-    codes = [r.branch.code for r in base_camp.results().branches]
-    assert sorted({r["支部编码"] for r in rows}) == sorted(codes) and len(rows) == 7 * 44
+    assert sorted({r["支部编码"] for r in rows}) == sorted(put_forward) and len(rows) == len(put_forward) * 44
+    assert {r["验收类别"] for r in table(wb[CONCLUSION])} == {K.CATEGORY_APPLIED}
     col = {h: openpyxl.utils.get_column_letter(c) for h, c in headers(wb[ITEMS]).items()}
     assert wb[ITEMS][f"{col['初验等次']}3"].protection.locked is not False  # shown, not an input
     assert wb[ITEMS][f"{col['复验等次']}3"].protection.locked is False
     assert {dv.formula1: str(dv.sqref) for dv in wb[ITEMS].data_validations.dataValidation} == {
-        "xl_rating": f"{col['复验等次']}3:{col['复验等次']}{2 + 7 * 44}"}
+        "xl_rating": f"{col['复验等次']}3:{col['复验等次']}{2 + len(rows)}"}
 
 
 def test_long_branch_lists_are_split_across_custom_properties():
@@ -266,7 +276,7 @@ def test_a_filled_review_is_accepted_and_its_ratings_count_second_over_first_ove
         assert res.score.used == {i: first.get(i) or res.self_ratings[i] for i in res.score.used}
 
     # The next round is pre-filled: the 总支 edits its 初验, the college sees it beside its 复验.
-    review_round(camp.ws)
+    review_round(camp.ws, FIRST_DAY)
     again = {(r["支部编码"], r["指标编码"]): (r["初验等次"], r["初验意见"])
              for r in table(openpyxl.load_workbook(camp.review(FIRST_FILE))[ITEMS])}
     assert again == given
@@ -275,7 +285,7 @@ def test_a_filled_review_is_accepted_and_its_ratings_count_second_over_first_ove
     assert {k: v for k, v in shown.items() if k in given} == given
     assert all(v == (None, None) for k, v in shown.items() if k not in given)
     shown = {r["支部编码"]: r["初验结论"] for r in table(second[CONCLUSION])}
-    assert {c: shown[c] for c in verdicts} == {c: r["初验结论"] for c, r in verdicts.items()}
+    assert shown == {c: r["初验结论"] for c, r in verdicts.items() if r["初验结论"] == "同意达标"}
 
     fill_review(camp.review(SECOND_FILE), camp.ws.inbox / "学院复验.xlsx", 8, checklist)
     [outcome] = camp.run(SECOND_DAY).outcomes
@@ -333,7 +343,7 @@ def test_a_bad_rating_or_an_unknown_branch_is_sent_back_with_the_exact_message(c
 
 @pytest.mark.parametrize("edit, code, message", [
     ({"template_version": "2018.1-r1"}, "R402",
-     "文件“x.xlsx”是旧版初验工作簿（版本 2018.1-r1），现行版本为 2019.1-r1（指标清单或表格格式已调整）。"
+     "文件“x.xlsx”是旧版初验工作簿（版本 2018.1-r1），现行版本为 2019.1-r2（指标清单或表格格式已调整）。"
      "请在组织部重新下发的初验工作簿中填写（可将已填的等次和意见复制过去）后重新提交。"),
     ({"unit": "外校党总支"}, "R401",
      "文件“x.xlsx”是初验工作簿，但其中的验收单位“外校党总支”不是本年度支部名册中的党总支，无法确定是谁的初验。"
@@ -368,7 +378,7 @@ def test_a_second_return_of_the_same_general_becomes_current(camp):
     save_as_of(openpyxl.load_workbook(camp.ws.root / "r1.xlsx"), camp.ws.inbox / "初验第一轮.xlsx",
                dt.datetime(2019, 12, 5, 16, 0))  # the ledger's current one is the one saved last
     assert [o.outcome for o in camp.run(FIRST_DAY).outcomes] == ["accepted"]
-    review_round(camp.ws)  # the second round starts from the first
+    review_round(camp.ws, FIRST_DAY)  # the second round starts from the first
     wb = openpyxl.load_workbook(camp.review(FIRST_FILE))
     ws = wb[ITEMS]
     col = headers(ws)
@@ -448,6 +458,6 @@ def test_duplicates_dates_lost_rows_and_inconsistent_conclusions_are_reported(ba
     assert messages["R410"] == (f"工作表“逐项验收”中缺少{names[first_code]}（{first_code}）的 1 项指标（{rows[1]['指标编码']}），"
                                 "可能被删除了行。这些指标按未初验处理；如需初验，请使用重新下发的初验工作簿。")
     assert messages["R411"] == f"工作表“总体结论”中缺少{names[gone]}（{gone}）这一行，该支部的初验结论按未填写处理。"
-    assert messages["R408"] == f"总体结论!{L['c验收日期']}4：验收日期“2018-05-01”不在 2019-01-01 至 2020-12-31 之间。请填写实际验收的日期。"
+    assert messages["R408"] == f"总体结论!{L['c验收日期']}4：验收日期“2018-05-01”不在 2019-01-01 至 2020-12-31 之间。请填写实际的验收日期。"
     assert not checked.report.valid  # R405, V202 and R408 are errors; the rest are warnings
     assert {f.code for f in checked.report.warnings} == {"R410", "R411", "R412", "R413"}

@@ -58,9 +58,9 @@ def test_default_toml_names_every_setting(tmp_path):
 
 def test_an_edit_takes_effect_and_the_rest_keep_their_defaults(tmp_path):
     text = edited("year = 2019 ", "year = 2020 ").replace('phase = "达标"', 'phase = "提质"')
-    text = text.replace("doc_number = 4", "doc_number = 12")
+    text = text.replace("decision_number = 1", "decision_number = 12")
     s = load_settings(write(tmp_path, text))
-    assert s == dataclasses.replace(Settings(), year=2020, phase="提质", doc_number=12)
+    assert s == dataclasses.replace(Settings(), year=2020, phase="提质", decision_number=12)
 
 
 def test_a_byte_order_mark_from_windows_notepad_is_accepted(tmp_path):
@@ -93,7 +93,7 @@ def _line_of(text: str, needle: str) -> int:
     ('college = "鹤壁职业技术学院"', "college = “鹤壁职业技术学院”"),  # Chinese quotes
     ("deadline = 2019-11-30", "deadline = 2019-11-31"),               # no such day
     ("deadline = 2019-11-30", "deadline = 2019/11/30"),               # the wrong date form
-    ("doc_number = 4", "doc_number 4"),                               # the equals sign forgotten
+    ("decision_number = 1", "decision_number 1"),                     # the equals sign forgotten
 ])
 def test_bad_toml_syntax_names_the_line(tmp_path, old, new):
     text = edited(old, new)
@@ -110,8 +110,8 @@ def test_a_file_that_is_not_utf8(tmp_path):
 
 
 def test_unknown_key(tmp_path):
-    text = edited("doc_number = 4", "doc_number = 4\ndoc_numbr = 5")
-    assert problem(tmp_path, text) == HEADER + "未知的设置项“doc_numbr”。"
+    text = edited("decision_number = 1", "decision_number = 1\ndecision_numbr = 5")
+    assert problem(tmp_path, text) == HEADER + "未知的设置项“decision_numbr”。"
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -150,15 +150,37 @@ def test_every_problem_is_listed_at_once(tmp_path):
 
 # ---- derived values ---------------------------------------------------------------------------
 
-def test_doc_code():
-    assert Settings().doc_code == "鹤职院党发〔2019〕4号"
-    assert Settings(year=2020, doc_number=17).doc_code == "鹤职院党发〔2020〕17号"
+def test_doc_code_is_an_obvious_placeholder_until_the_college_sets_its_own():
+    """Never the plan's own number (鹤职院党发〔2019〕4号): a clerk sees at once that it is to be set."""
+    assert Settings().doc_code("decision") == "（请在xlflow.toml中设置发文机关代字）〔2019〕1号"
+    assert Settings(year=2020, decision_number=17).doc_code("decision") == "（请在xlflow.toml中设置发文机关代字）〔2020〕17号"
+    assert Settings(reminder_prefix="鹤职院组通", reminder_number=3).doc_code("reminder", 2) == "鹤职院组通〔2019〕5号"
 
 
 def test_doc_code_from_the_file(tmp_path):
-    text = edited('doc_prefix = "鹤职院党发"', 'doc_prefix = "鹤职院党组发"').replace("doc_number = 4", "doc_number = 9")
-    text = text.replace("year = 2019 ", "year = 2021 ")
-    assert load_settings(write(tmp_path, text)).doc_code == "鹤职院党组发〔2021〕9号"
+    text = edited('decision_prefix = "（请在xlflow.toml中设置发文机关代字）"', 'decision_prefix = "鹤职院党组发"')
+    text = text.replace("decision_number = 1", "decision_number = 9").replace("year = 2019 ", "year = 2021 ")
+    assert load_settings(write(tmp_path, text)).doc_code("decision") == "鹤职院党组发〔2021〕9号"
+
+
+def test_an_earlier_versions_document_number_keys_still_work(tmp_path):
+    text = edited("decision_number = 1", "doc_number = 7").replace("decision_prefix", "doc_prefix")
+    s = load_settings(write(tmp_path, text))
+    assert s.doc_code("decision").endswith("〔2019〕7号")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("spot_check_share = 0.1", "spot_check_share = 1.5",
+     "抽查比例（spot_check_share）应在 0 至 1 之间，如 0.1 表示 10%，现为 1.5。"),
+    ("models_in_dabiao = false", 'models_in_dabiao = "否"',
+     "设置项“models_in_dabiao”的值“否”类型不对，应为 true（是）或 false（否）。"),
+])
+def test_review_settings_that_cannot_be_used(tmp_path, old, new, message):
+    assert problem(tmp_path, edited(old, new)) == HEADER + message
+
+
+def test_a_whole_number_share_is_read_as_a_share(tmp_path):
+    assert load_settings(write(tmp_path, edited("spot_check_share = 0.1", "spot_check_share = 0"))).spot_check_share == 0.0
 
 
 @pytest.mark.parametrize("phase", list(PHASES))

@@ -158,10 +158,10 @@ def _review(rv: Review, label: str, checklist: Checklist, counted: bool = True) 
     conclusion = rv.conclusion or f"尚未{label}"
     if rv.conclusion == K.REVIEW_CONCLUSIONS[2] and until:
         conclusion += f"（整改期限：{cn_date(until)}）"
-    return {"conclusion": conclusion, "opinion": rv.opinion, "reviewer": rv.reviewer,
+    return {"conclusion": conclusion, "opinion": _cn_dates(rv.opinion), "reviewer": rv.reviewer,
             "date": cn_date(ledger_date(rv.reviewed_on)) or BLANK_DATE,
             "comments": [{"code": i.code, "short": i.short, "rating": rv.ratings.get(i.code, ""),
-                          "comment": rv.comments[i.code]} for i in checklist.indicators if rv.comments.get(i.code)]}
+                          "comment": _cn_dates(rv.comments[i.code])} for i in checklist.indicators if rv.comments.get(i.code)]}
 
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -225,7 +225,7 @@ def certificate_context(br: BranchResult, settings: Settings) -> dict:
     """Only for a branch the committee 认定 (plan() sees to it); dated by the decision."""
     return {**_common(settings), "branch": _branch_info(br),
             "honor": MODEL_HONOR if br.standing.model else PASS_HONOR,
-            "basis": _basis([br]), "cert_no": f"{settings.year}-{br.branch.code}", "date": cn_date(branch_date(br))}
+            "basis": "经验收和学院党委认定", "cert_no": f"{settings.year}-{br.branch.code}", "date": cn_date(branch_date(br))}
 
 
 def _missing_rows(missing: list[Branch]) -> list[dict]:

@@ -146,4 +146,4 @@ def load_settings(root: Path | str) -> Settings:
 
 
 _KIND = {int: "整数", str: "文字（用英文引号括起来）", dt.date: "日期（如 2019-11-30）", float: "小数（如 0.1）",
-         bool: "true 或 false"}
+         bool: " true（是）或 false（否）"}
