@@ -267,17 +267,18 @@ def test_ingest_then_status(handed_out):
 
     status = run("status", "--root", ws.root).output
     lines = status.splitlines()
-    assert lines[0].split() == ["党总支", "应报", "已收", "退回待改", "未报"]
-    rows = {line.split()[0]: line.split()[1:] for line in lines[1:] if len(line.split()) == 5}
+    assert lines[0].split() == ["党总支", "应报", "已收", "退回待改", "未报", "初验", "待复验", "整改中", "待认定", "认定达标"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:] if len(line.split()) == 10}
     first, last = generals(branches)
-    assert rows[first] == ["3", "1", "1", "1"]
-    assert rows[last] == ["2", "0", "0", "2"]
-    assert rows["合计"] == ["5", "1", "1", "3"]
+    # the campaign's 初验 deadline (2019-12-10) is long past on the machine's clock: the 初验 is overdue
+    assert rows[first] == ["3", "1", "1", "1", "逾期", "0", "0", "0", "0"]
+    assert rows[last] == ["2", "0", "0", "2", "未交", "0", "0", "0", "0"]
+    assert rows["合计"] == ["5", "1", "1", "3", "0/2", "0", "0", "0", "0"]
     missing = [b.name for b in branches if b not in (good, bad)]
-    assert f"{first} 退回待改：{bad.name}" in status
+    assert f"{first} 退回待改（已报送但被退回，待修改后重新报送）：{bad.name}" in status
     assert f"{first} 未报：{missing[0]}" in status
     assert f"{last} 未报：{'、'.join(missing[1:])}" in status
-    assert good.name not in status
+    assert f"{first} 初验逾期：{good.name}" in status
 
     # the same file again: a duplicate, and the counts do not move
     (ws.inbox / "再交一次.xlsx").write_bytes(next(ws.accepted.iterdir()).read_bytes())
@@ -304,7 +305,7 @@ def test_ingest_and_status_in_real_processes(handed_out):
     assert "接收  保卫处 填报表（终稿）.xlsx" in p.stdout
     p = xlflow("status", cwd=ws.root)  # --root defaults to the current folder
     assert p.returncode == 0, p.stderr
-    assert b.name not in p.stdout and "合计" in p.stdout
+    assert f"初验逾期：{b.name}" in p.stdout and "合计" in p.stdout
 
 
 def test_watch_rejects_a_zero_interval(small):

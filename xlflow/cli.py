@@ -205,6 +205,8 @@ def _print_pass(result, stamp: bool = False) -> None:
         if run is not None and (run.written or run.locked):
             busy = f"，{len(run.locked)} 份正被打开、下次再写" if run.locked else ""
             click.echo(f"{when}文书已更新 {len(run.written)} 份{busy}（outbox/reports/）")
+            if any(p.parent.name == "草稿" for p in run.written):
+                click.echo(f"{when}表彰决定尚待学院党委会议决定，只更新了草稿（outbox/reports/草稿/，无发文字号）")
 
 
 @main.command()
@@ -232,12 +234,13 @@ def ingest(root: Path):
 @main.command()
 @ROOT
 def review(root: Path):
-    """生成验收工作簿：每个党总支一份初验工作簿，学院一份复验工作簿。
+    """生成验收工作簿：初验（每个党总支一份）、复验（学院一份）、认定（学院党委一份）。
 
-    初验工作簿列出该党总支已接收的每个支部的每项指标，预填支部自评等次和台账核验结果，
-    由党总支填写初验等次、意见和总体结论；复验工作簿覆盖全部已接收的支部，并显示初验结果。
-    已交回的初验、复验内容会预填进去，可在其基础上修改。填好后放入 inbox/，运行 xlflow ingest。
-    输出在 outbox/review/。
+    初验工作簿列出该党总支已接收的每个支部，预填支部自评等次和台账核验结果，由党总支填写初验等次、
+    意见和结论（同意达标 即申请复验；整改后再验 须填整改期限）。复验工作簿只列党总支初验同意、申请复验的
+    支部，以及随机抽查的支部（初验截止日期过后或各党总支都交回初验后抽取，抽取的种子和名单记入台账）。
+    复验有同意达标的支部后，生成学院党委认定工作簿：党委会议决定认定达标和样板后由组织部录入交回，
+    证书和表彰决定只在此后生成。填好的工作簿放入 inbox/，运行 xlflow ingest。输出在 outbox/review/。
 
     \b
     示例：
@@ -253,7 +256,11 @@ def review(root: Path):
         return
     for p in paths:
         click.echo(f"  {p.name}")
-    click.echo(f"已生成验收工作簿 {len(paths)} 份（初验 {len(paths) - 1} 份、复验 1 份），位置：{ws.review.resolve()}")
+    rounds = {name: sum(1 for p in paths if p.name.startswith(name)) for name in ("初验", "复验", "认定")}
+    made = "、".join(f"{k} {v} 份" for k, v in rounds.items() if v)
+    click.echo(f"已生成验收工作簿 {len(paths)} 份（{made}），位置：{ws.review.resolve()}")
+    if not rounds["复验"]:
+        click.echo("暂无复验工作簿：还没有党总支初验同意、申请复验的支部，随机抽查在初验截止日期过后抽取。")
 
 
 @main.command()
@@ -359,6 +366,7 @@ def reports(root: Path, workers: int | None, force: bool):
     """
     import datetime as dt
 
+    from xlflow.documents import DRAFTS
     from xlflow.reports import write_reports
     from xlflow.results import ledger_results
 
@@ -373,6 +381,9 @@ def reports(root: Path, workers: int | None, force: bool):
         run = write_reports(results, checklist, settings, ws.templates, ws.reports, workers, tick,
                             today=dt.date.today(), force=force)
     removed = f"，删除不再适用的 {len(run.removed)} 份" if run.removed else ""
+    if any(p.parent.name == DRAFTS for p in [*run.written, *run.skipped]):
+        click.echo(f"学院党委尚未作出认定决定：表彰决定只生成了草稿（{DRAFTS}/，无发文字号），证书暂不生成。"
+                   "党委会议决定后，把认定工作簿（xlflow review 生成）填好放入 inbox/ 即生成正式文书。")
     click.echo(f"文书已生成：新生成 {len(run.written)} 份，未变化 {len(run.skipped)} 份{removed}；位置：{ws.reports.resolve()}")
     for p in run.locked:
         click.secho(f"未能更新（文件正被 Word 或 WPS 打开，关闭后重新运行即可）：{p}", fg="yellow")
