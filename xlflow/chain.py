@@ -184,5 +184,5 @@ def spot_check_pool(facts: Facts, codes) -> list[str]:
 
 
 def draw_seed(seed: int, year: int, number: int) -> str:
-    """The seed of the year's n-th draw (later draws cover branches that became eligible since)."""
+    """The seed of the year's draw, from the seed in xlflow.toml (recorded with the draw)."""
     return f"{seed}-{year}-{number}"

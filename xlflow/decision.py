@@ -23,6 +23,7 @@ from xlflow.roster import Branch
 from xlflow.settings import Settings
 from xlflow.workbook import new_workbook, wrapped_lines, write_guide_sheet, write_identity_sheet, write_list_sheet
 
+CENTERED = {"branch_code", "category", "first_conclusion", "second_conclusion", "rank", "mismatch"}
 DECIDABLE = (K.STAGE_AWAIT_DECISION, K.STAGE_RECOGNIZED, K.STAGE_NOT_RECOGNIZED)
 LIST_DECISION, LIST_MODEL = "xl_decision", "xl_model"
 SUGGEST, CANDIDATE, TIE, NURTURE = "建议认定", "样板候选", "并列，处在名额边缘", "推荐创建样板"
@@ -107,6 +108,7 @@ def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResul
              "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center"}),
              "fixed": wb.add_format({**base, "bg_color": "#F2F2F2"}),
              "num": wb.add_format({**base, "bg_color": "#F2F2F2", "align": "center", "num_format": "0.00"}),
+             "center": wb.add_format({**base, "bg_color": "#F2F2F2", "align": "center"}),
              "input": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
              "date": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})}
         write_guide_sheet(wb, K.REVIEW_SHEET_GUIDE, 110, _guide_lines(results, rows, settings, quota, f),
@@ -126,7 +128,7 @@ def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResul
             row = K.HEADER_ROW + n
             for c, k in enumerate(keys):
                 v = values[k]
-                fmt = f["input"] if k in inputs else f["num"] if k == "total" else f["fixed"]
+                fmt = f["input"] if k in inputs else f["num"] if k == "total" else f["center"] if k in CENTERED else f["fixed"]
                 if isinstance(v, (int, float)):
                     ws.write_number(row, c, v, fmt)
                 elif v:

@@ -324,15 +324,17 @@ def spot_check_due(results: Results, settings: Settings, today: dt.date) -> bool
 
 def review_round(ws: Workspace, now: dt.datetime | None = None) -> list[Path]:
     """The ledger's current results → the review workbooks in the working folder's outbox/review/.
-    When the spot check is due and branches are waiting to be drawn from, the draw is made and
-    recorded in the ledger first (reproducible from its recorded seed and pool)."""
+    When the spot check is due (and not yet drawn this year), the draw is made and recorded in the
+    ledger first (reproducible from its recorded seed and pool)."""
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     now = now or dt.datetime.now().replace(microsecond=0)
     with closing(open_ledger(ws.ledger)) as conn:
         results = load_results(conn, checklist, settings, branches, today=now.date())
+        # One draw a year, once the 初验 are in: a sample, fixed once made (a branch put forward later
+        # goes to 复验 by its application; re-drawing would let the result be chosen).
         pool = spot_check_pool(results.facts, [b.code for b in branches])
-        if pool and spot_check_due(results, settings, now.date()):
-            seed = draw_seed(settings.spot_check_seed, settings.year, len(ledger.draws(conn, settings.year)) + 1)
+        if pool and not ledger.draws(conn, settings.year) and spot_check_due(results, settings, now.date()):
+            seed = draw_seed(settings.spot_check_seed, settings.year, 1)
             ledger.add_draw(conn, now, settings.year, seed, settings.spot_check_share, pool,
                             draw(pool, settings.spot_check_share, seed))
             results = load_results(conn, checklist, settings, branches, today=now.date())
