@@ -111,15 +111,33 @@ def main():
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="目录")
-def init(directory: Path):
+@click.option("--from", "previous", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="上年目录",
+              help="从上一年度的工作目录开始新年度：沿用支部名册、指标清单和设置，年度、阶段和日期顺延；"
+                   "上一年度归档到 history/（只读取，不改动原目录）。")
+def init(directory: Path, previous: Path | None):
     """建立新的工作目录：设置文件、指标清单、支部名册、收件箱和输出目录。
 
-    已有的文件不会被覆盖。
+    已有的文件不会被覆盖。新的一年用 --from 接着上一年度开始。
 
     \b
     示例：
       xlflow init 2019年支部建设
+      xlflow init 2020年支部建设 --from 2019年支部建设
     """
+    if previous is not None:
+        import datetime as dt
+
+        from xlflow.years import start_year
+
+        done = start_year(directory, previous, dt.datetime.now().replace(microsecond=0))
+        s, p = done.settings, done.previous
+        click.echo(f"已从 {p.year} 年度（{previous}）开始 {s.year} 年度（{s.phase}引领）：{done.workspace.root.resolve()}")
+        click.echo(f"  沿用 templates/（支部名册、指标清单、公文模板）和 xlflow.toml；年度、阶段和各项日期已顺延一年，"
+                   f"报送截止日期 {s.deadline:%Y-%m-%d}，发文序号从 1 开始")
+        click.echo(f"  {p.year} 年度已归档：{done.history.relative_to(done.workspace.root).as_posix()}/"
+                   f"（台账快照和 {done.files} 个文件的 sha256 清单）；原目录没有任何改动")
+        click.echo("下一步：核对 xlflow.toml 中的日期和发文机关代字，然后运行 xlflow templates --root " + str(directory))
+        return
     ws, created = init_workspace(directory)
     click.echo(f"工作目录已就绪：{ws.root.resolve()}")
     for p in created:

@@ -1,0 +1,167 @@
+"""stage: last year's working folder → this year's (the three-year campaign: 2019 达标, 2020 提质, 2021 创优)
+
+`start_year(new, old, now)` lays out the new year's folder from the old one, which it only reads:
+the roster, checklist and Word templates are copied; xlflow.toml is carried with the year, phase
+and dates advanced (the clerk's own settings and comments kept); and the old year is frozen into
+history/<year>/: a snapshot of its ledger (SQLite's backup API, from a read-only connection) and a
+manifest of every input and output with its sha256, so the year can be shown later exactly as it
+was decided. Earlier years' history comes along, so 2021 holds 2019 and 2020.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
+
+from xlflow.errors import XlflowError
+from xlflow.settings import SETTINGS_FILE, Settings, load_settings
+from xlflow.workspace import LEDGER_FILE, Workspace, init_workspace
+
+PHASE_ORDER = ("达标", "提质", "创优")
+HISTORY = "history"
+MANIFEST = "manifest.json"
+# what a year's manifest covers, relative to its folder (the ledger is hashed as snapshotted)
+_COVERED = (SETTINGS_FILE, "templates", "inbox/accepted", "inbox/rejected", "inbox/duplicates", "outbox")
+_RESET = {"decision_number": 1, "reminder_number": 1}  # document numbers start again each year
+
+
+@dataclass(frozen=True)
+class Started:
+    workspace: Workspace
+    previous: Settings
+    settings: Settings
+    history: Path  # history/<previous year>/ in the new folder
+    files: int  # entries in the frozen manifest
+
+
+def history_dir(root: Path | str) -> Path:
+    return Path(root) / HISTORY
+
+
+def years_held(root: Path | str) -> list[int]:
+    """The earlier years frozen into a working folder's history/, oldest first."""
+    base = history_dir(root)
+    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit()) if base.is_dir() else []
+
+
+def next_settings(old: Settings) -> Settings:
+    """The next year's settings: year + 1, the next phase (创优 stays 创优), every date a year on,
+    document numbers from 1; everything else as the clerk set it."""
+    values = {}
+    for f in fields(Settings):
+        v = getattr(old, f.name)
+        if isinstance(v, dt.date):
+            values[f.name] = v + relativedelta(years=1)
+    phase = PHASE_ORDER[min(PHASE_ORDER.index(old.phase) + 1, len(PHASE_ORDER) - 1)] if old.phase in PHASE_ORDER \
+        else old.phase
+    return Settings(**{**{f.name: getattr(old, f.name) for f in fields(Settings)}, **values, **_RESET,
+                       "year": old.year + 1, "phase": phase})
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return json.dumps(v, ensure_ascii=False)
+
+
+def carried_toml(text: str, old: Settings, new: Settings) -> str:
+    """The old xlflow.toml with the changed values rewritten in place (comments and layout kept);
+    a changed key the file does not name is appended."""
+    out = text
+    missing = []
+    for f in fields(Settings):
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if a == b:
+            continue
+        pattern = re.compile(rf"^(\s*{f.name}\s*=\s*)(\"[^\"]*\"|[^#\n]*?)(\s*(?:#.*)?)$", re.M)
+        out, n = pattern.subn(lambda m: m.group(1) + _toml_value(b) + m.group(3), out, count=1)
+        if not n:
+            missing.append(f"{f.name} = {_toml_value(b)}")
+    if missing:
+        out = out.rstrip("\n") + "\n\n# 新年度由 xlflow init --from 设置\n" + "\n".join(missing) + "\n"
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def freeze(old: Workspace, dest: Path, now: dt.datetime, year: int) -> int:
+    """Snapshot old's ledger into dest/xlflow.db and write dest/manifest.json of every input and
+    output of old (path, size, sha256); old is only read. Returns the number of files listed."""
+    dest.mkdir(parents=True, exist_ok=True)
+    entries = []
+    if old.ledger.is_file():
+        src = sqlite3.connect(f"{old.ledger.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tmp = dest / f".{LEDGER_FILE}.tmp"
+            target = sqlite3.connect(tmp)
+            try:
+                src.backup(target)
+            finally:
+                target.close()
+            tmp.replace(dest / LEDGER_FILE)
+        except sqlite3.DatabaseError as exc:
+            raise XlflowError(f"上一年度的台账 {old.ledger} 无法读取（{exc}），新年度没有建立。"
+                              "请先修复上一年度的台账后再试。") from None
+        finally:
+            src.close()
+    for part in _COVERED:
+        base = old.root / part
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+        for p in files:
+            entries.append({"path": p.relative_to(old.root).as_posix(), "size": p.stat().st_size, "sha256": _sha256(p)})
+    if (dest / LEDGER_FILE).is_file():
+        entries.append({"path": LEDGER_FILE, "size": (dest / LEDGER_FILE).stat().st_size,
+                        "sha256": _sha256(dest / LEDGER_FILE), "note": "台账快照（上一年度结束时）"})
+    manifest = {"year": year, "folder": str(old.root.resolve()), "frozen_at": now.isoformat(timespec="seconds"),
+                "note": "xlflow 年度归档：上一年度全部输入和输出的清单及 sha256，用于日后按原样查看该年度。请勿编辑。",
+                "files": entries}
+    tmp = dest / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(dest / MANIFEST)
+    return len(entries)
+
+
+def start_year(new_root: Path | str, old_root: Path | str, now: dt.datetime) -> Started:
+    """Lay out the new year's working folder from the old one (read, never written)."""
+    old, new = Workspace(Path(old_root)), Workspace(Path(new_root))
+    if not (old.root / SETTINGS_FILE).is_file() or not old.templates.is_dir():
+        raise XlflowError(f"“{old.root}”不是 xlflow 工作目录（没有 {SETTINGS_FILE} 和 templates/），无法从它开始新年度。"
+                          "请用 --from 指定上一年度的工作目录，例如 xlflow init 2020年支部建设 --from 2019年支部建设。")
+    if new.root.resolve() == old.root.resolve():
+        raise XlflowError("新年度的工作目录不能与上一年度相同，请另起一个目录名，例如 2020年支部建设。")
+    if (new.root / SETTINGS_FILE).exists() or new.ledger.exists():
+        raise XlflowError(f"“{new.root}”已经是一个工作目录（已有 {SETTINGS_FILE}），新年度已经开始，没有改动任何文件。"
+                          "如需重新开始，请另选一个新的目录名。")
+    previous = load_settings(old.root)
+    settings = next_settings(previous)
+    new.root.mkdir(parents=True, exist_ok=True)
+    for src in sorted(old.templates.iterdir()):
+        if src.is_file():
+            (new.templates).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, new.templates / src.name)
+    for year in years_held(old.root):  # earlier years come along, frozen as they were
+        shutil.copytree(history_dir(old.root) / str(year), history_dir(new.root) / str(year), dirs_exist_ok=True)
+    history = history_dir(new.root) / str(previous.year)
+    count = freeze(old, history, now, previous.year)
+    text = (old.root / SETTINGS_FILE).read_text(encoding="utf-8-sig")
+    (new.root / SETTINGS_FILE).write_text(carried_toml(text, previous, settings), encoding="utf-8")
+    init_workspace(new.root)  # the folders, and any template the old folder lacked
+    return Started(new, previous, load_settings(new.root), history, count)
