@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -102,26 +103,38 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _snapshot(ledger: Path, dest: Path) -> None:
+    """A consistent copy of a ledger, the old folder untouched: SQLite opens even a read-only WAL
+    database by writing its -shm beside it, so the file and its WAL are copied to a scratch folder
+    first and read there; the backup API then writes one self-contained file."""
+    with tempfile.TemporaryDirectory(dir=dest.parent) as scratch:
+        copy = Path(scratch) / LEDGER_FILE
+        shutil.copyfile(ledger, copy)
+        wal = ledger.with_name(ledger.name + "-wal")
+        if wal.is_file():
+            shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        try:
+            src, target = sqlite3.connect(copy), sqlite3.connect(tmp)
+            try:
+                src.backup(target)
+            finally:
+                src.close()
+                target.close()
+        except sqlite3.DatabaseError as exc:
+            tmp.unlink(missing_ok=True)
+            raise XlflowError(f"上一年度的台账 {ledger} 无法读取（{exc}），新年度没有建立。"
+                              "请先修复上一年度的台账后再试。") from None
+        tmp.replace(dest)
+
+
 def freeze(old: Workspace, dest: Path, now: dt.datetime, year: int) -> int:
     """Snapshot old's ledger into dest/xlflow.db and write dest/manifest.json of every input and
     output of old (path, size, sha256); old is only read. Returns the number of files listed."""
     dest.mkdir(parents=True, exist_ok=True)
     entries = []
     if old.ledger.is_file():
-        src = sqlite3.connect(f"{old.ledger.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tmp = dest / f".{LEDGER_FILE}.tmp"
-            target = sqlite3.connect(tmp)
-            try:
-                src.backup(target)
-            finally:
-                target.close()
-            tmp.replace(dest / LEDGER_FILE)
-        except sqlite3.DatabaseError as exc:
-            raise XlflowError(f"上一年度的台账 {old.ledger} 无法读取（{exc}），新年度没有建立。"
-                              "请先修复上一年度的台账后再试。") from None
-        finally:
-            src.close()
+        _snapshot(old.ledger, dest / LEDGER_FILE)
     for part in _COVERED:
         base = old.root / part
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
@@ -152,16 +165,22 @@ def start_year(new_root: Path | str, old_root: Path | str, now: dt.datetime) -> 
                           "如需重新开始，请另选一个新的目录名。")
     previous = load_settings(old.root)
     settings = next_settings(previous)
-    new.root.mkdir(parents=True, exist_ok=True)
-    for src in sorted(old.templates.iterdir()):
-        if src.is_file():
-            (new.templates).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, new.templates / src.name)
-    for year in years_held(old.root):  # earlier years come along, frozen as they were
-        shutil.copytree(history_dir(old.root) / str(year), history_dir(new.root) / str(year), dirs_exist_ok=True)
-    history = history_dir(new.root) / str(previous.year)
-    count = freeze(old, history, now, previous.year)
-    text = (old.root / SETTINGS_FILE).read_text(encoding="utf-8-sig")
-    (new.root / SETTINGS_FILE).write_text(carried_toml(text, previous, settings), encoding="utf-8")
+    fresh = not new.root.exists()
+    try:
+        new.root.mkdir(parents=True, exist_ok=True)
+        history = history_dir(new.root) / str(previous.year)
+        count = freeze(old, history, now, previous.year)  # first: a damaged old ledger stops everything
+        for year in years_held(old.root):  # earlier years come along, frozen as they were
+            shutil.copytree(history_dir(old.root) / str(year), history_dir(new.root) / str(year), dirs_exist_ok=True)
+        new.templates.mkdir(parents=True, exist_ok=True)
+        for src in sorted(old.templates.iterdir()):
+            if src.is_file():
+                shutil.copyfile(src, new.templates / src.name)
+        text = (old.root / SETTINGS_FILE).read_text(encoding="utf-8-sig")
+        (new.root / SETTINGS_FILE).write_text(carried_toml(text, previous, settings), encoding="utf-8")
+    except BaseException:
+        if fresh:  # leave nothing half made
+            shutil.rmtree(new.root, ignore_errors=True)
+        raise
     init_workspace(new.root)  # the folders, and any template the old folder lacked
     return Started(new, previous, load_settings(new.root), history, count)

@@ -1,0 +1,132 @@
+"""A new campaign year starts from the last (`xlflow init NEWDIR --from OLDDIR`): settings advanced,
+inputs carried, the old year frozen (ledger snapshot, sha256 manifest) and the old folder only read."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from xlflow import ledger
+from xlflow.cli import main as cli
+from xlflow.errors import XlflowError
+from xlflow.ingest import candidates, run_pass
+from xlflow.sample import fill_workbook
+from xlflow.settings import load_settings
+from xlflow.workbook import build_workbook, handout_path
+from xlflow.workspace import Workspace, init_workspace
+from xlflow.years import HISTORY, MANIFEST, start_year, years_held
+
+NOW = dt.datetime(2020, 1, 10, 9, 0)
+
+
+def _tree(root: Path) -> dict[str, tuple[str, float]]:
+    """Every file under root: its sha256 and modification time (to see that nothing was touched)."""
+    return {p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def year2019(tmp_path_factory) -> Workspace:
+    root = tmp_path_factory.mktemp("years") / "2019年支部建设"
+    ws, _ = init_workspace(root)
+    checklist, settings = ws.checklist(), ws.settings()
+    for n, b in enumerate(ws.roster()[:3]):
+        fill_workbook(build_workbook(handout_path(ws.handout, b), b, checklist, settings), ws.inbox / f"{b.code}.xlsx",
+                      b, checklist, settings, 500 + n)
+    assert [o.outcome for o in run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 11, 28, 9)).outcomes] == \
+        ["accepted"] * 3
+    toml = (root / "xlflow.toml").read_text(encoding="utf-8")
+    (root / "xlflow.toml").write_text(toml.replace('decision_prefix = "（请在xlflow.toml中设置发文机关代字）"',
+                                                   'decision_prefix = "鹤职院党发"').replace(
+        "decision_number = 1", "decision_number = 17"), encoding="utf-8")
+    return ws
+
+
+def test_a_new_year_starts_from_the_last_and_the_old_folder_is_only_read(year2019, tmp_path):
+    before = _tree(year2019.root)
+    done = start_year(tmp_path / "2020年支部建设", year2019.root, NOW)
+    assert _tree(year2019.root) == before, "nothing in the old folder is written, not even SQLite's -shm"
+    s, new = done.settings, done.workspace
+    assert (s.year, s.phase, s.deadline, s.first_review_deadline, s.period_start, s.period_end) == (
+        2020, "提质", dt.date(2020, 11, 30), dt.date(2020, 12, 10), dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    assert s.decision_prefix == "鹤职院党发" and s.decision_number == 1  # the clerk's prefix kept, numbers anew
+    text = (new.root / "xlflow.toml").read_text(encoding="utf-8")
+    assert "year = 2020                 # 年度" in text and "# 各支部报送截止日期" in text  # comments kept in place
+    for name in ("checklist.yaml", "branches.xlsx", "表彰决定.docx"):
+        assert (new.templates / name).read_bytes() == (year2019.templates / name).read_bytes()
+    assert years_held(new.root) == [2019]
+
+
+def test_the_frozen_year_can_be_shown_as_it_was(year2019, tmp_path):
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    manifest = json.loads((done.history / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["year"] == 2019 and manifest["frozen_at"] == "2020-01-10T09:00:00"
+    listed = {e["path"]: e["sha256"] for e in manifest["files"]}
+    old = _tree(year2019.root)
+    for path, sha in listed.items():
+        if path != "xlflow.db":
+            assert old[path][0] == sha, path
+    assert {p for p in old if p.startswith(("inbox/accepted/", "outbox/", "templates/"))} <= set(listed)
+    assert hashlib.sha256((done.history / "xlflow.db").read_bytes()).hexdigest() == listed["xlflow.db"]
+    with contextlib.closing(ledger.open_ledger(year2019.ledger)) as a, \
+            contextlib.closing(ledger.open_ledger(done.history / "xlflow.db")) as b:
+        assert ledger.branch_returns(a) == ledger.branch_returns(b) and len(ledger.branch_returns(b)) == 3
+
+
+def test_three_years_hold_the_history_of_both_earlier_ones(year2019, tmp_path):
+    y2020 = start_year(tmp_path / "2020", year2019.root, NOW).workspace
+    y2021 = start_year(tmp_path / "2021", y2020.root, NOW.replace(year=2021))
+    assert years_held(y2021.workspace.root) == [2019, 2020]
+    assert (y2021.settings.year, y2021.settings.phase) == (2021, "创优")
+    assert (y2021.workspace.root / HISTORY / "2019" / "xlflow.db").is_file()
+    later = start_year(tmp_path / "2022", y2021.workspace.root, NOW.replace(year=2022))
+    assert later.settings.phase == "创优"  # past the plan's three years the last phase goes on
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp, old: (tmp / "空目录").mkdir(),
+     "“{tmp}/空目录”不是 xlflow 工作目录（没有 xlflow.toml 和 templates/），无法从它开始新年度。"
+     "请用 --from 指定上一年度的工作目录，例如 xlflow init 2020年支部建设 --from 2019年支部建设。"),
+])
+def test_from_a_folder_that_is_not_a_working_folder(year2019, tmp_path, make, message):
+    make(tmp_path, year2019.root)
+    with pytest.raises(XlflowError) as err:
+        start_year(tmp_path / "新", tmp_path / "空目录", NOW)
+    assert str(err.value) == message.format(tmp=tmp_path)
+    assert not (tmp_path / "新").exists()
+
+
+def test_a_year_already_started_is_left_alone(year2019, tmp_path):
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    before = _tree(done.workspace.root)
+    result = CliRunner().invoke(cli, ["init", str(done.workspace.root), "--from", str(year2019.root)])
+    assert result.exit_code != 0
+    assert f"“{done.workspace.root}”已经是一个工作目录（已有 xlflow.toml），新年度已经开始，没有改动任何文件。" in result.output
+    assert _tree(done.workspace.root) == before
+
+
+def test_the_command_says_what_was_carried_and_frozen(year2019, tmp_path):
+    new = tmp_path / "2020年 支部建设"
+    result = CliRunner().invoke(cli, ["init", str(new), "--from", str(year2019.root)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"已从 2019 年度（{year2019.root}）开始 2020 年度（提质引领）：{new.resolve()}"
+    assert "2019 年度已归档：history/2019/（台账快照和" in result.output and "原目录没有任何改动" in result.output
+    assert load_settings(new).year == 2020
+
+
+def test_a_damaged_old_ledger_stops_before_anything_is_made(year2019, tmp_path):
+    old = Path(shutil.copytree(year2019.root, tmp_path / "old"))
+    (old / "xlflow.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(XlflowError) as err:
+        start_year(tmp_path / "new", old, NOW)
+    assert str(err.value).startswith(f"上一年度的台账 {old / 'xlflow.db'} 无法读取（")
+    assert str(err.value).endswith("新年度没有建立。请先修复上一年度的台账后再试。")
+    assert not (tmp_path / "new").exists()
