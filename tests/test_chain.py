@@ -337,7 +337,7 @@ def test_no_model_in_the_dabiao_year_and_never_over_the_quota(chain, tmp_path):
     path, col, _ = _edited_decision(chain, tmp_path, {0: yes, 1: yes, 2: yes})
     [f] = _check(chain, path, tizhi, roster).report.findings
     assert f.message == (f"认定结论!{col['评为校级样板党支部']}5：评为校级样板党支部的支部超过了本年度名额 2 个"
-                         "（全院 20 个党支部的1/10）。名额是上限，请把多出的改为“否”；得分并列处在名额边缘的，请党委会议确定其中一个。")
+                         "（样板总数可达全院 20 个党支部的1/10，往年已评定 0 个）。名额是上限，请把多出的改为“否”；得分并列处在名额边缘的，请党委会议确定其中一个。")
     path, col, sheet = _edited_decision(chain, tmp_path, {0: {"认定结论": "不予认定", "评为校级样板党支部": "是"}})
     name = next(b.name for b in roster if b.code == sheet.cell(3, 1).value)
     [f] = _check(chain, path, tizhi, roster).report.findings
@@ -368,3 +368,46 @@ def test_a_bad_newer_decision_is_sent_back_and_the_older_stays_current(chain, tm
     assert "认定结论“认定”不在可选项中" in o.message
     assert {c: st.stage for c, st in _results(ws).standings.items()} == before
     assert (ws.rejected / next(p.name for p in ws.rejected.iterdir() if p.name.endswith("认定（改）.xlsx"))).is_file()
+
+
+# ---- the 样板 register: the quota is a stock over the years ---------------------------------------------
+
+def _frozen_decision(root: Path, year: int, rows: list[tuple[str, str, str]]) -> None:
+    """history/<year>/xlflow.db holding a committee decision (code, 认定结论, 样板) as years.py freezes it."""
+    path = root / "history" / str(year) / "xlflow.db"
+    path.parent.mkdir(parents=True)
+    with contextlib.closing(ledger.open_ledger(path)) as conn:
+        rec = ledger.FileRecord(sha256=f"{year}", original_name="认定.xlsx", size=1,
+                                arrived_at=dt.datetime(year, 12, 25), outcome=ledger.ACCEPTED, stored_as="x",
+                                branch_code="学院", kind=K.KIND_DECISION, content_hash=f"{year}")
+        ledger.record(conn, rec, [], tables={
+            "decision": [{"_row": 3 + n, "branch_code": c, "decision": d, "model": m} for n, (c, d, m) in enumerate(rows)],
+            "decision_meeting": [{"_row": 3, "meeting": "党委会议", "decided_on": dt.date(year, 12, 24)}]})
+
+
+def test_the_register_counts_the_models_of_every_earlier_year(tmp_path):
+    from xlflow.chain import model_room
+    from xlflow.register import held, model_register
+
+    _frozen_decision(tmp_path, 2019, [("A", "认定达标", "否"), ("B", "认定达标", "否")])
+    _frozen_decision(tmp_path, 2020, [("A", "认定达标", "是"), ("C", "认定达标", "是"), ("D", "不予认定", None)])
+    assert [(e.code, e.year, e.level) for e in model_register(tmp_path)] == [("A", 2020, "校级"), ("C", 2020, "校级")]
+    assert held(tmp_path, ["A", "B", "E"]) == {"A": 2020}  # C left the roster (merged away): no longer counted
+    # 2021 (创优, 1/5): 23 branches → 4 样板 in all; 2 held since 2020 → 2 may still be named
+    assert model_room(23, 5, 2) == 2 and model_room(23, 5, 5) == 0 and model_room(23, 0, 0) == 0
+    # the ledger of the year being run finds its history beside it
+    with contextlib.closing(ledger.open_ledger(tmp_path / "xlflow.db")) as conn:
+        assert load_facts(conn, 2021).held == {"A": 2020, "C": 2020}
+
+
+def test_a_model_already_in_the_register_is_not_named_again(chain, tmp_path):
+    code = openpyxl.load_workbook(chain["blank_decision"])[K.DECISION_SHEET].cell(3, 1).value
+    ws = chain["snaps"]["second"]
+    with contextlib.closing(ledger.open_ledger(ws.ledger)) as conn:
+        facts = load_facts(conn, 2019)
+    facts.held = {code: 2018}
+    path, col, _ = _edited_decision(chain, tmp_path, {0: {"认定结论": "认定达标", "评为校级样板党支部": "是"}})
+    checked = read_review(path, ws.checklist(), replace(ws.settings(), phase="提质"), ws.roster(), facts)
+    name = next(b.name for b in ws.roster() if b.code == code)
+    assert [f.message for f in checked.report.findings] == [
+        f"认定结论!{col['评为校级样板党支部']}3：{name}已在2018年评为校级样板党支部，已在样板名册中，不必重复评定，请选“否”。"]

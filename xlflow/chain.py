@@ -16,10 +16,11 @@ import datetime as dt
 import json
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from xlflow import constants as K
 from xlflow import ledger
+from xlflow.register import ledger_root, model_register
 
 AGREE, DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS
 RECOGNIZE, REFUSE = K.DECISION_CHOICES
@@ -58,6 +59,7 @@ class Facts:
     drawn: dict[str, int] = field(default_factory=dict)  # code -> number of the draw that took it
     pools: set[str] = field(default_factory=set)  # every code a draw was made from
     decision: Decision | None = None
+    held: dict[str, int] = field(default_factory=dict)  # code -> year named 样板 (the register of earlier years)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Standing:
     decided_on: dt.date | None = None
     meeting: str = ""
     note: str = ""  # the committee's 备注 (a reason for 不予认定)
+    model_since: int | None = None  # named 样板 in an earlier year (the register)
 
     @property
     def in_second(self) -> bool:
@@ -103,6 +106,9 @@ def load_facts(conn, year: int) -> Facts:
         f.pools |= set(json.loads(d["pool"]))
         for code in json.loads(d["drawn"]):
             f.drawn.setdefault(code, n)
+    root = ledger_root(conn)
+    if root is not None:
+        f.held = {e.code: e.year for e in model_register(root)}
     meeting, rows = ledger.current_decision(conn)
     if meeting is not None or rows:
         f.decision = Decision((meeting["meeting"] if meeting else "") or "",
@@ -164,7 +170,17 @@ def standing(facts: Facts, code: str, today: dt.date) -> Standing:
 
 
 def standings(facts: Facts, codes, today: dt.date) -> dict[str, Standing]:
-    return {c: standing(facts, c, today) for c in codes}
+    out = {}
+    for c in codes:
+        st = standing(facts, c, today)
+        out[c] = replace(st, model_since=facts.held[c]) if c in facts.held else st
+    return out
+
+
+def model_room(total: int, denominator: int, held: int) -> int:
+    """样板 the committee may still name: the phase's share of all branches is a stock that counts
+    the 样板 already held (seed: 1/10 in 2020, 1/5 in 2021), never a fresh share each year."""
+    return max(0, total // denominator - held) if denominator else 0
 
 
 # ---- the spot check --------------------------------------------------------------------------------

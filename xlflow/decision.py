@@ -14,6 +14,7 @@ import datetime as dt
 from pathlib import Path
 
 from xlflow import constants as K
+from xlflow.chain import model_room
 from xlflow.checklist import Checklist
 from xlflow.files import atomic_path
 from xlflow.messages import cn_date
@@ -32,9 +33,17 @@ WIDTHS = {"branch_code": 10, "branch_name": 24, "general": 18, "category": 10, "
           "model": 11, "note": 24, "meeting": 44, "decided_on": 14}
 
 
+def model_stock(results: Results) -> dict[str, int]:
+    """The 样板 already held by this year's branches (code -> year named)."""
+    return {c: st.model_since for c, st in results.standings.items() if st.model_since}
+
+
 def model_quota(results: Results, settings: Settings) -> int:
-    """The most 样板 the committee may name this year (0 in the 达标 year unless switched on)."""
-    return results.quota if settings.models_awarded else 0
+    """The most 样板 the committee may still name this year: the phase's share of all branches less
+    the 样板 already held (0 in the 达标 year unless switched on)."""
+    if not settings.models_awarded:
+        return 0
+    return model_room(len(results.standings), settings.quota_denominator, len(model_stock(results)))
 
 
 def suggestions(rows: list[BranchResult], quota: int, awarded: bool, guidance: int) -> dict[str, str]:
@@ -42,14 +51,17 @@ def suggestions(rows: list[BranchResult], quota: int, awarded: bool, guidance: i
     the quota a 样板候选 (in the 达标 year 推荐创建样板, by the 1/10 guidance); branches tied on the
     score at the quota's edge are all marked, so the committee sees the tie instead of a silent cut."""
     limit = quota if awarded else guidance
-    scores = sorted((r.score.total for r in rows if not r.score.veto_hits), reverse=True)
+    open_ = [r for r in rows if not r.score.veto_hits and not r.standing.model_since]  # 样板 held: no new slot
+    scores = sorted((r.score.total for r in open_), reverse=True)
     edge = scores[limit - 1] if 0 < limit <= len(scores) else None
     tied = edge is not None and sum(1 for s in scores if s >= edge) > limit
     out = {}
     for r in rows:
         text = SUGGEST
         t = r.score.total
-        if edge is not None and not r.score.veto_hits and t >= edge:
+        if r.standing.model_since:
+            text += f"；已是校级样板党支部（{r.standing.model_since}年评定）"
+        elif edge is not None and not r.score.veto_hits and t >= edge:
             text += f"；{CANDIDATE if awarded else NURTURE}"
             if tied and t == edge:
                 text += f"（{TIE}）"
@@ -63,8 +75,10 @@ def _guide_lines(results: Results, rows: list[BranchResult], settings: Settings,
     count = {k: stages.count(k) for k in K.STAGES}
     others = "，".join(f"{k} {count[k]} 个" for k in K.STAGES if count[k] and k not in DECIDABLE) or "无"
     share = f"1/{s.quota_denominator}"
+    stock = len(model_stock(results))
     if s.models_awarded:
-        models = (f"三、评定校级样板党支部：本年度名额上限 {quota} 个（全院 {total} 个党支部的{share}，向下取整）。"
+        models = (f"三、评定校级样板党支部：到本年度，样板党支部总数可达全院 {total} 个党支部的{share}"
+                  f"（{total // s.quota_denominator} 个，向下取整）；往年已评定 {stock} 个，本年度还可评定 {quota} 个。"
                   "党委可以少评，不能超过名额；否决项未达标的支部不能评为样板。“建议”列按验收得分排出的“样板候选”"
                   f"只供参考；标有“{TIE}”的，是得分相同、处在名额边缘的支部，请党委会议决定。")
     else:

@@ -133,11 +133,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "还没有经学院复验同意达标，党委不能认定。请清空这一格，待复验同意达标后再认定。"),
     "R421": (ERROR, "{sheet}!{cell}：{name}评为校级样板党支部，但{label}不是“认定达标”。"
                     "只有认定达标的支部才能评为样板党支部，请改为“否”，或先把{label}改为“认定达标”。"),
-    "R422": (ERROR, "{sheet}!{cell}：评为校级样板党支部的支部超过了本年度名额 {quota} 个（全院 {total} 个党支部的{share}）。"
+    "R422": (ERROR, "{sheet}!{cell}：评为校级样板党支部的支部超过了本年度名额 {quota} 个（样板总数可达全院 {total} 个党支部的{share}，"
+                    "往年已评定 {held} 个）。"
                     "名额是上限，请把多出的改为“否”；得分并列处在名额边缘的，请党委会议确定其中一个。"),
     "R423": (ERROR, "{sheet}!{cell}：{year}年为{phase}阶段，按三年行动计划本年度不评定校级样板党支部，“{label}”请选“否”或留空。"
                     "如党委决定本年度评定样板，请在 xlflow.toml 中设置 models_in_dabiao = true，重新生成认定工作簿后再填写。"),
     "R424": (ERROR, "{sheet}!{cell}：已填写认定结论，但没有填写{label}。请填写作出决定的党委会议的{label}（如 {example}）。"),
+    "R425": (ERROR, "{sheet}!{cell}：{name}已在{year}年评为校级样板党支部，已在样板名册中，不必重复评定，请选“否”。"),
     "R427": (ERROR, "{sheet}!{cell}：会议日期“{value}”不在 {lo} 至 {hi} 之间。请填写党委会议实际召开的日期。"),
     # (review block end)
     # ---- evidence (E3xx) ----

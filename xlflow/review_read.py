@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import constants as K
-from xlflow.chain import Facts, standing
+from xlflow.chain import Facts, model_room, standing
 from xlflow.checklist import Checklist
 from xlflow.messages import Report, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date
@@ -273,7 +273,10 @@ class _DecisionReader:
         self.out, self.settings, self.facts = out, settings, facts
         self.file, self.rnd, self.add = out.raw.path.name, out.round, out.report.findings.append
         self.names = {b.code: b.name for b in roster}
-        self.quota = len(roster) // settings.quota_denominator if settings.models_awarded else 0
+        codes = {b.code for b in roster}
+        self.held = {c: y for c, y in facts.held.items() if c in codes}
+        self.quota = model_room(len(roster), settings.quota_denominator, len(self.held)) if settings.models_awarded \
+            else 0
 
     def run(self) -> None:
         rows = self.decisions()
@@ -325,6 +328,10 @@ class _DecisionReader:
                 self.add(finding("R423", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
                                  year=self.settings.year, phase=self.settings.phase, label=labels["model"]))
                 continue
+            if model and code in self.held:
+                self.add(finding("R425", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                                 name=name, year=self.held[code]))
+                continue
             if model and d.value != K.DECISION_CHOICES[0]:
                 self.add(finding("R421", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
                                  name=name, label=labels["decision"]))
@@ -333,7 +340,7 @@ class _DecisionReader:
                 models += 1
                 if models == self.quota + 1:
                     self.add(finding("R422", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
-                                     quota=self.quota, total=len(self.names),
+                                     quota=self.quota, total=len(self.names), held=len(self.held),
                                      share=f"1/{self.settings.quota_denominator}"))
             note = clean_text(v.get("note"))
             if d.value or note:

@@ -23,11 +23,11 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from xlflow.errors import XlflowError
+from xlflow.register import HISTORY
 from xlflow.settings import SETTINGS_FILE, Settings, load_settings
 from xlflow.workspace import LEDGER_FILE, Workspace, init_workspace
 
 PHASE_ORDER = ("达标", "提质", "创优")
-HISTORY = "history"
 MANIFEST = "manifest.json"
 # what a year's manifest covers, relative to its folder (the ledger is hashed as snapshotted)
 _COVERED = (SETTINGS_FILE, "templates", "inbox/accepted", "inbox/rejected", "inbox/duplicates", "outbox")
