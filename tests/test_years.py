@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from xlflow import constants as K
 from xlflow import ledger
 from xlflow.cli import main as cli
 from xlflow.errors import XlflowError
@@ -130,3 +131,25 @@ def test_a_damaged_old_ledger_stops_before_anything_is_made(year2019, tmp_path):
     assert str(err.value).startswith(f"上一年度的台账 {old / 'xlflow.db'} 无法读取（")
     assert str(err.value).endswith("新年度没有建立。请先修复上一年度的台账后再试。")
     assert not (tmp_path / "new").exists()
+
+
+def test_each_branch_carries_its_basics_roster_and_open_problems_into_the_new_year(year2019, tmp_path):
+    from xlflow.carry import carried, rectification_list
+
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    codes = [b.code for b in done.workspace.roster()]
+    got = carried(done.workspace.root, codes)
+    with contextlib.closing(ledger.open_ledger(year2019.ledger)) as conn:
+        returned = ledger.current_returns(conn)
+        for code, rid in returned.items():
+            c = got[code]
+            basic = ledger.return_rows(conn, rid, "basic")[0]
+            assert c.year == 2019 and c.basic["secretary"] == basic["secretary"] and "filled_on" not in c.basic
+            assert [m["name"] for m in c.members] == [m["name"] for m in ledger.return_rows(conn, rid, "members")]
+            assert set(c.members[0]) == {"name", "category", "group"}  # not last year's hours, dues or evaluation
+            open_ = [p["problem"] for p in ledger.return_rows(conn, rid, "problems") if p["status"] != "已完成"]
+            assert [p["problem"] for p in c.problems] == open_ and all(p["raised"] == 2019 for p in c.problems)
+            assert c.history == [(2019, K.STAGE_AWAIT_FIRST)] and c.standing_text == "2019年：待初验"
+    missing = [c for c in codes if c not in returned]
+    assert got[missing[0]].history == [(2019, K.STAGE_MISSING)] and not got[missing[0]].members
+    assert sorted(rectification_list(got, 2020)) == sorted(codes)  # nobody was 认定 in 2019 here

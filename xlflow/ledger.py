@@ -323,3 +323,15 @@ def add_draw(conn, drawn_at: dt.datetime, year: int, seed: str, share: float, po
              drawn: list[str]) -> None:
     conn.execute("INSERT INTO draws (drawn_at, year, seed, share, pool, drawn) VALUES (?,?,?,?,?,?)",
                  (drawn_at.isoformat(), year, seed, share, json.dumps(pool), json.dumps(drawn)))
+
+
+def return_rows(conn, return_id: int, table: str) -> list[dict]:
+    """One stored return's rows of a data table (t_basic, t_members, …), in sheet order."""
+    order = "" if table == "basic" else " ORDER BY row"
+    return [dict(r) for r in conn.execute(f"SELECT * FROM t_{table} WHERE return_id = ?{order}", (return_id,))]
+
+
+def current_returns(conn, kind: str = K.KIND_BRANCH) -> dict[str, int]:
+    """branch code (or unit) -> id of its current return of a kind."""
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT branch_code, id FROM returns WHERE kind = ? AND current = 1", (kind,))}

@@ -35,7 +35,7 @@ def history_ledgers(root: Path) -> list[tuple[int, Path]]:
                   if p.name.isdigit() and (p / "xlflow.db").is_file())
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
+def read_only(path: Path) -> sqlite3.Connection:
     # history is frozen: immutable=1 reads it without locks or a -shm beside it
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     conn.row_factory = sqlite3.Row
@@ -46,7 +46,7 @@ def model_register(root: Path) -> list[ModelEntry]:
     """Every 样板 named by the committee in the earlier years, in the order named."""
     out = []
     for year, path in history_ledgers(root):
-        with closing(_read_only(path)) as conn:
+        with closing(read_only(path)) as conn:
             try:
                 _, rows = ledger.current_decision(conn)
             except sqlite3.DatabaseError:  # a year frozen before decisions were recorded
