@@ -153,3 +153,12 @@ def test_each_branch_carries_its_basics_roster_and_open_problems_into_the_new_ye
     missing = [c for c in codes if c not in returned]
     assert got[missing[0]].history == [(2019, K.STAGE_MISSING)] and not got[missing[0]].members
     assert sorted(rectification_list(got, 2020)) == sorted(codes)  # nobody was 认定 in 2019 here
+
+
+def test_the_frozen_year_keeps_the_inputs_it_was_decided_with(year2019, tmp_path):
+    from xlflow.years import INPUTS
+
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    then = Workspace(done.history / INPUTS)
+    assert then.settings() == year2019.settings() and then.roster() == year2019.roster()
+    assert then.checklist().fingerprint == year2019.checklist().fingerprint

@@ -29,6 +29,7 @@ from xlflow.workspace import LEDGER_FILE, Workspace, init_workspace
 
 PHASE_ORDER = ("达标", "提质", "创优")
 MANIFEST = "manifest.json"
+INPUTS = "inputs"  # history/<year>/inputs/: that year's xlflow.toml, checklist and roster, as a working folder
 # what a year's manifest covers, relative to its folder (the ledger is hashed as snapshotted)
 _COVERED = (SETTINGS_FILE, "templates", "inbox/accepted", "inbox/rejected", "inbox/duplicates", "outbox")
 _RESET = {"decision_number": 1, "reminder_number": 1}  # document numbers start again each year
@@ -135,6 +136,13 @@ def freeze(old: Workspace, dest: Path, now: dt.datetime, year: int) -> int:
     entries = []
     if old.ledger.is_file():
         _snapshot(old.ledger, dest / LEDGER_FILE)
+    # the inputs the year was decided with, so its results can be computed again as they were
+    inputs = Workspace(dest / INPUTS)
+    inputs.templates.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(old.root / SETTINGS_FILE, inputs.root / SETTINGS_FILE)
+    for src in (old.checklist_path, old.roster_path):
+        if src.is_file():
+            shutil.copyfile(src, inputs.templates / src.name)
     for part in _COVERED:
         base = old.root / part
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
