@@ -162,3 +162,12 @@ def test_the_frozen_year_keeps_the_inputs_it_was_decided_with(year2019, tmp_path
     then = Workspace(done.history / INPUTS)
     assert then.settings() == year2019.settings() and then.roster() == year2019.roster()
     assert then.checklist().fingerprint == year2019.checklist().fingerprint
+
+
+def test_status_of_a_new_year_lists_last_years_unrecognized_branches_for_rectification(year2019, tmp_path):
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    result = CliRunner().invoke(cli, ["status", "--root", str(done.workspace.root)])
+    assert result.exit_code == 0, result.output
+    first = done.workspace.roster()[0]
+    assert f"整顿转化（上年度未认定达标）：{first.name}（2019年：待初验；今年：未报）" in result.output
+    assert "全部达标进度：经学院党委认定达标 0 个 / 全院 60 个党支部（0%）" in result.output

@@ -328,7 +328,7 @@ def status(root: Path):
         click.echo(f"还没有处理过任何交回的填报表（台账 {ws.ledger.name} 尚未建立）。"
                    "把交回的文件放进 inbox/，运行 xlflow ingest 或 xlflow watch 后再查看。")
         with closing(open_ledger(":memory:")) as empty:
-            click.echo(format_status(campaign_status(empty, branches, ws.settings()), list_missing=False))
+            click.echo(format_status(campaign_status(empty, branches, ws.settings(), root=ws.root), list_missing=False))
         return
     conn = open_ledger(ws.ledger)
     try:

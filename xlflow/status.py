@@ -12,9 +12,12 @@ import datetime as dt
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from xlflow import constants as K
+from xlflow.carry import Carried, carried
 from xlflow.chain import Standing, load_facts, standings
+from xlflow.register import ledger_root
 from xlflow.roster import Branch
 from xlflow.settings import Settings
 
@@ -36,18 +39,24 @@ class GeneralStatus:
     first_overdue: list[str] = field(default_factory=list)  # waiting for 初验 past its deadline
     overdue: list[str] = field(default_factory=list)  # rectifications past their deadline
     recheck: list[str] = field(default_factory=list)  # corrected after 整改后再验, waiting for 再验
+    rectify: list[str] = field(default_factory=list)  # 整顿转化: not 认定 last year, not yet this year either
 
 
 def campaign_status(conn, branches: list[Branch], settings: Settings | None = None,
-                    today: dt.date | None = None) -> list[GeneralStatus]:
+                    today: dt.date | None = None, root: Path | None = None) -> list[GeneralStatus]:
+    """root: the working folder, whose history/ holds the earlier years (default: the ledger's folder)."""
     settings, today = settings or Settings(), today or dt.date.today()
     facts = load_facts(conn, settings.year)
     where = standings(facts, [b.code for b in branches], today)
-    return summarize(branches, where, facts.first_units, settings, today)
+    root = root or ledger_root(conn)
+    before = carried(root, [b.code for b in branches]) if root else {}
+    return summarize(branches, where, facts.first_units, settings, today, before)
 
 
 def summarize(branches: list[Branch], where: dict[str, Standing], first_units: set[str], settings: Settings,
-              today: dt.date) -> list[GeneralStatus]:
+              today: dt.date, before: dict[str, Carried] | None = None) -> list[GeneralStatus]:
+    before = before or {}
+    last_year = {c: dict(v.history).get(settings.year - 1) for c, v in before.items()}
     out: dict[str, GeneralStatus] = {}
     late = today > settings.first_review_deadline
     for b in branches:
@@ -62,6 +71,9 @@ def summarize(branches: list[Branch], where: dict[str, Standing], first_units: s
             s.overdue.append(f"{b.name}（{st.stage}，整改期限 {st.deadline:%Y-%m-%d}）")
         if st.recheck:
             s.recheck.append(f"{b.name}（{st.stage}）")
+        was = last_year.get(b.code)
+        if was and was != K.STAGE_RECOGNIZED and st.stage != K.STAGE_RECOGNIZED:
+            s.rectify.append(f"{b.name}（{settings.year - 1}年：{was}；今年：{st.stage}）")
     return list(out.values())
 
 
@@ -112,10 +124,16 @@ def format_status(rows: list[GeneralStatus], list_missing: bool = True) -> str:
     total = [sum(x) for x in zip(*[_counts(s) for s in rows])] or [0] * 8
     done = sum(1 for s in rows if s.first_returned)
     lines.append(line("合计", total, f"{done}/{len(rows)}"))
+    if total[0]:
+        lines.append(f"全部达标进度：经学院党委认定达标 {total[-1]} 个 / 全院 {total[0]} 个党支部（{total[-1] / total[0]:.0%}）")
+    for s in rows:
+        if s.rectify and not list_missing:
+            lines.append(f"{s.general} 整顿转化（上年度未认定达标）：{'、'.join(s.rectify)}")
     if list_missing:
         for s in rows:
             for label, names in (("退回待改（已报送但被退回，待修改后重新报送）", s.rejected), ("未报", s.missing),
-                                 ("初验逾期", s.first_overdue), ("整改逾期", s.overdue), ("待再验", s.recheck)):
+                                 ("初验逾期", s.first_overdue), ("整改逾期", s.overdue), ("待再验", s.recheck),
+                                 ("整顿转化（上年度未认定达标）", s.rectify)):
                 if names:
                     lines.append(f"{s.general} {label}：{'、'.join(names)}")
     return "\n".join(lines)
