@@ -426,8 +426,8 @@ def acceptance():
     b.tag("{%p endif %}")
     b.p("（一）扣分指标", "Heading2")
     b.tag("{%p if deductions %}")
-    b.table([("指标", 1100, "center"), ("内容", 3344, "left"), ("认定等次", 1400, "center"),
-             ("认定依据", 1400, "center"), ("得分/分值", 1600, "center")], [
+    b.table([("指标", 1100, "center"), ("内容", 3344, "left"), ("验收等次", 1400, "center"),
+             ("等次来源", 1400, "center"), ("得分/分值", 1600, "center")], [
         "{%tr for d in deductions %}",
         ["{{ d.code }}", "{{ d.short }}", "{{ d.rating }}", "{{ d.source }}", "{{ d.points }}"],
         "{%tr endfor %}",
