@@ -433,7 +433,7 @@ def acceptance():
         "{%tr endfor %}",
     ])
     b.tag("{%p else %}")
-    b.p("各项指标均认定为“达标”，没有扣分。")
+    b.p("各项指标的验收等次均为“达标”，没有扣分。")
     b.tag("{%p endif %}")
 
     b.p("二、台账核验情况", "Heading1")
