@@ -171,3 +171,14 @@ def test_status_of_a_new_year_lists_last_years_unrecognized_branches_for_rectifi
     first = done.workspace.roster()[0]
     assert f"整顿转化（上年度未认定达标）：{first.name}（2019年：待初验；今年：未报）" in result.output
     assert "全部达标进度：经学院党委认定达标 0 个 / 全院 60 个党支部（0%）" in result.output
+
+
+def test_last_years_form_gets_one_clear_message(year2019, tmp_path):
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    ws = done.workspace
+    [old] = list(year2019.accepted.glob("*.xlsx"))[:1]
+    shutil.copyfile(old, ws.inbox / "去年的表.xlsx")
+    [o] = run_pass(ws, candidates(ws.inbox), dt.datetime(2020, 11, 20, 9)).outcomes
+    assert o.outcome == "rejected" and o.errors == 1
+    assert o.message == ("文件“去年的表.xlsx”是2019年的填报表，请使用2020年下发的填报表。"
+                         "新年度的填报表已带上支部去年报送的基本信息、党员名册和未完成的问题，在其基础上修改即可。")

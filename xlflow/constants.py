@@ -7,7 +7,7 @@ appears as a literal in a sheet lives here, once, so generation and reading cann
 from __future__ import annotations
 
 # Bump when the branch workbook's layout changes: older returns are then recognised as old.
-TEMPLATE_FORMAT = 1
+TEMPLATE_FORMAT = 2  # 2: the campaign year in the identity
 
 # ---- branch types and the roster (templates/branches.xlsx) ----
 BRANCH_TYPES = ("教师党支部", "学生党支部", "机关党支部", "后勤服务党支部", "离退休党支部", "联合党支部")
@@ -138,7 +138,7 @@ TABLES = {
     "self": (SHEET_SELF, SELF_COLUMNS),
     "problems": (SHEET_PROBLEMS, PROBLEM_COLUMNS),
 }
-IDENTITY_KEYS = ("kind", "branch_code", "branch_name", "general", "template_version", "checklist_fingerprint")
+IDENTITY_KEYS = ("kind", "year", "branch_code", "branch_name", "general", "template_version", "checklist_fingerprint")
 KIND_BRANCH = "branch"  # identity kind of a branch workbook (review workbooks have their own)
 
 # ---- the master workbook (outbox/master.xlsx) ----

@@ -15,7 +15,9 @@ from xlflow.roster import Branch
 from xlflow.workbook import template_version
 
 
-def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist) -> tuple[Branch | None, list[Finding]]:
+def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist,
+             year: int | None = None) -> tuple[Branch | None, list[Finding]]:
+    """year: the campaign year being run; a workbook handed out for another year gets one message."""
     file = raw.path.name
     ident = raw.identity
     kind = ident.get("kind") or K.KIND_BRANCH
@@ -28,6 +30,9 @@ def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist) 
         return None, [finding("I101", file=file)]
     branch = branches.get(code)
     name = ident.get("branch_name") or code
+    issued = ident.get("year", "")
+    if year is not None and issued and issued != str(year):  # before the roster: the code may have changed since
+        return branch, [finding("I109", file=file, issued=issued, year=year)]
     if branch is None:
         return None, [finding("I104", file=file, code=code, name=name)]
     current = template_version(checklist)

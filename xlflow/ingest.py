@@ -232,7 +232,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             reviews.append((raw, sha, size))
             continue
         try:
-            branch, found = identify(raw, branches, checklist)
+            branch, found = identify(raw, branches, checklist, settings.year)
         except Exception:  # one odd file must never block the inbox: it is sent back, the pass goes on
             log.exception("识别“%s”时出错", path.name)
             early.append((path, sha, size, ledger.REJECTED, None, [finding("F116", file=path.name)]))

@@ -256,7 +256,7 @@ class _Builder:
         write_list_sheet(self.wb, _lists(self.checklist))
 
     def identity(self) -> None:
-        write_identity_sheet(self.wb, K.IDENTITY_KEYS, identity_values(self.branch, self.checklist))
+        write_identity_sheet(self.wb, K.IDENTITY_KEYS, identity_values(self.branch, self.checklist, self.settings.year))
 
 
 PROP_CHUNK = 200  # a custom property's text is limited to 255 characters: longer values are split
@@ -321,9 +321,10 @@ def write_identity_sheet(wb, keys, values: dict[str, str]) -> None:
     ws.very_hidden()
 
 
-def identity_values(branch: Branch, checklist: Checklist) -> dict[str, str]:
+def identity_values(branch: Branch, checklist: Checklist, year: int) -> dict[str, str]:
     return {
         "kind": K.KIND_BRANCH,
+        "year": str(year),
         "branch_code": branch.code,
         "branch_name": branch.name,
         "general": branch.general,
