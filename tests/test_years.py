@@ -182,3 +182,15 @@ def test_last_years_form_gets_one_clear_message(year2019, tmp_path):
     assert o.outcome == "rejected" and o.errors == 1
     assert o.message == ("文件“去年的表.xlsx”是2019年的填报表，请使用2020年下发的填报表。"
                          "新年度的填报表已带上支部去年报送的基本信息、党员名册和未完成的问题，在其基础上修改即可。")
+
+
+def test_an_earlier_year_is_read_back_as_it_was_decided(year2019, tmp_path):
+    from xlflow.results import history_results, ledger_results
+
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    ws = year2019
+    now = ledger_results(ws.ledger, ws.checklist(), ws.settings(), ws.roster(), today=dt.date(2019, 12, 31))
+    [(year, then)] = history_results(done.workspace.root)
+    assert year == 2019
+    assert [(r.branch.code, r.score.total, r.standing.stage) for r in then.branches] == \
+        [(r.branch.code, r.score.total, r.standing.stage) for r in now.branches]

@@ -16,6 +16,7 @@ from xlflow import constants as K
 from xlflow import ledger
 
 HISTORY = "history"
+INPUTS = "inputs"  # history/<year>/inputs/: that year's xlflow.toml, checklist and roster, as a working folder
 LEVEL_SCHOOL = "校级"
 
 

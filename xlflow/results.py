@@ -15,11 +15,13 @@ from pathlib import Path
 from xlflow import constants as K
 from xlflow import ledger
 from xlflow.chain import Facts, Standing, load_facts, standings
+from xlflow.register import INPUTS, history_ledgers, read_only
 from xlflow.checklist import Checklist
 from xlflow.evidence import Evidence, check_return, from_ledger, mismatches
 from xlflow.roster import Branch
 from xlflow.scoring import BranchScore, Params, benchmark_generals, rank_all, score_branch
 from xlflow.settings import Settings
+from xlflow.workspace import Workspace
 
 
 @dataclass
@@ -147,3 +149,15 @@ def ledger_results(path: Path, checklist: Checklist, settings: Settings, branche
     given inputs (the caller has loaded them already, and needs them too)."""
     with closing(ledger.open_ledger(path)) as conn:
         return load_results(conn, checklist, settings, branches, today=today)
+
+
+def history_results(root: Path) -> list[tuple[int, Results]]:
+    """Each earlier year's results as it was decided: its frozen ledger read with the inputs it was
+    decided with (history/<year>/inputs), judged on its last day. Oldest first."""
+    out = []
+    for year, path in history_ledgers(root):
+        then = Workspace(path.parent / INPUTS)
+        settings = then.settings()
+        with closing(read_only(path)) as conn:
+            out.append((year, load_results(conn, then.checklist(), settings, then.roster(), today=settings.period_end)))
+    return out

@@ -23,13 +23,12 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from xlflow.errors import XlflowError
-from xlflow.register import HISTORY
+from xlflow.register import HISTORY, INPUTS
 from xlflow.settings import SETTINGS_FILE, Settings, load_settings
 from xlflow.workspace import LEDGER_FILE, Workspace, init_workspace
 
 PHASE_ORDER = ("达标", "提质", "创优")
 MANIFEST = "manifest.json"
-INPUTS = "inputs"  # history/<year>/inputs/: that year's xlflow.toml, checklist and roster, as a working folder
 # what a year's manifest covers, relative to its folder (the ledger is hashed as snapshotted)
 _COVERED = (SETTINGS_FILE, "templates", "inbox/accepted", "inbox/rejected", "inbox/duplicates", "outbox")
 _RESET = {"decision_number": 1, "reminder_number": 1}  # document numbers start again each year
