@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 
