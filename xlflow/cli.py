@@ -178,18 +178,21 @@ def templates(root: Path, workers: int | None):
 @main.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="演示用的工作目录（默认新建一个临时目录）。")
-def demo(directory: Path | None):
+@click.option("--years", type=click.IntRange(1, 3), default=1, metavar="年数",
+              help="演示几个年度（1 至 3，默认 1）：3 即 2019 达标、2020 提质、2021 创优，每年由上一年开始。")
+def demo(directory: Path | None, years: int):
     """用内置示例数据演示全流程：生成填报表、模拟各支部填报、收件校验、退回与改正、
-    初验和复验、汇总表、公文。
+    初验、申请复验、复验和随机抽查、党委认定、汇总表、公文。
 
     \b
     示例：
       xlflow demo
       xlflow demo --dir 演示
+      xlflow demo --years 3
     """
     from xlflow.demo import run_demo
 
-    run_demo(directory, echo=click.echo)
+    run_demo(directory, echo=click.echo, years=years)
 
 
 def _need_ledger(ws: Workspace) -> None:

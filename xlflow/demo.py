@@ -25,9 +25,14 @@ from xlflow.review import review_round
 from xlflow.sample import fill_decision, fill_review, fill_workbook, plan_demo
 from xlflow.status import campaign_status, format_status
 from xlflow.workbook import handout_path, write_handout
-from xlflow.workspace import init_workspace
+from xlflow.carry import carried, rectification_list
+from xlflow.documents import decided_benchmarks
+from xlflow.settings import Settings
+from xlflow.workspace import Workspace, init_workspace
+from xlflow.years import start_year
 
 SEED = 2019
+YEAR_FOLDER = "{year}年支部建设"
 DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS[1:]
 
 
@@ -101,11 +106,24 @@ def _acceptance_chain(ws, checklist, settings, branches, echo) -> None:
     echo(f"6. 认定：{meeting}（{day:%Y-%m-%d}）的认定结论录入认定工作簿交回，接收 {_taken(result)} 份")
 
 
-def run_demo(directory: Path | None, echo=print) -> Path:
+def run_demo(directory: Path | None, echo=print, years: int = 1) -> Path:
+    """The demo in directory (a fresh temporary folder if None). years > 1: the three-year campaign,
+    one working folder a year (2019年支部建设, 2020年…), each started from the last."""
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="xlflow-demo-"))
+    echo(f"演示工作目录：{root.resolve()}")
+    if years <= 1:
+        _first_year(root, echo)
+        return root
+    ws = _first_year(root / YEAR_FOLDER.format(year=Settings().year), echo)
+    for n in range(1, years):
+        ws = _later_year(ws, root / YEAR_FOLDER.format(year=ws.settings().year + 1), n, echo)
+    echo(f"三年演示完成。各年度的工作目录在：{root.resolve()}")
+    return root
+
+
+def _first_year(root: Path, echo) -> Workspace:
     ws, _ = init_workspace(root)
     checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
-    echo(f"演示工作目录：{root.resolve()}")
     paths = write_handout(branches, checklist, settings, ws.handout)
     echo(f"1. 生成填报表 {len(paths)} 份 → {ws.handout}")
     plan = plan_demo(branches, SEED)
@@ -147,4 +165,55 @@ def run_demo(directory: Path | None, echo=print) -> Path:
     echo(f"结果：{len(branches)} 个党支部中，经学院党委认定达标 {stages[K.STAGE_RECOGNIZED]} 个；"
          f"其余未认定的原因：{rest or '无'}。")
     echo(f"演示完成。输出目录：{ws.outbox.resolve()}")
-    return root
+    return ws
+
+
+def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
+    """A later year of the campaign, started from the last: nearly every branch returns (those sent
+    back correct their workbooks), every 总支 returns its 初验, the college its 复验, and the committee
+    decides, naming 样板 within what the register leaves (提质 1/10, 创优 1/5 of all branches)."""
+    started = start_year(dest, prev.root, _clock(prev.settings(), days=40))
+    ws = started.workspace
+    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
+    echo(f"== {settings.year} 年度（{settings.phase}引领）：由 {started.previous.year} 年度开始 → {ws.root}；"
+         f"{started.previous.year} 年度已归档（{started.files} 个文件的 sha256 清单）")
+    write_handout(branches, checklist, settings, ws.handout)
+    plan = plan_demo(branches, SEED + 1000 * n, share=0.95)
+    for k, b in enumerate(branches):
+        if b.code in plan:
+            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}.xlsx", b, checklist, settings,
+                          SEED + 1000 * n + k, plan[b.code])
+    result = run_pass(ws, candidates(ws.inbox), _clock(settings))
+    by = {b.code: (k, b) for k, b in enumerate(branches)}
+    for o in result.outcomes:  # every branch sent back corrects its workbook
+        if o.outcome == "rejected" and o.branch_code in by:
+            k, b = by[o.branch_code]
+            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（修改后）.xlsx", b, checklist, settings,
+                          SEED + 1000 * n + k)
+    again = run_pass(ws, candidates(ws.inbox), _clock(settings, days=3))
+    echo(f"   报送：{len(plan)} 个支部交回，接收 {_taken(result)} 份，退回 {len(result.outcomes) - _taken(result)} 份"
+         f"（改正后重交，接收 {_taken(again)} 份）")
+    for k, p in enumerate(sorted(x for x in review_round(ws, _clock(settings, days=5)) if x.name.startswith("初验"))):
+        fill_review(p, ws.inbox / p.name, SEED + 1000 * n + 100 + k, checklist)
+    first = run_pass(ws, candidates(ws.inbox), _clock(settings, days=9))
+    second = next(p for p in review_round(ws, _clock(settings, days=11)) if p.name.startswith("复验"))
+    fill_review(second, ws.inbox / second.name, SEED + 1000 * n + 200, checklist)
+    run_pass(ws, candidates(ws.inbox), _clock(settings, days=20))
+    decision = next(p for p in review_round(ws, _clock(settings, days=21)) if p.name.startswith("认定"))
+    meeting, day = f"学院党委{settings.year}年第12次会议", _clock(settings, days=24).date()
+    fill_decision(decision, ws.inbox / decision.name, meeting, day)
+    run_pass(ws, candidates(ws.inbox), _clock(settings, days=25))
+    done = rebuild_outputs(ws, _clock(settings, days=26))
+    res = done.results
+    st = res.standings
+    recognized = [c for c, x in st.items() if x.recognized]
+    named = [c for c, x in st.items() if x.model]
+    held = [c for c, x in st.items() if x.model_since]
+    todo = rectification_list(carried(ws.root, st), settings.year)
+    echo(f"   验收：{len(first.outcomes)} 个党总支交回初验，学院复验、党委认定：认定达标 {len(recognized)} 个 / 全院 "
+         f"{len(branches)} 个（{len(recognized) / len(branches):.0%}）；本年度评定校级样板 {len(named)} 个"
+         f"（往年已有 {len(held)} 个）")
+    echo(f"   整顿转化：上年度未认定的 {len(todo)} 个支部中，本年度认定达标 {sum(st[c].recognized for c in todo)} 个")
+    if settings.phase == "创优":
+        echo(f"   标杆院系：{'、'.join(decided_benchmarks(res, settings)) or '本年度没有党总支达到标杆院系条件'}")
+    return ws

@@ -301,12 +301,12 @@ def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], set
 
 def decided_benchmarks(results: Results, settings: Settings) -> list[str]:
     """标杆院系 from the committee's decisions (not from scores): a 总支 all of whose branches were
-    认定, with decided 样板 making up at least the share the parameters give."""
+    认定, with 样板 (named this year or held from earlier ones) making up at least the given share."""
     by: dict[str, list] = {}
     for b in [r.branch for r in results.branches] + results.missing:
         by.setdefault(b.general, []).append(results.standings[b.code])
     return [g for g, sts in by.items() if all(st.recognized for st in sts)
-            and sum(st.model for st in sts) >= results.params.benchmark_share * len(sts)]
+            and sum(bool(st.model or st.model_since) for st in sts) >= results.params.benchmark_share * len(sts)]
 
 
 def decision_context(results: Results, settings: Settings, candidates: list[BranchResult]) -> dict:

@@ -330,11 +330,11 @@ def fill_workbook(template: Path, dest: Path, branch: Branch, checklist: Checkli
         wb.save(tmp)
 
 
-def plan_demo(branches: list[Branch], seed: int) -> dict[str, frozenset[str]]:
+def plan_demo(branches: list[Branch], seed: int, share: float = 0.8) -> dict[str, frozenset[str]]:
     """The branches that return (about 80%; code → mistakes, in roster order): most make none,
     about 15% one or two typical ones (drawn in turn, so each kind shows up), a few 'fullwidth' only."""
     r = random.Random(seed)
-    returned = r.sample(branches, round(len(branches) * 0.8))  # sample order is random: take the head
+    returned = r.sample(branches, round(len(branches) * share))  # sample order is random: take the head
     plan = {b.code: frozenset() for b in returned}
     typical = [m for m in MISTAKES if m != "fullwidth"]
     r.shuffle(typical)
