@@ -83,6 +83,7 @@ def test_each_typical_mistake_gives_its_message(clean, tmp_path):
         s["D3"] = "（改过的指标内容）"  # a locked cell changed anyway
 
     (c,) = validate(edited(clean, tmp_path, edit))
+    ind = CHECKLIST.indicators[0]  # the row of 自评表!D3: its findings name the indicator
     cm, ca = {}, {}
     wb = openpyxl.load_workbook(clean)
     for name, store in ((members, cm), (activities, ca)):
@@ -100,7 +101,7 @@ def test_each_typical_mistake_gives_its_message(clean, tmp_path):
         f"{activities}!{ca['实到人数']}4：实到人数“12”多于同一行的应到人数。请核对签到记录后更正。",
         f"{activities}!{ca['日期']}5：日期“2020-01-05”不在 2019-01-01 至 2019-12-31 之间。"
         "只填写 2019-01-01 至 2019-12-31 统计期间内的情况。",
-        f"{K.SHEET_SELF}!D3：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，请恢复原文，或改用下发的原始填报表。",
+        f"{K.SHEET_SELF}!D3（指标 {ind.code} {ind.short}）：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，请恢复原文，或改用下发的原始填报表。",
     ])
 
 
@@ -152,8 +153,9 @@ def test_an_indicator_row_emptied_and_a_rating_without_a_measure(clean, tmp_path
     last = CHECKLIST.indicators[-1]
     assert f"工作表“{K.SHEET_SELF}”缺少指标 {last.code}（{last.short}）。44 项指标都要自评，请使用下发的原始填报表。" \
         in messages(c, "error")
-    first = CHECKLIST.indicators[0].code
-    assert f"{K.SHEET_SELF}!F3：指标 {first} 自评为“基本达标”，但问题清单中没有对应的问题和整改措施。请在“问题清单”中补充。" \
+    first = CHECKLIST.indicators[0]
+    assert f"{K.SHEET_SELF}!F3（指标 {first.code} {first.short}）：自评为“基本达标”，但问题清单中没有这项指标的问题和整改措施。" \
+           "请在“问题清单”中补充。" \
         in messages(c, "warning")
 
 
@@ -188,7 +190,8 @@ def test_a_batch_keeps_each_files_findings_apart(clean, tmp_path):
     bad = edited(clean, tmp_path, edit)
     first, second, third = validate(clean, bad, clean)
     assert first.report.valid and third.report.valid
-    assert messages(second) == [f"{K.SHEET_SELF}!F4：“良好”不在可选项中。请从下拉列表中选择以下之一：达标、基本达标、未达标、不适用。"]
+    ind = CHECKLIST.indicators[1]  # row 4 of 自评表
+    assert messages(second) == [f"{K.SHEET_SELF}!F4（指标 {ind.code} {ind.short}）：“良好”不在可选项中。请从下拉列表中选择以下之一：达标、基本达标、未达标、不适用。"]
 
 
 def test_every_required_basic_field_left_blank_is_reported(clean, tmp_path):

@@ -81,7 +81,8 @@ def test_dates_and_numbers_are_validated_with_an_input_message(wb):
     ws = wb[K.SHEET_ACTIVITIES]
     kinds = {dv.type: dv for dv in ws.data_validations.dataValidation}
     date = kinds["date"]
-    assert date.showInputMessage and date.prompt == "请填写日期，如 2019-01-01。"
+    # the prompt gives the range the validator accepts and the one date example of 填表说明 and findings
+    assert date.showInputMessage and date.prompt == "请填写 2019-01-01 至 2019-12-31 之间的日期，如 2019-06-20。"
     assert date.error == "请填写 2019-01-01 至 2019-12-31 之间的日期。"
     assert kinds["whole"].prompt == "请填写 0 至 1000 之间的整数。"
 
