@@ -176,15 +176,15 @@ class Finding:
 
 
 def finding(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", value: object = "",
-            indicator: str = "", **params) -> Finding:
-    """Build a finding from the catalogue; params fill the message template. indicator ("ZJ03
+            cell_indicator: str = "", **params) -> Finding:
+    """Build a finding from the catalogue; params fill the message template. cell_indicator ("ZJ03
     支部委员会设置"), when the cell belongs to one, is named beside the cell: a secretary thinks
     of the indicator, not of 自评表!F9. A date example is the campaign's unless params give one."""
     severity, template = MESSAGES[code]
     text = "" if value is None else str(value)
     if "example" not in params:
         params["example"], params["example_cn"] = date_example(DEFAULT_YEAR)
-    place = f"{cell}（指标 {indicator}）" if indicator and cell else cell
+    place = f"{cell}（指标 {cell_indicator}）" if cell_indicator and cell else cell
     message = template.format(file=file, sheet=sheet, cell=place, value=text, **params)
     return Finding(code, severity, message, file=file, sheet=sheet, cell=cell, value=text)
 

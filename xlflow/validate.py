@@ -211,7 +211,7 @@ class Validator:
                     if problem:
                         where = (n, table, excel_row, f.key)
                         c.report.findings.append(problem.finding(file=file, sheet=_sheet(table), cell=cells[where],
-                                                                 indicator=self.indicator(table, values),
+                                                                 cell_indicator=self.indicator(table, values),
                                                                  **self.example))
                         reported.add(where)
                     clean[f.key] = value
@@ -249,7 +249,7 @@ class Validator:
             out[n].report.findings.append(finding(
                 code, file=out[n].raw.path.name, sheet=_sheet(table), cell=cells[where],
                 value="" if value is None or (isinstance(value, float) and pd.isna(value)) else _fmt(value),
-                label=_label(table, key), choices="、".join(f.choices), indicator=self.indicator(table, rec),
+                label=_label(table, key), choices="、".join(f.choices), cell_indicator=self.indicator(table, rec),
                 lo=_fmt(f.lo) if f.lo is not None else "", hi=_fmt(f.hi) if f.hi is not None else "", why=f.why))
 
     def _cross_checks(self, c: Checked) -> None:
@@ -279,7 +279,7 @@ class Validator:
             if r["rating"] in self.checklist.rating_names and r["rating"] != full \
                     and self.checklist.factor(r["rating"]) is not None and r["code"] not in listed:
                 add(finding("V242", file=file, sheet=K.SHEET_SELF, cell=c.raw.tables["self"].cell("rating", r["_row"]),
-                            value=r["rating"], indicator=self.indicator("self", r)))
+                            value=r["rating"], cell_indicator=self.indicator("self", r)))
 
     def _impossible_records(self, c: Checked) -> None:
         """Rows that cannot be true: the same person twice in a table (V244), and a record dated

@@ -42,6 +42,9 @@ def _lists(checklist: Checklist) -> list[tuple[str, str, tuple[str, ...]]]:
     ]
 
 
+GUIDE_WIDTH = 74  # characters
+
+
 def _sentences(*parts: str) -> str:
     """Input-message text: the field's hint and the rule, each a sentence."""
     return "".join(p if p.endswith("。") else f"{p}。" for p in parts if p)
@@ -174,7 +177,9 @@ class _Builder:
                         "鼠标停在格子上可看到说明，改好后再次提交即可。"),
             (self.text, f"七、如有疑问请联系：{s.contact}。"),
         ]
-        write_guide_sheet(self.wb, K.SHEET_GUIDE, 90, lines, lambda text: 20 * (len(text) // 45 + 1))
+        # 74 wide: LibreOffice prints a wider single column past the A4 page's edge instead of scaling it
+        write_guide_sheet(self.wb, K.SHEET_GUIDE, GUIDE_WIDTH, lines,
+                          lambda text: 20 * wrapped_lines(text, GUIDE_WIDTH, margin=4))
 
     def basic(self) -> None:
         b = self.branch
