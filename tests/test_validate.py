@@ -223,16 +223,20 @@ def test_records_that_cannot_be_true_name_their_row(clean, tmp_path):
     filled = basic[basic_cell(basic, "填表日期")].value.date()
     later = filled + dt.timedelta(days=3)
     name = m[f"{col(m, '姓名')}3"].value
+    elected = basic_cell(basic, "本届支委会（书记）选举日期")
 
     def edit(wb):
         wb[K.SHEET_ACTIVITIES][f"{col(a, '日期')}7"] = later
         wb[K.SHEET_MEMBERS][f"{col(m, '姓名')}6"] = name
+        wb[K.SHEET_BASIC][elected] = later  # 基本信息 too: an election after the form was filled
 
     (c,) = validate(edited(clean, tmp_path, edit))
     assert later <= SETTINGS.period_end  # inside the period: only the 填表日期 makes it impossible
     assert sorted(messages(c, "error")) == sorted([
         f"{K.SHEET_ACTIVITIES}!{col(a, '日期')}7：第 7 行的日期“{later:%Y-%m-%d}”晚于填表日期 {filled:%Y-%m-%d}。"
         "还没有发生的事项（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。",
+        f"{K.SHEET_BASIC}!{elected}：第 {elected[1:]} 行的本届支委会（书记）选举日期“{later:%Y-%m-%d}”晚于填表日期 "
+        f"{filled:%Y-%m-%d}。还没有发生的事项（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。",
         f"{K.SHEET_MEMBERS}!{col(m, '姓名')}6：第 6 行的姓名“{name}”与第 3 行重复，同一个人只能填写一行。"
         f"请删除重复的一行；如确有两人同名，请在姓名后注明以便区分，例如“{name}（大）”。",
     ])

@@ -288,37 +288,29 @@ class Validator:
         file, add = c.raw.path.name, c.report.findings.append
         marked = {(f.sheet, f.cell) for f in c.report.errors}
         filled = c.basic.get("filled_on")
-        tables = {"basic": [{**c.basic, "_row": 0}]} if c.basic else {}
-        tables.update(c.tables)
-        for table, rows in tables.items():
-            sheet = _sheet(table)
-
-            def cell(key: str, row: int) -> str:
-                if table == "basic":
-                    return c.raw.basic_cells.get(key, "")
-                t = c.raw.tables[table]
-                return t.cell(key, row) if key in t.columns else ""
-
-            def row_of(key: str, r: dict) -> int:
-                where = cell(key, r["_row"])
-                return int(where.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") or 0) if table == "basic" else r["_row"]
-
-            for f in self.unique.get(table, ()):
-                first: dict[object, int] = {}
-                for r in rows:
-                    v = r.get(f.key)
-                    if v is None:
-                        continue
-                    if v in first and (sheet, cell(f.key, r["_row"])) not in marked:
-                        add(finding("V244", file=file, sheet=sheet, cell=cell(f.key, r["_row"]), value=_fmt(v),
-                                    row=r["_row"], first=first[v], label=_label(table, f.key)))
-                    first.setdefault(v, r["_row"])
+        for table in K.FIELDS:
+            sheet, first = _sheet(table), {}
+            for f, row, where, v in _cells_of(c, table, self.unique[table]):
+                if v is not None and (f.key, v) in first and (sheet, where) not in marked:
+                    add(finding("V244", file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
+                                first=first[(f.key, v)], label=_label(table, f.key)))
+                first.setdefault((f.key, v), row)
             if not isinstance(filled, dt.date):
                 continue
-            for f in self.not_after_filled.get(table, ()):
-                for r in rows:
-                    v = r.get(f.key)
-                    where = cell(f.key, r["_row"])
-                    if isinstance(v, dt.date) and v > filled and (sheet, where) not in marked:
-                        add(finding("V243", file=file, sheet=sheet, cell=where, value=_fmt(v), row=row_of(f.key, r),
-                                    label=_label(table, f.key), filled=_fmt(filled)))
+            for f, row, where, v in _cells_of(c, table, self.not_after_filled[table]):
+                if isinstance(v, dt.date) and v > filled and (sheet, where) not in marked:
+                    add(finding("V243", file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
+                                label=_label(table, f.key), filled=_fmt(filled)))
+
+
+def _cells_of(c: Checked, table: str, fields) -> list[tuple]:
+    """(field, Excel row, cell address, normalized value) of each of `fields` in every row of a table
+    (基本信息: its line) that the return has."""
+    if table == "basic":
+        return [(f, c.raw.basic[f.key][0], c.raw.basic_cells.get(f.key, ""), c.basic.get(f.key))
+                for f in fields if f.key in c.raw.basic]
+    t = c.raw.tables.get(table)
+    if t is None:
+        return []
+    return [(f, r["_row"], t.cell(f.key, r["_row"]), r.get(f.key))
+            for f in fields if f.key in t.columns for r in c.tables.get(table, [])]
