@@ -225,8 +225,8 @@ def test_libreoffice_prints_every_sheets_mark_red(on_every_sheet, returned, libr
     is marked, and the same sheet of the unmarked return shows none."""
     import shutil
     import subprocess
-    if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
-        pytest.skip("pdftoppm/pdftotext (poppler-utils) are not installed")
+    if not all(shutil.which(tool) for tool in ("pdfinfo", "pdftoppm", "pdftotext")):
+        pytest.skip("pdfinfo/pdftoppm/pdftotext (poppler-utils) are not installed")
     dest, _ = on_every_sheet
     marked, plain = libreoffice.to_pdf_many([(dest, tmp_path / "marked.pdf"), (returned, tmp_path / "plain.pdf")])
     red = tuple(int(ERROR_FILL[i:i + 2], 16) for i in (2, 4, 6))

@@ -258,7 +258,10 @@ def test_a_finding_on_a_problem_line_names_its_indicator(clean, tmp_path):
 
 def test_no_message_to_a_branch_names_the_tool():
     from xlflow.messages import MESSAGES
-    assert [code for code, (_, text) in MESSAGES.items() if "xlflow" in text.lower()] == []
+    # the file, identity, cell and evidence findings a branch reads (R4xx speak to the college's own
+    # clerk, who does run the tool: one names its settings file)
+    to_branch = {code: text for code, (_, text) in MESSAGES.items() if code[0] in "FDIVE"}
+    assert len(to_branch) > 40 and [code for code, text in to_branch.items() if "xlflow" in text.lower()] == []
 
 
 @pytest.mark.parametrize("year", [2019, 2021])
