@@ -41,7 +41,7 @@ SOFFICE = "/usr/bin/soffice"
 UNO_PYTHON = "/usr/bin/python3"
 
 # Operations understood by the worker (``op`` field of a job).
-RECALC, RESAVE, PDF = "recalc", "resave", "pdf"
+RECALC, RESAVE, PDF, TYPE = "recalc", "resave", "pdf", "type"
 
 # storeToURL filter by destination suffix for recalc/resave.
 _SAVE_FILTERS = {
@@ -218,6 +218,11 @@ class LibreOffice:
     def resave_many(self, pairs: Iterable[Pair]) -> list[Path]:
         return self.run([(RESAVE, s, d) for s, d in pairs])
 
+    def type_in(self, src: StrPath, dst: StrPath, typed: dict[tuple[str, str], str]) -> Path:
+        """Open src, type each text into its cell as a person would ({(sheet, "B7"): "0392…"}: the
+        application interprets it by the cell's number format), save to dst."""
+        return self.run([(TYPE, src, dst)], typed=[[s, c, t] for (s, c), t in typed.items()])[0]
+
     def to_pdf(self, src: StrPath, dst: StrPath) -> Path:
         """Export a text document or spreadsheet to PDF."""
         return self.to_pdf_many([(src, dst)])[0]
@@ -225,14 +230,14 @@ class LibreOffice:
     def to_pdf_many(self, pairs: Iterable[Pair]) -> list[Path]:
         return self.run([(PDF, s, d) for s, d in pairs])
 
-    def run(self, jobs: Iterable[Job]) -> list[Path]:
+    def run(self, jobs: Iterable[Job], typed: list | None = None) -> list[Path]:
         """Run (op, src, dst) jobs in one worker call; return the dst paths.
 
         Every job is attempted; if any failed, raise LibreOfficeError listing all failures.
         """
         specs = []
         for op, src, dst in jobs:
-            if op not in (RECALC, RESAVE, PDF):
+            if op not in (RECALC, RESAVE, PDF, TYPE):
                 raise ValueError(f"unknown LibreOffice operation {op!r}")
             src_p, dst_p = Path(src).resolve(), Path(dst).resolve()
             if op == PDF:
@@ -246,7 +251,7 @@ class LibreOffice:
             if not src_p.is_file():
                 raise FileNotFoundError(src_p)
             dst_p.parent.mkdir(parents=True, exist_ok=True)
-            specs.append({"op": op, "src": str(src_p), "dst": str(dst_p), "filter": filt})
+            specs.append({"op": op, "src": str(src_p), "dst": str(dst_p), "filter": filt, "typed": typed or []})
         if not specs:
             return []
         results = self._run_jobs(specs)
@@ -415,6 +420,15 @@ def _worker_main() -> int:
                 if not hasattr(doc, "calculateAll"):
                     raise RuntimeError("not a spreadsheet: cannot recalculate")
                 doc.calculateAll()
+            typed = job.get("typed") or []
+            if typed:  # through the input line, as a person types (XCell.setFormula ignores the format)
+                dispatcher = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
+                controller = doc.CurrentController
+                for sheet, cell, text in typed:
+                    target = doc.Sheets.getByName(sheet)
+                    controller.setActiveSheet(target)
+                    controller.select(target.getCellRangeByName(cell))
+                    dispatcher.executeDispatch(controller.Frame, ".uno:EnterString", "", 0, props(StringName=text))
             if job["op"] == PDF:
                 filt = next((f for svc, f in _PDF_FILTERS if doc.supportsService(svc)), None)
                 if filt is None:

@@ -258,7 +258,7 @@ def test_ingest_then_status(handed_out):
 
     out = run("ingest", "--root", ws.root).output
     assert f"接收  {good.name}.xlsx" in out
-    assert re.search(rf"退回  {re.escape(bad.name)}\.xlsx：自评表!F\d+：“自评等次”没有填写。请补填。  → 退回说明：", out)
+    assert re.search(rf"退回  {re.escape(bad.name)}\.xlsx：自评表!F\d+（指标 \w+ [^）]+）：“自评等次”没有填写。请补填。  → 退回说明：", out)
     assert "合计：接收 1 份，退回 1 份，重复 0 份；退回说明在 outbox/feedback/，请发回相应支部。" in out
     assert [p.name for p in ws.inbox.iterdir() if p.is_file()] == ["~$临时.xlsx"]
     assert len(list(ws.accepted.iterdir())) == 1 and len(list(ws.rejected.iterdir())) == 1

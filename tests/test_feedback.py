@@ -49,6 +49,36 @@ def where(findings) -> list[tuple]:
     return sorted((f.code, f.sheet, f.cell) for f in findings)
 
 
+def _unconditional(rule) -> bool:
+    # LibreOffice saves the formula TRUE back as 1
+    return rule.type == "expression" and [f.strip("=").upper() for f in rule.formula] in (["TRUE"], ["TRUE()"], ["1"])
+
+
+def effective_fill(ws, ref: str) -> set[str]:
+    """The colour a spreadsheet application shows in a cell: a conditional format that applies
+    shows over the cell's own fill. Excel picks the rule of highest priority, LibreOffice the first
+    in the file: the set holds what each would show (one colour when they agree)."""
+    rules = [rule for cf in ws.conditional_formatting if ref in cf.sqref for rule in cf.rules]
+    assert all(_unconditional(r) for r in rules), "only unconditional tints are expected here"
+    shown = {r.dxf.fill.bgColor.rgb for r in (min(rules, key=lambda r: r.priority), rules[0])} if rules else set()
+    if not shown:
+        f = ws[ref].fill
+        shown = {f.fgColor.rgb if f.fill_type == "solid" else ""}
+    return shown
+
+
+INPUT_SHEETS = (K.SHEET_BASIC, K.SHEET_MEMBERS, K.SHEET_ACTIVITIES, K.SHEET_ACTIVISTS, K.SHEET_SELF, K.SHEET_PROBLEMS)
+
+
+def first_input_cell(wb, sheet: str) -> str:
+    """The first data row's first input cell of a sheet (基本信息: the first line a branch fills)."""
+    if sheet == K.SHEET_BASIC:
+        return f"B{K.BASIC_FIRST_ROW + len(K.BASIC_IDENTITY_FIELDS)}"
+    ws = wb[sheet]
+    return next(f"{c.column_letter}{K.HEADER_ROW + 1}" for c in ws[K.HEADER_ROW + 1] if not c.protection.locked
+                and c.column > 1) if sheet == K.SHEET_SELF else f"C{K.HEADER_ROW + 1}"
+
+
 @pytest.fixture(scope="module")
 def returned(tmp_path_factory):
     d = tmp_path_factory.mktemp("feedback")
@@ -142,6 +172,88 @@ def test_every_named_cell_is_filled_and_commented(wb, findings):
     assert comments == len(cells)  # nothing else is marked
 
 
+def test_every_marked_cell_looks_marked_with_conditional_formats_included(wb, findings):
+    """The template tints its input cells by a conditional format, which shows over a cell's fill:
+    the marks must outrank it on every sheet (issue 10: red showed only on 基本信息 and 自评表)."""
+    cells: dict[tuple, bool] = {}
+    for f in findings:
+        if f.cell:
+            cells[(f.sheet, f.cell)] = cells.get((f.sheet, f.cell), False) or f.is_error
+    assert {sheet for sheet, _ in cells} >= {K.SHEET_MEMBERS, K.SHEET_ACTIVITIES, K.SHEET_SELF}
+    for (sheet, ref), error in cells.items():
+        assert effective_fill(wb[sheet], ref) == {ERROR_FILL if error else WARNING_FILL}, (sheet, ref)
+    # a neighbour that is not named keeps the template's look
+    assert effective_fill(wb[K.SHEET_MEMBERS], "B150") == {INPUT_FILL}
+
+
+@pytest.fixture(scope="module")
+def on_every_sheet(returned):
+    """A feedback copy with one error on the first input cell of every input sheet."""
+    template = openpyxl.load_workbook(returned)
+    marks = [Finding("V231", ERROR, f"{s}!{first_input_cell(template, s)}：请补填。", returned.name, s,
+                     first_input_cell(template, s)) for s in INPUT_SHEETS]
+    dest = write_feedback(returned, returned.parent / "每张表一处.xlsx", marks, branch_name=BRANCH.name,
+                          settings=SETTINGS, received=RECEIVED)
+    return dest, marks
+
+
+def test_a_mark_on_any_sheet_is_red(on_every_sheet):
+    dest, marks = on_every_sheet
+    wb = openpyxl.load_workbook(dest)
+    assert {f.sheet: effective_fill(wb[f.sheet], f.cell) for f in marks} == {s: {ERROR_FILL} for s in INPUT_SHEETS}
+
+
+def _pixels(ppm: bytes, rgb: tuple[int, int, int], tolerance: int = 12) -> int:
+    """How many pixels of a binary PPM (P6, as pdftoppm writes) are within tolerance of rgb."""
+    parts, pos = [], 0
+    while len(parts) < 4:  # magic, width, height, maxval, separated by whitespace
+        while ppm[pos:pos + 1].isspace():
+            pos += 1
+        end = pos
+        while not ppm[end:end + 1].isspace():
+            end += 1
+        parts.append(ppm[pos:end])
+        pos = end
+    data = memoryview(ppm)[pos + 1:]
+    return sum(1 for i in range(0, len(data) - 2, 3)
+               if abs(data[i] - rgb[0]) <= tolerance and abs(data[i + 1] - rgb[1]) <= tolerance
+               and abs(data[i + 2] - rgb[2]) <= tolerance)
+
+
+def test_libreoffice_prints_every_sheets_mark_red(on_every_sheet, returned, libreoffice, tmp_path):
+    """Rendered by a real spreadsheet application, each input sheet's first page shows red where it
+    is marked, and the same sheet of the unmarked return shows none."""
+    import shutil
+    import subprocess
+    if not all(shutil.which(tool) for tool in ("pdfinfo", "pdftoppm", "pdftotext")):
+        pytest.skip("pdfinfo/pdftoppm/pdftotext (poppler-utils) are not installed")
+    dest, _ = on_every_sheet
+    marked, plain = libreoffice.to_pdf_many([(dest, tmp_path / "marked.pdf"), (returned, tmp_path / "plain.pdf")])
+    red = tuple(int(ERROR_FILL[i:i + 2], 16) for i in (2, 4, 6))
+    titles = {"基本信息": K.SHEET_BASIC, "党员名册": K.SHEET_MEMBERS, "三会一课记录": K.SHEET_ACTIVITIES,
+              "入党积极分子": K.SHEET_ACTIVISTS, "自评表": K.SHEET_SELF, "问题清单和责任清单": K.SHEET_PROBLEMS}
+
+    def red_by_sheet(pdf: Path) -> dict[str, int]:
+        out = {}
+        pages = int(next(line.split()[-1] for line in subprocess.run(
+            ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
+            if line.startswith("Pages:")))
+        for page in range(1, pages + 1):
+            first = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-enc", "UTF-8", str(pdf), "-"],
+                                   capture_output=True, text=True, check=True).stdout.strip().splitlines()[:1]
+            title = first[0].split(" — ")[-1].strip() if first and " — " in first[0] else ""
+            if title in titles:
+                ppm = subprocess.run(["pdftoppm", "-r", "40", "-f", str(page), "-l", str(page), str(pdf)],
+                                     capture_output=True, check=True).stdout
+                out[titles[title]] = _pixels(ppm, red)
+        return out
+
+    shown, before = red_by_sheet(marked), red_by_sheet(plain)
+    assert set(shown) == set(INPUT_SHEETS) == set(before)
+    assert {s: n > 0 for s, n in shown.items()} == {s: True for s in INPUT_SHEETS}, shown
+    assert before == {s: 0 for s in INPUT_SHEETS}
+
+
 def test_links_jump_to_the_cells(wb, findings):
     for r, (_, sheet, cell, message, _) in table(wb[FEEDBACK_SHEET]):
         link = wb[FEEDBACK_SHEET].cell(r, 3).hyperlink
@@ -226,8 +338,10 @@ def test_second_rejection_replaces_the_sheet_and_clears_fixed_cells(feedback, re
         cell = wb[f.sheet][f.cell]
         if f.code == "V207":
             assert cell.fill.fgColor.rgb == ERROR_FILL and f.message in cell.comment.text
+            assert effective_fill(wb[f.sheet], f.cell) == {ERROR_FILL}
         else:  # fixed since: back to the cell's own look (the input tint), old advice gone
             assert cell.fill.fgColor.rgb == original[f.sheet][f.cell].fill.fgColor.rgb != ERROR_FILL
+            assert effective_fill(wb[f.sheet], f.cell) == effective_fill(original[f.sheet], f.cell) != {ERROR_FILL}
             assert cell.comment is None
     marked = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
     assert marked == [(f.sheet, f.cell) for f in again]
@@ -263,6 +377,9 @@ def test_libreoffice_opens_it_and_keeps_the_comments(feedback, findings, real, l
                            received=RECEIVED)
     wb = openpyxl.load_workbook(again)
     assert not [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
+    for f in findings:  # and the marks LibreOffice saved back are gone, conditional formats included
+        if f.cell:
+            assert effective_fill(wb[f.sheet], f.cell) & {ERROR_FILL, WARNING_FILL} == set(), (f.sheet, f.cell)
 
 
 def test_unreadable_note(tmp_path, libreoffice):

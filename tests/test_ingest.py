@@ -31,7 +31,7 @@ LATER = dt.datetime(2019, 11, 29, 10, 30, 0)
 IGNORED = ("~$x.xlsx", ".~lock.x.xlsx#", "x.tmp", "x.crdownload")
 TAIL = {  # the fixed second half of a few catalogue messages, spelled out as the branch reads them
     "D101": "与此前收到的文件完全相同，已作为重复文件存档，不再重复处理。",
-    "F101": "是旧版 Excel（.xls）或 WPS 表格（.et）格式，xlflow 无法读取。请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（*.xlsx）格式再提交。",
+    "F101": "是旧版 Excel（.xls）或 WPS 表格（.et）格式，无法读取。请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（*.xlsx）格式再提交。",
     "F105": "是Word 文档，这不是支部填报的 Excel 工作簿。请确认是否交错了文件，找到填写好的 Excel 工作簿（*.xlsx）重新提交。",
 }
 
@@ -349,7 +349,7 @@ def _docx(path: Path) -> Path:
 
 @pytest.mark.parametrize("make, name, code, message", [
     (_xls, "一支部.xls", "F101", "文件“一支部.xls”" + TAIL["F101"]),
-    (_html, "机电学院支部材料.xlsx", "F103", "文件“机电学院支部材料.xlsx”实际是网页（HTML）文件，不是 Excel 工作簿（*.xlsx），xlflow 无法读取"
+    (_html, "机电学院支部材料.xlsx", "F103", "文件“机电学院支部材料.xlsx”实际是网页（HTML）文件，不是 Excel 工作簿（*.xlsx），无法读取"
                              "（可能是改了扩展名，或是从网页、其他系统导出的）。请用 Excel 或 WPS 打开后“另存为”Excel 工作簿"
                              "（*.xlsx）格式再提交；如果不是在下发的模板中填写的，请使用下发的模板重新填写。"),
     (_docx, "支部工作总结.docx", "F105", "文件“支部工作总结.docx”" + TAIL["F105"]),

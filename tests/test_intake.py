@@ -182,7 +182,7 @@ def test_xls_from_excel_97_2003(tmp_path):
     book.save(str(path))
     assert intake.sniff(path) == "xls"
     assert only(intake.inspect(path)) == (
-        "文件“第一党支部.xlsx”是旧版 Excel（.xls）或 WPS 表格（.et）格式，xlflow 无法读取。"
+        "文件“第一党支部.xlsx”是旧版 Excel（.xls）或 WPS 表格（.et）格式，无法读取。"
         "请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（*.xlsx）格式再提交。")
 
 
@@ -200,7 +200,7 @@ def test_password_protected_xlsx(tmp_path):
 
 
 OTHER_FORMAT = (
-    "文件“第一党支部.xlsx”实际是{kind}，不是 Excel 工作簿（*.xlsx），xlflow 无法读取"
+    "文件“第一党支部.xlsx”实际是{kind}，不是 Excel 工作簿（*.xlsx），无法读取"
     "（可能是改了扩展名，或是从网页、其他系统导出的）。请用 Excel 或 WPS 打开后"
     "“另存为”Excel 工作簿（*.xlsx）格式再提交；如果不是在下发的模板中填写的，请使用下发的模板重新填写。")
 
@@ -241,7 +241,7 @@ def test_macro_workbook(tmp_path):
         dst.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0" + bytes(508))
     assert intake.sniff(path) == "xlsm"
     assert only(intake.inspect(path)) == (
-        "文件“第一党支部.xlsx”是启用宏的工作簿（.xlsm），为安全起见 xlflow 不接收含宏的文件。"
+        "文件“第一党支部.xlsx”是启用宏的工作簿（.xlsm），为安全起见不接收含宏的文件。"
         "请在 Excel 中“另存为”Excel 工作簿（*.xlsx，不含宏）后再提交。")
 
 
@@ -331,7 +331,7 @@ def test_zip_bomb_one_gigabyte_of_zeros(tmp_path):
     assert path.stat().st_size < 10 * 2**20
     assert only(bounded(intake.inspect, path)) == (
         "文件“第一党支部.xlsx”解压后的内容异常庞大（解压后约 1.0 GB，上限 200.0 MB），"
-        "可能已损坏或不是正常保存的工作簿，xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。")
+        "可能已损坏或不是正常保存的工作簿，无法接收。请使用下发的原始模板重新填写后提交。")
 
 
 def test_zip_bomb_by_compression_ratio(tmp_path):
@@ -344,7 +344,7 @@ def test_too_many_parts(tmp_path):
     path = raw_xlsx(tmp_path / NAME, **{f"xl/media/image{i}.png": b"x" for i in range(1200)})
     assert only(bounded(intake.inspect, path)) == (
         "文件“第一党支部.xlsx”内部包含 1,205 个部件，超过了 1,000 个的上限，文件内容异常庞大，"
-        "xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。")
+        "无法接收。请使用下发的原始模板重新填写后提交。")
 
 
 def test_hundred_thousand_styles(tmp_path):
@@ -356,12 +356,12 @@ def test_hundred_thousand_styles(tmp_path):
     size = intake._human(len(styles.encode()))
     assert only(bounded(intake.inspect, path)) == (
         f"文件“第一党支部.xlsx”中的单元格格式异常庞大（样式部分约 {size}，上限 5.0 MB），通常是反复从其他表格"
-        "复制粘贴带格式的内容造成的，xlflow 拒绝读取。请使用下发的原始模板重新填写"
+        "复制粘贴带格式的内容造成的，无法接收。请使用下发的原始模板重新填写"
         "（粘贴时使用“选择性粘贴→数值”）后提交。")
 
 
 TOO_MANY_ROWS = ("文件“第一党支部.xlsx”的工作表“党员名册”行数异常庞大（{detail}，上限 200,000 行），"
-                 "xlflow 拒绝读取。这通常是整列填充了格式或公式造成的。"
+                 "无法接收。这通常是整列填充了格式或公式造成的。"
                  "请删除多余的行，或使用下发的原始模板重新填写后提交。")
 
 
@@ -385,7 +385,7 @@ def test_prefixed_row_tags_are_counted(tmp_path):
 
 
 UNSAFE = ("文件“第一党支部.xlsx”内部含有不安全的内容（{reason}），不像是用 Excel 或 WPS 正常保存的工作簿，"
-          "xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。")
+          "无法接收。请使用下发的原始模板重新填写后提交。")
 
 LOL = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
 BILLION_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE workbook [<!ENTITY lol0 "lol">' + LOL + "]>"
@@ -456,5 +456,5 @@ def test_too_large_file(tmp_path):
     with path.open("wb") as f:
         f.truncate(intake.MAX_FILE_BYTES + 5 * 2**20)  # sparse: costs no disk
     assert only(bounded(intake.inspect, path)) == (
-        "文件“第一党支部.xlsx”大小为 55.0 MB，超过了 50.0 MB 的上限，文件内容异常庞大，xlflow 拒绝读取。"
+        "文件“第一党支部.xlsx”大小为 55.0 MB，超过了 50.0 MB 的上限，文件内容异常庞大，无法接收。"
         "请检查是否在表格中插入了大量图片；请使用下发的原始模板重新填写（不要插入图片）后提交。")

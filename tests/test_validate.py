@@ -4,6 +4,7 @@ edited with openpyxl as a secretary would in Excel, then read, identified and va
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -83,6 +84,7 @@ def test_each_typical_mistake_gives_its_message(clean, tmp_path):
         s["D3"] = "（改过的指标内容）"  # a locked cell changed anyway
 
     (c,) = validate(edited(clean, tmp_path, edit))
+    ind = CHECKLIST.indicators[0]  # the row of 自评表!D3: its findings name the indicator
     cm, ca = {}, {}
     wb = openpyxl.load_workbook(clean)
     for name, store in ((members, cm), (activities, ca)):
@@ -100,7 +102,7 @@ def test_each_typical_mistake_gives_its_message(clean, tmp_path):
         f"{activities}!{ca['实到人数']}4：实到人数“12”多于同一行的应到人数。请核对签到记录后更正。",
         f"{activities}!{ca['日期']}5：日期“2020-01-05”不在 2019-01-01 至 2019-12-31 之间。"
         "只填写 2019-01-01 至 2019-12-31 统计期间内的情况。",
-        f"{K.SHEET_SELF}!D3：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，请恢复原文，或改用下发的原始填报表。",
+        f"{K.SHEET_SELF}!D3（指标 {ind.code} {ind.short}）：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，请恢复原文，或改用下发的原始填报表。",
     ])
 
 
@@ -152,8 +154,9 @@ def test_an_indicator_row_emptied_and_a_rating_without_a_measure(clean, tmp_path
     last = CHECKLIST.indicators[-1]
     assert f"工作表“{K.SHEET_SELF}”缺少指标 {last.code}（{last.short}）。44 项指标都要自评，请使用下发的原始填报表。" \
         in messages(c, "error")
-    first = CHECKLIST.indicators[0].code
-    assert f"{K.SHEET_SELF}!F3：指标 {first} 自评为“基本达标”，但问题清单中没有对应的问题和整改措施。请在“问题清单”中补充。" \
+    first = CHECKLIST.indicators[0]
+    assert f"{K.SHEET_SELF}!F3（指标 {first.code} {first.short}）：自评为“基本达标”，但问题清单中没有这项指标的问题和整改措施。" \
+           "请在“问题清单”中补充。" \
         in messages(c, "warning")
 
 
@@ -188,7 +191,8 @@ def test_a_batch_keeps_each_files_findings_apart(clean, tmp_path):
     bad = edited(clean, tmp_path, edit)
     first, second, third = validate(clean, bad, clean)
     assert first.report.valid and third.report.valid
-    assert messages(second) == [f"{K.SHEET_SELF}!F4：“良好”不在可选项中。请从下拉列表中选择以下之一：达标、基本达标、未达标、不适用。"]
+    ind = CHECKLIST.indicators[1]  # row 4 of 自评表
+    assert messages(second) == [f"{K.SHEET_SELF}!F4（指标 {ind.code} {ind.short}）：“良好”不在可选项中。请从下拉列表中选择以下之一：达标、基本达标、未达标、不适用。"]
 
 
 def test_every_required_basic_field_left_blank_is_reported(clean, tmp_path):
@@ -207,3 +211,86 @@ def test_every_required_basic_field_left_blank_is_reported(clean, tmp_path):
     ws = openpyxl.load_workbook(clean)[K.SHEET_BASIC]
     blank = [f"{K.SHEET_BASIC}!{basic_cell(ws, K.BASIC_FIELDS[k])}：“{K.BASIC_FIELDS[k]}”没有填写。请补填。" for k in required]
     assert [m for m in messages(c, "error") if "没有填写" in m] == blank
+
+
+def test_records_that_cannot_be_true_name_their_row(clean, tmp_path):
+    """Issue 10 item 4: a meeting dated after the form's 填表日期 (planned, entered as held) and the
+    same member entered twice on the roster are errors that name the row."""
+    import datetime as dt
+
+    wb = openpyxl.load_workbook(clean)
+    basic, m, a = wb[K.SHEET_BASIC], wb[K.SHEET_MEMBERS], wb[K.SHEET_ACTIVITIES]
+    filled = basic[basic_cell(basic, "填表日期")].value.date()
+    later = filled + dt.timedelta(days=3)
+    name = m[f"{col(m, '姓名')}3"].value
+    elected = basic_cell(basic, "本届支委会（书记）选举日期")
+
+    def edit(wb):
+        wb[K.SHEET_ACTIVITIES][f"{col(a, '日期')}7"] = later
+        wb[K.SHEET_MEMBERS][f"{col(m, '姓名')}6"] = name
+        wb[K.SHEET_BASIC][elected] = later  # 基本信息 too: an election after the form was filled
+
+    (c,) = validate(edited(clean, tmp_path, edit))
+    assert later <= SETTINGS.period_end  # inside the period: only the 填表日期 makes it impossible
+    assert sorted(messages(c, "error")) == sorted([
+        f"{K.SHEET_ACTIVITIES}!{col(a, '日期')}7：第 7 行的日期“{later:%Y-%m-%d}”晚于填表日期 {filled:%Y-%m-%d}。"
+        "还没有发生的事项（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。",
+        f"{K.SHEET_BASIC}!{elected}：第 {elected[1:]} 行的本届支委会（书记）选举日期“{later:%Y-%m-%d}”晚于填表日期 "
+        f"{filled:%Y-%m-%d}。还没有发生的事项（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。",
+        f"{K.SHEET_MEMBERS}!{col(m, '姓名')}6：第 6 行的姓名“{name}”与第 3 行重复，同一个人只能填写一行。"
+        f"请删除重复的一行；如确有两人同名，请在姓名后注明以便区分，例如“{name}（大）”。",
+    ])
+
+
+def test_a_finding_on_a_problem_line_names_its_indicator(clean, tmp_path):
+    wb = openpyxl.load_workbook(clean)
+    p = wb[K.SHEET_PROBLEMS]
+    code = p[f"{col(p, '对应指标编码')}3"].value
+    ind = CHECKLIST.indicator(code)
+
+    def edit(wb):
+        wb[K.SHEET_PROBLEMS][f"{col(p, '整改措施')}3"] = None
+
+    (c,) = validate(edited(clean, tmp_path, edit))
+    assert messages(c, "error") == [
+        f"{K.SHEET_PROBLEMS}!{col(p, '整改措施')}3（指标 {ind.code} {ind.short}）：“整改措施”没有填写。请补填。"]
+
+
+def test_no_message_to_a_branch_names_the_tool():
+    from xlflow.messages import MESSAGES
+    # the file, identity, cell and evidence findings a branch reads (R4xx speak to the college's own
+    # clerk, who does run the tool: one names its settings file)
+    to_branch = {code: text for code, (_, text) in MESSAGES.items() if code[0] in "FDIVE"}
+    assert len(to_branch) > 40 and [code for code, text in to_branch.items() if "xlflow" in text.lower()] == []
+
+
+@pytest.mark.parametrize("year", [2019, 2021])
+def test_one_date_example_in_the_guide_the_input_messages_and_the_findings(tmp_path, year):
+    """Issue 10 item 5: 填表说明, every date cell's input message and the date findings show the
+    same example, in the campaign's year."""
+    from dataclasses import replace
+    import datetime as dt
+
+    settings = replace(SETTINGS, year=year, period_start=dt.date(year, 1, 1), period_end=dt.date(year, 12, 31))
+    wb = openpyxl.load_workbook(build_workbook(tmp_path / "wb.xlsx", BRANCH, CHECKLIST, settings))
+    example = f"{year}-06-20"
+    guide = "".join(str(c.value or "") for row in wb[K.SHEET_GUIDE].iter_rows() for c in row)
+    assert f"日期请写成 {example} 的形式" in guide
+    prompts = [dv.prompt for ws in wb.worksheets for dv in ws.data_validations.dataValidation if dv.type == "date"]
+    assert len(prompts) == 7 and all(p.endswith(f"，如 {example}。") for p in prompts)
+    assert {y for p in prompts + [guide] for y in re.findall(r"如 (\d{4}-\d\d-\d\d)", p)} == {example}
+    raw = read_workbook(fill_and_break(tmp_path, settings))
+    branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
+    (c,) = Validator(CHECKLIST, settings).validate([(raw, branch, found)])
+    assert any(m.endswith(f"例如 {example} 或 {year}年6月20日。") for m in messages(c, "error"))
+
+
+def fill_and_break(tmp_path: Path, settings) -> Path:
+    """A filled return for the campaign with one date that is not a date."""
+    template = build_workbook(tmp_path / "t.xlsx", BRANCH, CHECKLIST, settings)
+    fill_workbook(template, tmp_path / "f.xlsx", BRANCH, CHECKLIST, settings, seed=2)
+    wb = openpyxl.load_workbook(tmp_path / "f.xlsx")
+    a = wb[K.SHEET_ACTIVITIES]
+    a[f"{col(a, '日期')}3"] = "六月二十日上午"
+    wb.save(tmp_path / "broken.xlsx")
+    return tmp_path / "broken.xlsx"

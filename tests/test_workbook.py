@@ -81,7 +81,8 @@ def test_dates_and_numbers_are_validated_with_an_input_message(wb):
     ws = wb[K.SHEET_ACTIVITIES]
     kinds = {dv.type: dv for dv in ws.data_validations.dataValidation}
     date = kinds["date"]
-    assert date.showInputMessage and date.prompt == "请填写日期，如 2019-01-01。"
+    # the prompt gives the range the validator accepts and the one date example of 填表说明 and findings
+    assert date.showInputMessage and date.prompt == "请填写 2019-01-01 至 2019-12-31 之间的日期，如 2019-06-20。"
     assert date.error == "请填写 2019-01-01 至 2019-12-31 之间的日期。"
     assert kinds["whole"].prompt == "请填写 0 至 1000 之间的整数。"
 
@@ -189,3 +190,26 @@ def test_a_return_filled_and_saved_in_libreoffice_validates(tmp_path, libreoffic
     direct = read_workbook(tmp_path / "填好.xlsx")
     (before,) = Validator(CHECKLIST, Settings()).validate([(direct, branch, [])])
     assert checked.tables == before.tables and checked.basic == before.basic  # the same data, read back
+
+
+def test_a_phone_number_typed_in_keeps_its_leading_zero(tmp_path, libreoffice):
+    """Issue 10 item 3: 0392… typed into 联系电话 must stay text, not become the number 392…. Typed
+    in LibreOffice (which interprets input by the cell's format, as Excel and WPS do), saved, read."""
+    from xlflow.identify import identify
+    from xlflow.read import read_workbook
+    from xlflow.roster import by_code
+    from xlflow.sample import fill_workbook
+    from xlflow.validate import Validator
+
+    branch = BRANCHES[2]
+    template = build_workbook(tmp_path / "发出.xlsx", branch, CHECKLIST, Settings())
+    ws = openpyxl.load_workbook(template)[K.SHEET_BASIC]
+    phone = next(f"B{r}" for r in range(1, ws.max_row + 1) if ws[f"A{r}"].value == K.BASIC_FIELDS["phone"])
+    assert ws[phone].number_format == "@"  # a text cell, before anything is typed
+    fill_workbook(template, tmp_path / "填好.xlsx", branch, CHECKLIST, Settings(), seed=4)
+    typed = libreoffice.type_in(tmp_path / "填好.xlsx", tmp_path / "输入电话.xlsx", {(K.SHEET_BASIC, phone): "03923311000"})
+    assert openpyxl.load_workbook(typed)[K.SHEET_BASIC][phone].value == "03923311000"
+    raw = read_workbook(typed)
+    found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
+    (checked,) = Validator(CHECKLIST, Settings()).validate([(raw, found_branch, found)])
+    assert checked.basic["phone"] == "03923311000"

@@ -6,6 +6,9 @@ appears as a literal in a sheet lives here, once, so generation and reading cann
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 # Bump when the branch workbook's layout changes: older returns are then recognised as old.
 TEMPLATE_FORMAT = 2  # 2: the campaign year in the identity
 
@@ -51,54 +54,150 @@ SECRETARY_KINDS = ("双带头人教师", "骨干教师", "辅导员", "部门主
 VENUE_KINDS = ("本支部专用场所", "多支部合用场所", "暂无固定场所")
 PROBLEM_STATUS = ("未整改", "整改中", "已完成")
 
-# ---- the branch workbook: columns of the table sheets (key -> header) ----
-# Keys are what code uses; headers are what a person sees. Readers find columns by header.
-MEMBER_COLUMNS = {
-    "seq": "序号",
-    "name": "姓名",
-    "category": "党员类别",
-    "group": "所在党小组",
-    "study_hours": "本年度集中学习学时",
-    "dues_months": "本年度已缴党费月数",
-    "last_life": "最近一次参加组织生活日期",
-    "evaluation": "民主评议等次",
+# ---- the branch workbook: every column and 基本信息 line, and what it may hold ----
+# One table drives both sides: the handed-out workbook's data validations, input messages and cell
+# formats (workbook.py) and the validator's schemas (validate.py), so what a branch may type is
+# exactly what is accepted. Keys are what code uses; headers are what a person sees (readers find
+# columns by header).
+RATINGS, INDICATORS = "ratings", "indicators"  # choices taken from the checklist
+
+
+@dataclass(frozen=True)
+class Day:
+    """A date bound relative to the campaign, written once: the period's first or last day, or
+    31 December `years` after the period's last year; or a fixed day."""
+
+    anchor: str  # "start" | "end" | "year_end" | "fixed"
+    years: int = 0
+    fixed: dt.date | None = None
+
+    def on(self, settings) -> dt.date:
+        if self.anchor == "fixed":
+            return self.fixed
+        if self.anchor == "year_end":
+            return dt.date(settings.period_end.year + self.years, 12, 31)
+        return settings.period_start if self.anchor == "start" else settings.period_end
+
+
+OLDEST = Day("fixed", fixed=dt.date(1980, 1, 1))  # for dates in a branch's history (elections, designations)
+PERIOD_START, PERIOD_END = Day("start"), Day("end")
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    header: str  # column header, or the line's label on 基本信息
+    kind: str  # shown (never read) | text | code (digits kept as text) | int | number | date | yesno | choice
+    required: bool = False
+    choices: tuple[str, ...] | str = ()  # a fixed list, or RATINGS / INDICATORS
+    lo: float | Day | None = None
+    hi: float | Day | None = None
+    hint: str = ""  # what to write: the cell's input message and 基本信息's 说明 column
+    why: str = ""  # why a date range is what it is, added to the finding ({lo}, {hi}: the bounds)
+    prefilled: bool = False  # written by xlflow and locked; read back only to check it
+    unique: bool = False  # the same value twice in a table is the same person entered twice
+    not_after_filled: bool = False  # a record cannot be later than the form's 填表日期
+
+    def options(self, checklist) -> tuple[str, ...]:
+        """The values a choice (or 是/否) accepts."""
+        if self.kind == "yesno":
+            return YES_NO
+        if self.choices == RATINGS:
+            return tuple(checklist.rating_names)
+        if self.choices == INDICATORS:
+            return tuple(i.code for i in checklist.indicators)
+        return tuple(self.choices)
+
+    def bounds(self, settings) -> tuple[object, object]:
+        """(lo, hi) with date bounds resolved for the campaign; (None, None) when unbounded."""
+        return tuple(b.on(settings) if isinstance(b, Day) else b for b in (self.lo, self.hi))
+
+
+_F = Field
+_SEQ = _F("seq", "序号", "shown")
+_HISTORY = "日期不能晚于统计期末。"
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "basic": (  # filled by the branch (the identity lines above them are BASIC_IDENTITY_FIELDS)
+        _F("type", "支部类型", "choice", True, BRANCH_TYPES, hint="从列表中选择"),
+        _F("full_members", "正式党员人数", "int", True, lo=0, hi=500, hint="与党员名册中的正式党员人数一致"),
+        _F("probationary_members", "预备党员人数", "int", True, lo=0, hi=500, hint="与党员名册中的预备党员人数一致"),
+        _F("has_committee", "是否设支部委员会", "yesno", True, hint="正式党员 7 人以上应设支委会"),
+        _F("committee_size", "支委会委员人数", "int", lo=0, hi=15, hint="未设支委会的填 0"),
+        _F("secretary", "支部书记姓名", "text", True),
+        _F("secretary_kind", "支部书记类别", "choice", True, SECRETARY_KINDS, hint="从列表中选择"),
+        _F("deputy", "副书记姓名", "text", hint="未设副书记的不填"),
+        _F("election_date", "本届支委会（书记）选举日期", "date", True, lo=OLDEST, hi=PERIOD_END,
+           hint="支委会（或书记）本届选举产生的日期", why="选举日期不能晚于统计期末。", not_after_filled=True),
+        _F("groups", "党小组个数", "int", True, lo=0, hi=50, hint="未设党小组的填 0"),
+        _F("venue", "党员活动场所", "choice", True, VENUE_KINDS, hint="从列表中选择"),
+        _F("secretary_trained", "书记本年度参加集中轮训", "yesno", True, hint="本年度是否参加党支部书记集中轮训"),
+        _F("contact", "填表人", "text", True),
+        _F("phone", "联系电话", "code", hint="手机或带区号的座机号码"),
+        _F("filled_on", "填表日期", "date", True, lo=PERIOD_START, hi=Day("year_end", 1), hint="实际填表的日期",
+           why="请填写实际填表的日期。"),
+    ),
+    "members": (
+        _SEQ,
+        _F("name", "姓名", "text", True, unique=True),
+        _F("category", "党员类别", "choice", True, MEMBER_CATEGORIES),
+        _F("group", "所在党小组", "text"),
+        _F("study_hours", "本年度集中学习学时", "number", True, lo=0, hi=500),
+        _F("dues_months", "本年度已缴党费月数", "int", True, lo=0, hi=12),
+        _F("last_life", "最近一次参加组织生活日期", "date", True, lo=OLDEST, hi=PERIOD_END,
+           why="最近一次参加组织生活的日期不能晚于统计期末。", not_after_filled=True),
+        _F("evaluation", "民主评议等次", "choice", True, EVALUATION_GRADES),
+    ),
+    "activities": (
+        _SEQ,
+        _F("date", "日期", "date", True, lo=PERIOD_START, hi=PERIOD_END, why="只填写 {lo} 至 {hi} 统计期间内的情况。",
+           not_after_filled=True),
+        _F("type", "活动类型", "choice", True, ACTIVITY_TYPES),
+        _F("topic", "主题", "text", True),
+        _F("presenter", "主持人或主讲人", "text"),
+        _F("expected", "应到人数", "int", True, lo=1, hi=1000),
+        _F("actual", "实到人数", "int", True, lo=0, hi=1000),
+        _F("secretary_lecture", "是否书记讲党课", "yesno"),
+    ),
+    "activists": (
+        _SEQ,
+        _F("name", "姓名", "text", True, unique=True),
+        _F("designated", "确定为积极分子日期", "date", True, lo=OLDEST, hi=PERIOD_END, why=_HISTORY,
+           not_after_filled=True),
+        _F("last_review", "最近一次考察日期", "date", lo=OLDEST, hi=PERIOD_END, why=_HISTORY, not_after_filled=True),
+        _F("reports", "本年度思想汇报次数", "int", lo=0, hi=100),
+    ),
+    "self": (
+        _F("code", "指标编码", "choice", True, INDICATORS, prefilled=True),
+        _F("category", "建设内容", "shown"),
+        _F("seq", "序号", "shown"),
+        _F("text", "具体指标", "text", prefilled=True),
+        _F("points", "分值", "number", prefilled=True),
+        _F("rating", "自评等次", "choice", True, RATINGS),
+        _F("evidence", "佐证材料说明", "text"),
+        _F("problem", "存在问题", "text"),
+    ),
+    "problems": (
+        _SEQ,
+        _F("indicator", "对应指标编码", "choice", True, INDICATORS),
+        _F("problem", "存在问题", "text", True),
+        _F("measure", "整改措施", "text", True),
+        _F("owner", "责任人", "text", True),
+        _F("deadline", "完成时限", "date", True, lo=PERIOD_START, hi=Day("year_end", 2),
+           why="请填写计划完成整改的日期。"),
+        _F("status", "整改状态", "choice", True, PROBLEM_STATUS),
+    ),
 }
-ACTIVITY_COLUMNS = {
-    "seq": "序号",
-    "date": "日期",
-    "type": "活动类型",
-    "topic": "主题",
-    "presenter": "主持人或主讲人",
-    "expected": "应到人数",
-    "actual": "实到人数",
-    "secretary_lecture": "是否书记讲党课",
-}
-ACTIVIST_COLUMNS = {
-    "seq": "序号",
-    "name": "姓名",
-    "designated": "确定为积极分子日期",
-    "last_review": "最近一次考察日期",
-    "reports": "本年度思想汇报次数",
-}
-SELF_COLUMNS = {
-    "code": "指标编码",
-    "category": "建设内容",
-    "seq": "序号",
-    "text": "具体指标",
-    "points": "分值",
-    "rating": "自评等次",
-    "evidence": "佐证材料说明",
-    "problem": "存在问题",
-}
-PROBLEM_COLUMNS = {
-    "seq": "序号",
-    "indicator": "对应指标编码",
-    "problem": "存在问题",
-    "measure": "整改措施",
-    "owner": "责任人",
-    "deadline": "完成时限",
-    "status": "整改状态",
-}
+
+
+def _headers(table: str) -> dict[str, str]:
+    return {f.key: f.header for f in FIELDS[table]}
+
+
+MEMBER_COLUMNS = _headers("members")
+ACTIVITY_COLUMNS = _headers("activities")
+ACTIVIST_COLUMNS = _headers("activists")
+SELF_COLUMNS = _headers("self")
+PROBLEM_COLUMNS = _headers("problems")
 
 # ---- the 基本信息 form: one field per row (key -> label); column B holds the value ----
 BASIC_IDENTITY_FIELDS = {  # pre-filled from the roster and locked
@@ -106,23 +205,7 @@ BASIC_IDENTITY_FIELDS = {  # pre-filled from the roster and locked
     "name": "支部名称",
     "general": "所属总支",
 }
-BASIC_FIELDS = {  # filled by the branch
-    "type": "支部类型",
-    "full_members": "正式党员人数",
-    "probationary_members": "预备党员人数",
-    "has_committee": "是否设支部委员会",
-    "committee_size": "支委会委员人数",
-    "secretary": "支部书记姓名",
-    "secretary_kind": "支部书记类别",
-    "deputy": "副书记姓名",
-    "election_date": "本届支委会（书记）选举日期",
-    "groups": "党小组个数",
-    "venue": "党员活动场所",
-    "secretary_trained": "书记本年度参加集中轮训",
-    "contact": "填表人",
-    "phone": "联系电话",
-    "filled_on": "填表日期",
-}
+BASIC_FIELDS = _headers("basic")  # filled by the branch
 
 # Table sheets start with the header in row HEADER_ROW (1-based); rows below are data.
 HEADER_ROW = 2

@@ -34,7 +34,6 @@ from xlflow import constants as K
 from xlflow.checklist import Checklist, Rule
 from xlflow.messages import Finding, finding
 from xlflow.settings import Settings
-from xlflow.validate import field_specs
 
 PASS, FAIL, NA, PENDING = "符合", "不符合", "不适用", "未到期"
 VERDICTS = (PASS, FAIL, NA, PENDING)
@@ -92,9 +91,8 @@ def from_checked(checked, as_of: dt.date | None = None) -> ReturnData:
 
 @functools.cache
 def _kinds() -> dict[str, dict[str, str]]:
-    """table -> field -> kind (date, yesno…), from validate's field specs: one source of the types."""
-    blank = Checklist("", "", (), 0.0, (), (), ())  # the kinds do not depend on the checklist's content
-    return {t: {f.key: f.kind for f in fs} for t, fs in field_specs(blank, Settings()).items()}
+    """table -> field -> kind (date, yesno…), from the field table: one source of the types."""
+    return {t: {f.key: f.kind for f in fs} for t, fs in K.FIELDS.items()}
 
 
 _FROM_SQL = {"date": lambda v: dt.date.fromisoformat(str(v)[:10]), "yesno": bool}  # ISO text, 0/1

@@ -3,7 +3,8 @@
 The branch gets back its OWN file, opened and saved with openpyxl (not rebuilt): data
 validations, protection, hidden sheets, the very hidden identity sheet and custom properties
 stay, so the secretary fixes it in place and submits it again and it is still recognised.
-Every cell named by a finding is filled red (error) or orange (warning) and carries a comment;
+Every cell named by a finding is filled red (error) or orange (warning), also by a conditional
+format that outranks the template's input tint, and carries a comment;
 a first sheet 退回说明 explains everything and links to each cell. The reader finds data
 sheets by name and header, so the extra sheet is harmless when the file comes back; a second
 rejection clears the first round's marks and replaces the sheet.
@@ -19,6 +20,9 @@ import xlsxwriter
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
+from openpyxl.formatting.formatting import ConditionalFormatting, ConditionalFormattingList
+from openpyxl.formatting.rule import Rule
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -105,6 +109,38 @@ def _fill(argb: str) -> PatternFill:
     return PatternFill("solid", fgColor=argb) if argb else PatternFill(fill_type=None)
 
 
+def _ours_rule(rule) -> bool:
+    fill = rule.dxf.fill if rule.dxf is not None else None
+    color = fill.bgColor if fill is not None else None
+    return rule.type == "expression" and color is not None and color.type == "rgb" \
+        and color.rgb in (ERROR_FILL, WARNING_FILL)
+
+
+def _drop_our_rules(ws) -> None:
+    """Remove the conditional formats an earlier round added (keep the template's own)."""
+    kept = ConditionalFormattingList()
+    for cf in ws.conditional_formatting:
+        for rule in cf.rules:
+            if not _ours_rule(rule):
+                kept.add(ConditionalFormatting(cf.sqref, cf.pivot), rule)
+    ws.conditional_formatting = kept
+
+
+def _on_top(ws, cells: dict[str, list[str]]) -> None:
+    """Colour the marked cells by a conditional format that outranks every other one. The template
+    tints its input cells with a conditional format, and a conditional format shows over a cell's
+    own fill in Excel, WPS and LibreOffice alike: a red fill alone would not show there."""
+    ours = ConditionalFormattingList()  # first in the file too: LibreOffice goes by the order
+    for priority, (color, refs) in enumerate(sorted(cells.items()), start=1):
+        style = DifferentialStyle(fill=PatternFill(bgColor=color))
+        ours.add(" ".join(refs), Rule("expression", dxf=style, formula=["TRUE"], stopIfTrue=True, priority=priority))
+    for cf in ws.conditional_formatting:
+        for rule in cf.rules:
+            rule.priority = (rule.priority or 0) + len(cells)
+            ours.add(ConditionalFormatting(cf.sqref, cf.pivot), rule)
+    ws.conditional_formatting = ours
+
+
 def _original_fill(cell) -> str:
     f = cell.fill
     return f.fgColor.rgb if f.fill_type == "solid" and f.fgColor.type == "rgb" else ""
@@ -135,6 +171,7 @@ def _clear_previous(wb) -> None:
                 cell.fill = _fill(str(row[FILL_COL - 1] or ""))
         wb.remove(old)
     for ws in wb.worksheets:
+        _drop_our_rules(ws)
         for cell in list(ws._cells.values()):  # existing cells only; iter_rows would create empty ones
             if _ours(cell.comment):
                 text = cell.comment.text
@@ -146,7 +183,7 @@ def _mark(wb, findings: list[Finding]) -> dict[tuple[str, str], str]:
     by_cell: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         by_cell.setdefault((f.sheet, f.cell), []).append(f)
-    before = {}
+    before, on_top = {}, {}
     for (sheet, ref), group in by_cell.items():
         cell = _target(wb, sheet, ref)
         if cell is None:  # whole-file or sheet-level: listed on the 退回说明 sheet only
@@ -156,9 +193,13 @@ def _mark(wb, findings: list[Finding]) -> dict[tuple[str, str], str]:
         text = "\n".join(TAGS[f.is_error] + _text(f.message) for f in group)
         if cell.comment is not None:  # keep what the branch wrote there, below ours
             text += OLD_NOTE + _text(cell.comment.text)
-        cell.fill = _fill(ERROR_FILL if group[0].is_error else WARNING_FILL)
+        color = ERROR_FILL if group[0].is_error else WARNING_FILL
+        cell.fill = _fill(color)
+        on_top.setdefault(sheet, {}).setdefault(color, []).append(cell.coordinate)
         # Comment boxes default to 144×79 px, too small for Chinese sentences: ~20 characters a line.
         cell.comment = Comment(text, AUTHOR, height=24 + 18 * _lines(text, 42), width=320)
+    for sheet, cells in on_top.items():
+        _on_top(wb[sheet], cells)
     return before
 
 

@@ -19,14 +19,14 @@ WARNING = "warning"
 MESSAGES: dict[str, tuple[str, str]] = {
     # ---- intake: the file as a whole (F1xx) ----
     # Params: file (the file name) everywhere; kind, size, limit, count, detail, reason as named.
-    "F101": (ERROR, "文件“{file}”是旧版 Excel（.xls）或 WPS 表格（.et）格式，xlflow 无法读取。"
+    "F101": (ERROR, "文件“{file}”是旧版 Excel（.xls）或 WPS 表格（.et）格式，无法读取。"
                     "请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（*.xlsx）格式再提交。"),
     "F102": (ERROR, "文件“{file}”设置了打开密码，无法读取。请在 Excel 中取消密码"
                     "（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新提交。"),
-    "F103": (ERROR, "文件“{file}”实际是{kind}，不是 Excel 工作簿（*.xlsx），xlflow 无法读取"
+    "F103": (ERROR, "文件“{file}”实际是{kind}，不是 Excel 工作簿（*.xlsx），无法读取"
                     "（可能是改了扩展名，或是从网页、其他系统导出的）。请用 Excel 或 WPS 打开后"
                     "“另存为”Excel 工作簿（*.xlsx）格式再提交；如果不是在下发的模板中填写的，请使用下发的模板重新填写。"),
-    "F104": (ERROR, "文件“{file}”是启用宏的工作簿（.xlsm），为安全起见 xlflow 不接收含宏的文件。"
+    "F104": (ERROR, "文件“{file}”是启用宏的工作簿（.xlsm），为安全起见不接收含宏的文件。"
                     "请在 Excel 中“另存为”Excel 工作簿（*.xlsx，不含宏）后再提交。"),
     "F105": (ERROR, "文件“{file}”是{kind}，这不是支部填报的 Excel 工作簿。"
                     "请确认是否交错了文件，找到填写好的 Excel 工作簿（*.xlsx）重新提交。"),
@@ -35,19 +35,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "如果原文件在 Excel 中也打不开，请使用下发的原始模板重新填写。"),
     "F108": (ERROR, "文件“{file}”无法识别，不是 Excel 工作簿。请确认是否交错了文件，"
                     "找到填写好的 Excel 工作簿（*.xlsx）重新提交；如果文件已损坏，请重新复制后提交。"),
-    "F109": (ERROR, "文件“{file}”大小为 {size}，超过了 {limit} 的上限，文件内容异常庞大，xlflow 拒绝读取。"
+    "F109": (ERROR, "文件“{file}”大小为 {size}，超过了 {limit} 的上限，文件内容异常庞大，无法接收。"
                     "请检查是否在表格中插入了大量图片；请使用下发的原始模板重新填写（不要插入图片）后提交。"),
     "F110": (ERROR, "文件“{file}”解压后的内容异常庞大（{detail}），可能已损坏或不是正常保存的工作簿，"
-                    "xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。"),
+                    "无法接收。请使用下发的原始模板重新填写后提交。"),
     "F111": (ERROR, "文件“{file}”内部包含 {count} 个部件，超过了 {limit} 个的上限，文件内容异常庞大，"
-                    "xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。"),
+                    "无法接收。请使用下发的原始模板重新填写后提交。"),
     "F112": (ERROR, "文件“{file}”中的单元格格式异常庞大（样式部分约 {size}，上限 {limit}），通常是反复从其他表格"
-                    "复制粘贴带格式的内容造成的，xlflow 拒绝读取。请使用下发的原始模板重新填写"
+                    "复制粘贴带格式的内容造成的，无法接收。请使用下发的原始模板重新填写"
                     "（粘贴时使用“选择性粘贴→数值”）后提交。"),
-    "F113": (ERROR, "文件“{file}”的工作表“{sheet}”行数异常庞大（{detail}，上限 {limit} 行），xlflow 拒绝读取。"
+    "F113": (ERROR, "文件“{file}”的工作表“{sheet}”行数异常庞大（{detail}，上限 {limit} 行），无法接收。"
                     "这通常是整列填充了格式或公式造成的。请删除多余的行，或使用下发的原始模板重新填写后提交。"),
     "F114": (ERROR, "文件“{file}”内部含有不安全的内容（{reason}），不像是用 Excel 或 WPS 正常保存的工作簿，"
-                    "xlflow 拒绝读取。请使用下发的原始模板重新填写后提交。"),
+                    "无法接收。请使用下发的原始模板重新填写后提交。"),
     "F115": (ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。"),
     "F116": (ERROR, "文件“{file}”的内容无法处理（表格结构异常）。请使用下发的原始填报表重新填写后提交；"
                     "如仍有问题，请把文件交组织部查看。"),
@@ -69,21 +69,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "I109": (ERROR, "文件“{file}”是{issued}年的填报表，请使用{year}年下发的填报表。"
                     "新年度的填报表已带上支部去年报送的基本信息、党员名册和未完成的问题，在其基础上修改即可。"),
     "I107": (ERROR, "文件“{file}”是验收（初验/复验）工作簿，不是支部填报表。"),
-    "I108": (ERROR, "文件“{file}”不是支部填报表，也不是初验/复验工作簿（可能是汇总表等由 xlflow 生成的其他文件），"
+    "I108": (ERROR, "文件“{file}”不是支部填报表，也不是初验/复验工作簿（可能是汇总表等组织部生成的其他文件），"
                     "不需要提交。请提交填写好的支部填报表或验收工作簿。"),
     # (identity block end)
     # ---- validation of cells (V2xx) ----
     # normalize.py: a single cell's value (V201–V219)
-    "V201": (ERROR, "{sheet}!{cell}：“{value}”不是有效日期。请填写完整日期，例如 2019-06-20 或 2019年6月20日。"),
-    "V202": (ERROR, "{sheet}!{cell}：“{value}”的年份只有两位，无法确定是哪一年。请写出四位年份，例如 2019年6月20日。"),
-    "V203": (ERROR, "{sheet}!{cell}：“{value}”这一天并不存在（月份应为 1–12，日不能超过当月天数）。请核对后填写正确的日期，例如 2019年6月20日。"),
+    "V201": (ERROR, "{sheet}!{cell}：“{value}”不是有效日期。请填写完整日期，例如 {example} 或 {example_cn}。"),
+    "V202": (ERROR, "{sheet}!{cell}：“{value}”的年份只有两位，无法确定是哪一年。请写出四位年份，例如 {example_cn}。"),
+    "V203": (ERROR, "{sheet}!{cell}：“{value}”这一天并不存在（月份应为 1–12，日不能超过当月天数）。请核对后填写正确的日期，例如 {example_cn}。"),
     "V204": (ERROR, "{sheet}!{cell}：“{value}”不是数字。请只填写阿拉伯数字，例如 12 或 31.5。"),
     "V205": (ERROR, "{sheet}!{cell}：“{value}”不是整数。这一栏填写人数、次数或月数等，请填写整数，例如 12。"),
     "V206": (ERROR, "{sheet}!{cell}：“{value}”无法判断是“是”还是“否”。请从下拉列表中选择“是”或“否”。"),
     "V207": (ERROR, "{sheet}!{cell}：“{value}”不在可选项中。请从下拉列表中选择以下之一：{choices}。"),
-    "V208": (ERROR, "{sheet}!{cell}：“{value}”只写到年或月，缺少具体哪一天。请填写到日，例如 2019年6月20日；记不清的请查阅会议记录等材料。"),
-    "V209": (ERROR, "{sheet}!{cell}：“{value}”没有写年份。请写出完整的年月日，例如 2019年6月20日。"),
-    "V210": (ERROR, "{sheet}!{cell}：“{value}”把年份写在最后，无法确定哪个是月、哪个是日。请按年、月、日的顺序填写，例如 2019-06-20 或 2019年6月20日。"),
+    "V208": (ERROR, "{sheet}!{cell}：“{value}”只写到年或月，缺少具体哪一天。请填写到日，例如 {example_cn}；记不清的请查阅会议记录等材料。"),
+    "V209": (ERROR, "{sheet}!{cell}：“{value}”没有写年份。请写出完整的年月日，例如 {example_cn}。"),
+    "V210": (ERROR, "{sheet}!{cell}：“{value}”把年份写在最后，无法确定哪个是月、哪个是日。请按年、月、日的顺序填写，例如 {example} 或 {example_cn}。"),
     # read.py: the structure of the workbook (V220–V229)
     "V220": (ERROR, "缺少工作表“{sheet}”。请使用下发的原始填报表填写，不要删除或改名工作表。"),
     "V221": (ERROR, "工作表“{sheet}”缺少“{column}”列（表头被改动或删除）。请恢复原来的表头后重新提交，或改用下发的原始填报表。"),
@@ -100,7 +100,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "请恢复原文，或改用下发的原始填报表。"),
     "V240": (ERROR, "工作表“{sheet}”缺少指标 {code}（{short}）。44 项指标都要自评，请使用下发的原始填报表。"),
     "V241": (ERROR, "{sheet}!{cell}：填写的{label}为 {value} 人，但党员名册中{category}有 {count} 人。请核对后使两处一致。"),
-    "V242": (WARNING, "{sheet}!{cell}：指标 {code} 自评为“{value}”，但问题清单中没有对应的问题和整改措施。请在“问题清单”中补充。"),
+    "V242": (WARNING, "{sheet}!{cell}：自评为“{value}”，但问题清单中没有这项指标的问题和整改措施。请在“问题清单”中补充。"),
+    # records that cannot be true (params: row, label; first: the earlier row; filled: the 填表日期)
+    "V243": (ERROR, "{sheet}!{cell}：第 {row} 行的{label}“{value}”晚于填表日期 {filled}。还没有发生的事项"
+                    "（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。"),
+    "V244": (ERROR, "{sheet}!{cell}：第 {row} 行的{label}“{value}”与第 {first} 行重复，同一个人只能填写一行。"
+                    "请删除重复的一行；如确有两人同名，请在姓名后注明以便区分，例如“{value}（大）”。"),
     # (validation block end)
     # ---- review (R4xx) ----
     # review_read.py: a returned 初验/复验 workbook. Params: round (初验/复验) everywhere; others as named.
@@ -174,11 +179,17 @@ class Finding:
         return self.severity == ERROR
 
 
-def finding(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", value: object = "", **params) -> Finding:
-    """Build a finding from the catalogue; params fill the message template."""
+def finding(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", value: object = "",
+            cell_indicator: str = "", **params) -> Finding:
+    """Build a finding from the catalogue; params fill the message template. cell_indicator ("ZJ03
+    支部委员会设置"), when the cell belongs to one, is named beside the cell: a secretary thinks
+    of the indicator, not of 自评表!F9. A date example is the campaign's unless params give one."""
     severity, template = MESSAGES[code]
     text = "" if value is None else str(value)
-    message = template.format(file=file, sheet=sheet, cell=cell, value=text, **params)
+    if "example" not in params:
+        params["example"], params["example_cn"] = date_example(DEFAULT_YEAR)
+    place = f"{cell}（指标 {cell_indicator}）" if cell_indicator and cell else cell
+    message = template.format(file=file, sheet=sheet, cell=place, value=text, **params)
     return Finding(code, severity, message, file=file, sheet=sheet, cell=cell, value=text)
 
 
@@ -207,3 +218,14 @@ class Report:
 def cn_date(d: dt.date | None) -> str:
     """2019年6月20日 (Arabic numerals, no leading zeros, as GB/T 9704 wants)."""
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
+DEFAULT_YEAR = 2019  # the default campaign year (settings.Settings.year)
+EXAMPLE_DAY = (6, 20)  # month and day of the one date example
+
+
+def date_example(year: int) -> tuple[str, str]:
+    """The one date example used everywhere (填表说明, input messages, findings), in the campaign's
+    year: as ISO (2019-06-20) and in Chinese (2019年6月20日)."""
+    d = dt.date(year, *EXAMPLE_DAY)
+    return d.isoformat(), cn_date(d)

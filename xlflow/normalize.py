@@ -53,10 +53,11 @@ class Parsed:
         """The raw value as the person sees it in the cell (12.0 → "12"), for messages."""
         return clean_text(self.raw) or ""
 
-    def finding(self, *, file: str = "", sheet: str = "", cell: str = "") -> Finding | None:
+    def finding(self, *, file: str = "", sheet: str = "", cell: str = "", **context) -> Finding | None:
+        """context: more template fields from the caller (the indicator, the campaign's date example)."""
         if self.problem is None:
             return None
-        return finding(self.problem, file=file, sheet=sheet, cell=cell, value=self.shown, **self.params)
+        return finding(self.problem, file=file, sheet=sheet, cell=cell, value=self.shown, **self.params, **context)
 
 
 # ---- text ----

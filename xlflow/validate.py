@@ -12,77 +12,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import pandera.pandas as pa
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
-from xlflow.messages import Finding, Report, finding
+from xlflow.messages import Finding, Report, date_example, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date, parse_int, parse_number, parse_yes_no
 from xlflow.read import RawReturn
 from xlflow.roster import Branch
 from xlflow.settings import Settings
 
-OLDEST = dt.date(1980, 1, 1)
-
-
-@dataclass(frozen=True)
-class Field:
-    key: str
-    kind: str  # text | int | number | date | yesno | choice
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    lo: object = None
-    hi: object = None
-    why: str = ""  # for dates out of range: what the range is
-
-
-def field_specs(checklist: Checklist, settings: Settings) -> dict[str, list[Field]]:
-    """What every input cell must hold, generated from the checklist, the layout and the period."""
-    start, end = settings.period_start, settings.period_end
-    period = f"只填写 {start:%Y-%m-%d} 至 {end:%Y-%m-%d} 统计期间内的情况。"
-    later = dt.date(end.year + 3, 12, 31)
-    codes = tuple(i.code for i in checklist.indicators)
-    F = Field
-    return {
-        "basic": [
-            F("type", "choice", True, K.BRANCH_TYPES), F("full_members", "int", True, lo=0, hi=500),
-            F("probationary_members", "int", True, lo=0, hi=500), F("has_committee", "yesno", True),
-            F("committee_size", "int", lo=0, hi=15),  # 0 is what a branch without a committee writes
-            F("secretary", "text", True),
-            F("secretary_kind", "choice", True, K.SECRETARY_KINDS), F("deputy", "text"),
-            F("election_date", "date", True, lo=OLDEST, hi=end, why="选举日期不能晚于统计期末。"),
-            F("groups", "int", True, lo=0, hi=50), F("venue", "choice", True, K.VENUE_KINDS),
-            F("secretary_trained", "yesno", True), F("contact", "text", True), F("phone", "text"),
-            F("filled_on", "date", True, lo=start, hi=later, why="请填写实际填表的日期。"),
-        ],
-        "members": [
-            F("name", "text", True), F("category", "choice", True, K.MEMBER_CATEGORIES), F("group", "text"),
-            F("study_hours", "number", True, lo=0, hi=500), F("dues_months", "int", True, lo=0, hi=12),
-            F("last_life", "date", True, lo=OLDEST, hi=end, why="最近一次参加组织生活的日期不能晚于统计期末。"),
-            F("evaluation", "choice", True, K.EVALUATION_GRADES),
-        ],
-        "activities": [
-            F("date", "date", True, lo=start, hi=end, why=period), F("type", "choice", True, K.ACTIVITY_TYPES),
-            F("topic", "text", True), F("presenter", "text"), F("expected", "int", True, lo=1, hi=1000),
-            F("actual", "int", True, lo=0, hi=1000), F("secretary_lecture", "yesno"),
-        ],
-        "activists": [
-            F("name", "text", True), F("designated", "date", True, lo=OLDEST, hi=end, why="日期不能晚于统计期末。"),
-            F("last_review", "date", lo=OLDEST, hi=end, why="日期不能晚于统计期末。"), F("reports", "int", lo=0, hi=100),
-        ],
-        "self": [
-            F("code", "choice", True, codes), F("text", "text"), F("points", "number"),
-            F("rating", "choice", True, tuple(checklist.rating_names)), F("evidence", "text"), F("problem", "text"),
-        ],
-        "problems": [
-            F("indicator", "choice", True, codes), F("problem", "text", True), F("measure", "text", True),
-            F("owner", "text", True), F("deadline", "date", True, lo=start, hi=later, why="请填写计划完成整改的日期。"),
-            F("status", "choice", True, K.PROBLEM_STATUS),
-        ],
-    }
+def field_specs(checklist: Checklist, settings: Settings) -> dict[str, list[K.Field]]:
+    """What every cell that is read must hold: constants.FIELDS (the table the workbook's data
+    validations come from too) with its choices and date bounds resolved for this campaign."""
+    out = {}
+    for table, fields in K.FIELDS.items():
+        specs = []
+        for f in fields:
+            if f.kind == "shown":
+                continue  # 序号 and other columns shown to help, never read
+            lo, hi = f.bounds(settings)
+            specs.append(replace(f, choices=f.options(checklist) if f.kind == "choice" else (), lo=lo, hi=hi,
+                                 why=f.why.format(lo=_fmt(lo), hi=_fmt(hi)) if f.why else ""))
+        out[table] = specs
+    return out
 
 
 @dataclass
@@ -112,8 +68,8 @@ def _without_row(r: dict) -> dict:
 _PARSERS = {"int": parse_int, "number": parse_number, "yesno": parse_yes_no}
 
 
-def _parse(f: Field, value, date1904: bool):
-    if f.kind == "text":
+def _parse(f: K.Field, value, date1904: bool):
+    if f.kind in ("text", "code"):
         return clean_text(value), None
     if f.kind == "choice":
         p = parse_choice(value, f.choices)
@@ -191,6 +147,15 @@ class Validator:
         self.specs = field_specs(checklist, settings)
         self.schemas = build_schemas(checklist, settings)
         self.params = {(t, f.key): f for t, fs in self.specs.items() for f in fs}
+        self.example = dict(zip(("example", "example_cn"), date_example(settings.year)))
+        self.indicators = {i.code: f"{i.code} {i.short}" for i in checklist.indicators}
+        self.unique = {t: [f for f in fs if f.unique] for t, fs in self.specs.items()}
+        self.not_after_filled = {t: [f for f in fs if f.not_after_filled] for t, fs in self.specs.items()}
+
+    def indicator(self, table: str, values: dict) -> str:
+        """The indicator a row of 自评表 or 问题清单 is about ("ZJ03 支部委员会设置"), or ""."""
+        key = {"self": "code", "problems": "indicator"}.get(table)
+        return self.indicators.get(clean_text(values.get(key)), "") if key else ""
 
     def validate(self, items: list[tuple[RawReturn, Branch | None, list[Finding]]]) -> list[Checked]:
         """items: (raw return, identified branch, findings so far). Returns one Checked each."""
@@ -245,7 +210,9 @@ class Validator:
                     value, problem = parsed
                     if problem:
                         where = (n, table, excel_row, f.key)
-                        c.report.findings.append(problem.finding(file=file, sheet=_sheet(table), cell=cells[where]))
+                        c.report.findings.append(problem.finding(file=file, sheet=_sheet(table), cell=cells[where],
+                                                                 cell_indicator=self.indicator(table, values),
+                                                                 **self.example))
                         reported.add(where)
                     clean[f.key] = value
                 for key in absent:
@@ -282,13 +249,15 @@ class Validator:
             out[n].report.findings.append(finding(
                 code, file=out[n].raw.path.name, sheet=_sheet(table), cell=cells[where],
                 value="" if value is None or (isinstance(value, float) and pd.isna(value)) else _fmt(value),
-                label=_label(table, key), choices="、".join(f.choices),
+                label=_label(table, key), choices="、".join(f.choices), cell_indicator=self.indicator(table, rec),
                 lo=_fmt(f.lo) if f.lo is not None else "", hi=_fmt(f.hi) if f.hi is not None else "", why=f.why))
 
     def _cross_checks(self, c: Checked) -> None:
-        """Checks across tables: every indicator rated, counts agree with the member roster."""
+        """Checks across rows and tables: every indicator rated, counts agree with the member roster,
+        nobody entered twice, no record later than the form's 填表日期."""
         file = c.raw.path.name
         add = c.report.findings.append
+        self._impossible_records(c)
         rated = {r["code"] for r in c.tables.get("self", [])}
         if "self" in c.raw.tables:
             for ind in self.checklist.indicators:
@@ -310,4 +279,38 @@ class Validator:
             if r["rating"] in self.checklist.rating_names and r["rating"] != full \
                     and self.checklist.factor(r["rating"]) is not None and r["code"] not in listed:
                 add(finding("V242", file=file, sheet=K.SHEET_SELF, cell=c.raw.tables["self"].cell("rating", r["_row"]),
-                            value=r["rating"], code=r["code"]))
+                            value=r["rating"], cell_indicator=self.indicator("self", r)))
+
+    def _impossible_records(self, c: Checked) -> None:
+        """Rows that cannot be true: the same person twice in a table (V244), and a record dated
+        after the form's 填表日期 (V243: a planned meeting entered as held). A cell already marked
+        wrong is not marked again."""
+        file, add = c.raw.path.name, c.report.findings.append
+        marked = {(f.sheet, f.cell) for f in c.report.errors}
+        filled = c.basic.get("filled_on")
+        for table in K.FIELDS:
+            sheet, first = _sheet(table), {}
+            for f, row, where, v in _cells_of(c, table, self.unique[table]):
+                if v is not None and (f.key, v) in first and (sheet, where) not in marked:
+                    add(finding("V244", file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
+                                first=first[(f.key, v)], label=_label(table, f.key)))
+                first.setdefault((f.key, v), row)
+            if not isinstance(filled, dt.date):
+                continue
+            for f, row, where, v in _cells_of(c, table, self.not_after_filled[table]):
+                if isinstance(v, dt.date) and v > filled and (sheet, where) not in marked:
+                    add(finding("V243", file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
+                                label=_label(table, f.key), filled=_fmt(filled)))
+
+
+def _cells_of(c: Checked, table: str, fields) -> list[tuple]:
+    """(field, Excel row, cell address, normalized value) of each of `fields` in every row of a table
+    (基本信息: its line) that the return has."""
+    if table == "basic":
+        return [(f, c.raw.basic[f.key][0], c.raw.basic_cells.get(f.key, ""), c.basic.get(f.key))
+                for f in fields if f.key in c.raw.basic]
+    t = c.raw.tables.get(table)
+    if t is None:
+        return []
+    return [(f, r["_row"], t.cell(f.key, r["_row"]), r.get(f.key))
+            for f in fields if f.key in t.columns for r in c.tables.get(table, [])]

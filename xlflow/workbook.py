@@ -22,7 +22,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.files import atomic_path, safe_filename
-from xlflow.messages import cn_date
+from xlflow.messages import cn_date, date_example
 from xlflow.roster import Branch
 from xlflow.settings import Settings
 
@@ -42,6 +42,14 @@ def _lists(checklist: Checklist) -> list[tuple[str, str, tuple[str, ...]]]:
     ]
 
 
+GUIDE_WIDTH = 74  # characters
+
+
+def _sentences(*parts: str) -> str:
+    """Input-message text: the field's hint and the rule, each a sentence."""
+    return "".join(p if p.endswith("。") else f"{p}。" for p in parts if p)
+
+
 def template_version(checklist: Checklist) -> str:
     return f"{checklist.version}-{K.TEMPLATE_FORMAT}"
 
@@ -57,16 +65,18 @@ class _Builder:
         self.locked_center = f({**base, "bg_color": "#F2F2F2", "align": "center"})
         self.input = f({**base, "bg_color": "#FFF2CC", "locked": False, "text_wrap": True})
         self.input_date = f({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})
-        self.input_num = f({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "0.0#"})
+        # text-formatted ("@"): a phone number typed in keeps its leading 0 (0392… is not a number)
+        self.input_code = f({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "@"})
         col = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "locked": False}
         self.col_text = f({**col, "text_wrap": True})
         self.col_date = f({**col, "num_format": "yyyy-mm-dd"})
         self.col_num = f({**col, "num_format": "0.0#"})
+        self.column_formats = {"date": self.col_date, "number": self.col_num, "code": f({**col, "num_format": "@"})}
+        self.list_names = {values: name for name, _, values in _lists(checklist)}
+        self.example = date_example(settings.year)[0]
         self.tint = f({"bg_color": "#FFF2CC", "border": 1})
         self.text = f({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"})
         self.bold = f({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"})
-        self.start = settings.period_start
-        self.end = settings.period_end
 
     # -- shared helpers --------------------------------------------------------------
     def sheet(self, name: str, title: str, widths: list[int], landscape: bool = True):
@@ -86,49 +96,66 @@ class _Builder:
         ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True})
         return ws
 
-    def dropdown(self, ws, first: int, col: int, last: int, name: str, label: str) -> None:
+    def dropdown(self, ws, first: int, col: int, last: int, name: str, label: str, hint: str = "") -> None:
         values = "、".join(next(v for n, _, v in _lists(self.checklist) if n == name))
         ws.data_validation(first, col, last, col, {
             "validate": "list", "source": f"={name}",
-            "input_title": label[:32], "input_message": "请从下拉列表中选择。",
+            "input_title": label[:32], "input_message": _sentences(hint, "请从下拉列表中选择。"),
             "error_title": "请从列表中选择", "error_message": f"只能选择：{values}"[:255],
         })
 
-    def date_rule(self, ws, first: int, col: int, last: int, label: str, lo: dt.date, hi: dt.date) -> None:
+    def rule(self, ws, first: int, col: int, last: int, f: K.Field) -> None:
+        """The data validation and input message of one field, from the field table: what Excel lets
+        a branch type is what the validator accepts (a test reads them back and checks both)."""
+        if f.kind in ("choice", "yesno"):
+            self.dropdown(ws, first, col, last, self.list_names[f.options(self.checklist)], f.header, f.hint)
+            return
+        lo, hi = f.bounds(self.settings)
+        if f.kind == "date":
+            what, excel = f"请填写 {lo:%Y-%m-%d} 至 {hi:%Y-%m-%d} 之间的日期", "date"
+            prompt = f"{what}，如 {self.example}。"
+        elif f.kind in ("int", "number"):
+            what = f"请填写 {lo:g} 至 {hi:g} 之间的{'整数' if f.kind == 'int' else '数字'}"
+            excel, prompt = "integer" if f.kind == "int" else "decimal", f"{what}。"
+        else:  # text: only a hint to show, nothing Excel could check
+            if f.hint:
+                ws.data_validation(first, col, last, col, {"validate": "any", "input_title": f.header[:32],
+                                                           "input_message": _sentences(f.hint)})
+            return
         ws.data_validation(first, col, last, col, {
-            "validate": "date", "criteria": "between", "minimum": lo, "maximum": hi,
-            "input_title": label[:32], "input_message": f"请填写日期，如 {lo:%Y-%m-%d}。",
-            "error_title": "日期不正确", "error_message": f"请填写 {lo:%Y-%m-%d} 至 {hi:%Y-%m-%d} 之间的日期。",
+            "validate": excel, "criteria": "between", "minimum": lo, "maximum": hi,
+            "input_title": f.header[:32], "input_message": _sentences(f.hint, prompt)[:255],
+            "error_title": "日期不正确" if f.kind == "date" else "数字不正确", "error_message": f"{what}。",
         })
 
-    def number_rule(self, ws, first: int, col: int, last: int, label: str, hi: float, integer: bool = True) -> None:
-        kind = "整数" if integer else "数字"
-        ws.data_validation(first, col, last, col, {
-            "validate": "integer" if integer else "decimal", "criteria": "between", "minimum": 0, "maximum": hi,
-            "input_title": label[:32], "input_message": f"请填写 0 至 {hi:g} 之间的{kind}。",
-            "error_title": "数字不正确", "error_message": f"请填写 0 至 {hi:g} 之间的{kind}。",
-        })
+    def rules(self, ws, first: int, last: int, key: str) -> None:
+        """The rule of every column a branch fills in, over the table's rows first..last."""
+        for c, f in enumerate(K.FIELDS[key]):
+            if f.kind != "shown" and not f.prefilled:
+                self.rule(ws, first, c, last, f)
 
-    def table(self, name: str, title: str, columns: dict[str, str], widths: list[int], rows: int,
-              dates: tuple[str, ...] = (), nums: tuple[str, ...] = ()):
-        """A table sheet. Input columns are unlocked by a column format and tinted by one
-        conditional format over the table rows, rather than thousands of styled blank cells:
-        the workbook is several times faster to write and smaller, and looks the same."""
+    def table(self, key: str, title: str, widths: list[int]):
+        """A table sheet, its columns and rules from the field table. Input columns are unlocked by
+        a column format and tinted by one conditional format over the table rows, rather than
+        thousands of styled blank cells: the workbook is several times faster to write and
+        smaller, and looks the same."""
+        name, columns = K.TABLES[key]
+        fields = K.FIELDS[key]
         ws = self.sheet(name, title, widths)
-        for c, key in enumerate(columns):
+        for c, f in enumerate(fields):
             if c:
-                fmt = self.col_date if key in dates else self.col_num if key in nums else self.col_text
-                ws.set_column(c, c, widths[c], fmt)
+                ws.set_column(c, c, widths[c], self.column_formats.get(f.kind, self.col_text))
         ws.write_row(K.HEADER_ROW - 1, 0, list(columns.values()), self.header)
         ws.set_row(K.HEADER_ROW - 1, 32)
-        first, last = K.HEADER_ROW, K.HEADER_ROW + rows - 1  # 0-based data rows
+        first, last = K.HEADER_ROW, K.HEADER_ROW + K.TABLE_ROWS[key] - 1  # 0-based data rows
         for r in range(first, last + 1):
             ws.write_number(r, 0, r - first + 1, self.locked_center)
         ws.conditional_format(first, 1, last, len(columns) - 1, {"type": "formula", "criteria": "=TRUE",
                                                                    "format": self.tint})
+        self.rules(ws, first, last, key)
         ws.freeze_panes(K.HEADER_ROW, 1)
         ws.repeat_rows(K.HEADER_ROW - 1)
-        return ws, first, last
+        return ws
 
     # -- sheets ----------------------------------------------------------------------
     def guide(self) -> None:
@@ -139,7 +166,7 @@ class _Builder:
             (self.bold, f"报送截止日期：{cn_date(s.deadline)}"),
             (self.text, "一、填什么：请依次填写“基本信息”“党员名册”“三会一课”“入党积极分子”“自评表”“问题清单”六张表。"),
             (self.text, "二、怎么填：浅黄色格子需要填写，灰色格子已预先填好且不能修改。有下拉箭头的格子请从列表中选择；"
-                        "日期请写成 2019-06-20 的形式；人数、学时请只填数字。"),
+                        f"日期请写成 {self.example} 的形式；人数、学时请只填数字。"),
             (self.text, f"三、三会一课：{s.period_start:%Y-%m-%d} 至 {s.period_end:%Y-%m-%d} 期间召开的支部党员大会、"
                         "支委会、党小组会、党课、主题党日、组织生活会、民主评议党员，每次活动填一行。"),
             (self.text, "四、自评表：对照 44 项建设要点逐项选择自评等次（达标 / 基本达标 / 未达标 / 不适用），"
@@ -150,7 +177,9 @@ class _Builder:
                         "鼠标停在格子上可看到说明，改好后再次提交即可。"),
             (self.text, f"七、如有疑问请联系：{s.contact}。"),
         ]
-        write_guide_sheet(self.wb, K.SHEET_GUIDE, 90, lines, lambda text: 20 * (len(text) // 45 + 1))
+        # 74 wide: LibreOffice prints a wider single column past the A4 page's edge instead of scaling it
+        write_guide_sheet(self.wb, K.SHEET_GUIDE, GUIDE_WIDTH, lines,
+                          lambda text: 20 * wrapped_lines(text, GUIDE_WIDTH, margin=4))
 
     def basic(self) -> None:
         b = self.branch
@@ -163,65 +192,24 @@ class _Builder:
             ws.write_string(row, 1, prefilled[key], self.locked)
             ws.write_string(row, 2, "已预填，不能修改", self.locked)
             row += 1
-        hints = {
-            "type": ("xl_type", "从列表中选择"), "has_committee": ("xl_yesno", "正式党员 7 人以上应设支委会"),
-            "secretary_kind": ("xl_secretary", "从列表中选择"), "venue": ("xl_venue", "从列表中选择"),
-            "secretary_trained": ("xl_yesno", "本年度是否参加党支部书记集中轮训"),
-        }
-        numbers = {"full_members": 500, "probationary_members": 500, "committee_size": 15, "groups": 50}
-        for key, label in K.BASIC_FIELDS.items():
-            ws.write_string(row, 0, label, self.locked)
-            value = prefilled.get(key, "")
-            fmt = self.input_date if key in ("election_date", "filled_on") else self.input
+        for f in K.FIELDS["basic"]:
+            ws.write_string(row, 0, f.header, self.locked)
+            value = prefilled.get(f.key, "")
+            fmt = {"date": self.input_date, "code": self.input_code}.get(f.kind, self.input)
             ws.write_string(row, 1, value, fmt) if value else ws.write_blank(row, 1, None, fmt)
-            if key in hints:
-                self.dropdown(ws, row, 1, row, hints[key][0], label)
-                ws.write_string(row, 2, hints[key][1], self.locked)
-            elif key in numbers:
-                self.number_rule(ws, row, 1, row, label, numbers[key])
-                ws.write_string(row, 2, "填数字", self.locked)
-            elif key == "election_date":
-                self.date_rule(ws, row, 1, row, label, dt.date(1990, 1, 1), self.end)
-                ws.write_string(row, 2, "支委会（或书记）本届选举产生的日期，如 2018-06-20", self.locked)
-            elif key == "filled_on":
-                self.date_rule(ws, row, 1, row, label, self.start, dt.date(self.end.year + 1, 12, 31))
-                ws.write_string(row, 2, "如 2019-11-20", self.locked)
-            else:
-                ws.write_string(row, 2, "", self.locked)
+            ws.write_string(row, 2, f.hint, self.locked)
+            self.rule(ws, row, 1, row, f)
             row += 1
         ws.freeze_panes(K.HEADER_ROW, 0)
 
     def members(self) -> None:
-        C = K.MEMBER_COLUMNS
-        ws, first, last = self.table(K.SHEET_MEMBERS, "党员名册", C, [6, 12, 12, 14, 14, 14, 18, 14],
-                                     K.TABLE_ROWS["members"], dates=("last_life",), nums=("study_hours",))
-        col = list(C)
-        self.dropdown(ws, first, col.index("category"), last, "xl_category", C["category"])
-        self.number_rule(ws, first, col.index("study_hours"), last, C["study_hours"], 500, integer=False)
-        self.number_rule(ws, first, col.index("dues_months"), last, C["dues_months"], 12)
-        self.date_rule(ws, first, col.index("last_life"), last, C["last_life"], dt.date(2000, 1, 1), self.end)
-        self.dropdown(ws, first, col.index("evaluation"), last, "xl_grade", C["evaluation"])
-
+        self.table("members", "党员名册", [6, 12, 12, 14, 14, 14, 18, 14])
 
     def activities(self) -> None:
-        C = K.ACTIVITY_COLUMNS
-        ws, first, last = self.table(K.SHEET_ACTIVITIES, "三会一课记录", C, [6, 13, 14, 40, 14, 10, 10, 12],
-                                     K.TABLE_ROWS["activities"], dates=("date",))
-        col = list(C)
-        self.date_rule(ws, first, col.index("date"), last, C["date"], self.start, self.end)
-        self.dropdown(ws, first, col.index("type"), last, "xl_activity", C["type"])
-        self.number_rule(ws, first, col.index("expected"), last, C["expected"], 1000)
-        self.number_rule(ws, first, col.index("actual"), last, C["actual"], 1000)
-        self.dropdown(ws, first, col.index("secretary_lecture"), last, "xl_yesno", C["secretary_lecture"])
+        self.table("activities", "三会一课记录", [6, 13, 14, 40, 14, 10, 10, 12])
 
     def activists(self) -> None:
-        C = K.ACTIVIST_COLUMNS
-        ws, first, last = self.table(K.SHEET_ACTIVISTS, "入党积极分子", C, [6, 12, 20, 20, 18],
-                                     K.TABLE_ROWS["activists"], dates=("designated", "last_review"))
-        col = list(C)
-        self.date_rule(ws, first, col.index("designated"), last, C["designated"], dt.date(2000, 1, 1), self.end)
-        self.date_rule(ws, first, col.index("last_review"), last, C["last_review"], dt.date(2000, 1, 1), self.end)
-        self.number_rule(ws, first, col.index("reports"), last, C["reports"], 100)
+        self.table("activists", "入党积极分子", [6, 12, 20, 20, 18])
 
     def self_assessment(self) -> None:
         C = K.SELF_COLUMNS
@@ -239,18 +227,12 @@ class _Builder:
                     ws.write_blank(row, c, None, self.input)
                 ws.set_row(row, 15 * max(2, len(ind.text) // 28 + 1))
                 row += 1
-        self.dropdown(ws, K.HEADER_ROW, 5, row - 1, "xl_rating", C["rating"])
+        self.rules(ws, K.HEADER_ROW, row - 1, "self")
         ws.freeze_panes(K.HEADER_ROW, 1)
         ws.repeat_rows(K.HEADER_ROW - 1)
 
     def problems(self) -> None:
-        C = K.PROBLEM_COLUMNS
-        ws, first, last = self.table(K.SHEET_PROBLEMS, "问题清单和责任清单", C, [6, 12, 36, 36, 12, 14, 12],
-                                     K.TABLE_ROWS["problems"], dates=("deadline",))
-        col = list(C)
-        self.dropdown(ws, first, col.index("indicator"), last, "xl_indicator", C["indicator"])
-        self.date_rule(ws, first, col.index("deadline"), last, C["deadline"], self.start, dt.date(self.end.year + 2, 12, 31))
-        self.dropdown(ws, first, col.index("status"), last, "xl_status", C["status"])
+        self.table("problems", "问题清单和责任清单", [6, 12, 36, 36, 12, 14, 12])
 
     def lists(self) -> None:
         write_list_sheet(self.wb, _lists(self.checklist))
