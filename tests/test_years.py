@@ -194,3 +194,94 @@ def test_an_earlier_year_is_read_back_as_it_was_decided(year2019, tmp_path):
     assert year == 2019
     assert [(r.branch.code, r.score.total, r.standing.stage) for r in then.branches] == \
         [(r.branch.code, r.score.total, r.standing.stage) for r in now.branches]
+
+
+@pytest.fixture(scope="module")
+def year2020(year2019, tmp_path_factory):
+    """The 2020 folder started from 2019, with its handed-out workbooks pre-filled from last year."""
+    from xlflow.carry import carried
+    from xlflow.workbook import write_handout
+
+    done = start_year(tmp_path_factory.mktemp("y2020") / "2020年支部建设", year2019.root, NOW)
+    ws = done.workspace
+    before = carried(ws.root, [b.code for b in ws.roster()])
+    write_handout(ws.roster(), ws.checklist(), ws.settings(), ws.handout, workers=1, carried=before)
+    code = next(c for c, v in before.items() if len(v.problems) >= 2)
+    return {"ws": ws, "carried": before, "branch": next(b for b in ws.roster() if b.code == code)}
+
+
+def _problem_rows(path: Path) -> list[dict]:
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path)[K.SHEET_PROBLEMS]
+    head = {c.value: c.column for c in ws[K.HEADER_ROW] if c.value}
+    out = []
+    for r in range(K.HEADER_ROW + 1, ws.max_row + 1):
+        if ws.cell(r, head["存在问题"]).value:
+            out.append({h: ws.cell(r, c) for h, c in head.items()})
+    return out
+
+
+def test_the_new_years_workbook_carries_last_years_data_for_the_secretary_to_update(year2020):
+    import openpyxl
+
+    ws, b = year2020["ws"], year2020["branch"]
+    c = year2020["carried"][b.code]
+    path = handout_path(ws.handout, b)
+    wb = openpyxl.load_workbook(path)
+    guide = " ".join(str(x.value) for x in wb[K.SHEET_GUIDE]["A"] if x.value)
+    assert "本支部历年情况：2019年：待初验。" in guide and f"尚未完成的{len(c.problems)}个问题" in guide
+    basic = {wb[K.SHEET_BASIC].cell(r, 1).value: wb[K.SHEET_BASIC].cell(r, 2).value
+             for r in range(K.BASIC_FIRST_ROW, wb[K.SHEET_BASIC].max_row + 1)}
+    assert basic["支部书记姓名"] == c.basic["secretary"] and basic["正式党员人数"] == c.basic["full_members"]
+    assert basic["填表日期"] is None  # this year's to fill
+    members = wb[K.SHEET_MEMBERS]
+    names = [members.cell(r, 2).value for r in range(3, 3 + len(c.members))]
+    assert names == [m["name"] for m in c.members] and members.cell(3, 5).value is None  # not last year's hours
+    rows = _problem_rows(path)
+    assert [(r["提出年度"].value, r["存在问题"].value) for r in rows] == [(2019, p["problem"]) for p in c.problems]
+    for r in rows:
+        assert r["存在问题"].protection.locked is not False and r["对应指标编码"].protection.locked is not False
+        assert r["整改状态"].protection.locked is False and r["完成时限"].protection.locked is False
+
+
+def test_a_carried_problem_survives_a_libreoffice_save_with_its_locked_text(year2020, libreoffice, tmp_path):
+    from xlflow.read import read_workbook
+
+    ws, b = year2020["ws"], year2020["branch"]
+    saved = libreoffice.resave(handout_path(ws.handout, b), tmp_path / "LibreOffice另存.xlsx")
+    rows = _problem_rows(saved)
+    assert [r["存在问题"].value for r in rows] == [p["problem"] for p in year2020["carried"][b.code].problems]
+    assert all(r["存在问题"].protection.locked is not False for r in rows)
+    raw = read_workbook(saved)
+    assert [v["problem"] for _, v in raw.tables["problems"].rows] == [r["存在问题"].value for r in rows]
+
+
+def test_a_return_that_deletes_a_carried_problem_is_sent_back_naming_the_row(year2020, tmp_path):
+    import openpyxl
+
+    ws, b = year2020["ws"], year2020["branch"]
+    work = Workspace(shutil.copytree(ws.root, tmp_path / "w"))
+    filled = work.root / "filled.xlsx"
+    fill_workbook(handout_path(work.handout, b), filled, b, work.checklist(), work.settings(), 7)
+    wb = openpyxl.load_workbook(filled)
+    sheet = wb[K.SHEET_PROBLEMS]
+    head = {c.value: c.column for c in sheet[K.HEADER_ROW] if c.value}
+    gone = sheet.cell(4, head["存在问题"]).value  # the second carried problem: its row emptied
+    indicator = sheet.cell(4, head["对应指标编码"]).value
+    for col in head.values():
+        if col > 1:
+            sheet.cell(4, col).value = None
+    wb.save(work.inbox / "删了一行.xlsx")
+    shutil.copyfile(filled, work.inbox / "原样.xlsx")
+    outcomes = {o.name: o for o in run_pass(work, candidates(work.inbox), dt.datetime(2020, 11, 20, 9)).outcomes}
+    assert outcomes["原样.xlsx"].outcome == "accepted"  # carried problems kept (statuses updated): taken in
+    bad = outcomes["删了一行.xlsx"]
+    assert bad.outcome == "rejected"
+    short = work.checklist().indicator(indicator).short
+    letter = openpyxl.utils.get_column_letter(head["存在问题"])
+    with contextlib.closing(ledger.open_ledger(work.ledger)) as conn:
+        messages = [r["message"] for r in conn.execute(
+            "SELECT message FROM findings JOIN files f ON f.id = file_id WHERE f.original_name = '删了一行.xlsx'")]
+    assert (f"问题清单!{letter}4（指标 {indicator} {short}）：第 4 行2019年提出的问题“{gone}”被删除或改动了。往年的问题不能删除，"
+            "完成整改的请把“整改状态”改为“已完成”来销号。请恢复这一行（可从下发的填报表中复制）后再提交。") in messages

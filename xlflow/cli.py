@@ -159,15 +159,21 @@ def templates(root: Path, workers: int | None):
     示例：
       xlflow templates --root 2019年支部建设
     """
+    from xlflow.carry import carried
     from xlflow.files import safe_filename
     from xlflow.roster import generals
     from xlflow.workbook import write_handout
 
     ws = Workspace(root)
     checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
+    before = carried(ws.root, [b.code for b in branches])  # the earlier years in history/, if any
     with tqdm(total=len(branches), desc="生成填报表", unit="份", disable=None) as bar:
-        paths = write_handout(branches, checklist, settings, ws.handout, workers, progress=bar.update)
+        paths = write_handout(branches, checklist, settings, ws.handout, workers, progress=bar.update, carried=before)
     names = generals(branches)
+    if before:
+        problems = sum(len(c.problems) for c in before.values())
+        click.echo(f"已带上各支部上一年度报送的基本信息、党员名册、入党积极分子和尚未完成的问题 {problems} 个，"
+                   "支部在其基础上更新即可")
     click.echo(f"已生成 {len(paths)} 份填报表（{len(names)} 个党总支），位置：{ws.handout.resolve()}")
     click.echo(f"按党总支打包的压缩包 {len(names)} 个（发给各党总支转发所属支部），位置：{ws.handout.resolve()}")
     for g in names:

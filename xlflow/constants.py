@@ -67,7 +67,7 @@ class Day:
     """A date bound relative to the campaign, written once: the period's first or last day, or
     31 December `years` after the period's last year; or a fixed day."""
 
-    anchor: str  # "start" | "end" | "year_end" | "fixed"
+    anchor: str  # "start" | "end" | "year_start" | "year_end" | "fixed"
     years: int = 0
     fixed: dt.date | None = None
 
@@ -76,6 +76,8 @@ class Day:
             return self.fixed
         if self.anchor == "year_end":
             return dt.date(settings.period_end.year + self.years, 12, 31)
+        if self.anchor == "year_start":
+            return dt.date(settings.period_start.year + self.years, 1, 1)
         return settings.period_start if self.anchor == "start" else settings.period_end
 
 
@@ -178,11 +180,14 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "problems": (
         _SEQ,
+        _F("raised", "提出年度", "int", lo=2000, hi=2100,
+           hint="往年提出、尚未完成的问题已预填；本年度新发现的问题可不填（按本年度）。"),
         _F("indicator", "对应指标编码", "choice", True, INDICATORS),
         _F("problem", "存在问题", "text", True),
         _F("measure", "整改措施", "text", True),
         _F("owner", "责任人", "text", True),
-        _F("deadline", "完成时限", "date", True, lo=PERIOD_START, hi=Day("year_end", 2),
+        # from two years back: a problem carried from an earlier year keeps the deadline it was given
+        _F("deadline", "完成时限", "date", True, lo=Day("year_start", -2), hi=Day("year_end", 2),
            why="请填写计划完成整改的日期。"),
         _F("status", "整改状态", "choice", True, PROBLEM_STATUS),
     ),

@@ -177,7 +177,10 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
     echo(f"== {settings.year} 年度（{settings.phase}引领）：由 {started.previous.year} 年度开始 → {ws.root}；"
          f"{started.previous.year} 年度已归档（{started.files} 个文件的 sha256 清单）")
-    write_handout(branches, checklist, settings, ws.handout)
+    before = carried(ws.root, [b.code for b in branches])
+    write_handout(branches, checklist, settings, ws.handout, carried=before)
+    open_before = sum(len(c.problems) for c in before.values())
+    echo(f"   填报表：{len(branches)} 份，已带上各支部上年的基本信息、党员名册和尚未完成的问题 {open_before} 个")
     plan = plan_demo(branches, SEED + 1000 * n, share=0.95)
     for k, b in enumerate(branches):
         if b.code in plan:
@@ -214,6 +217,9 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
          f"{len(branches)} 个（{len(recognized) / len(branches):.0%}）；本年度评定校级样板 {len(named)} 个"
          f"（往年已有 {len(held)} 个）")
     echo(f"   整顿转化：上年度未认定的 {len(todo)} 个支部中，本年度认定达标 {sum(st[c].recognized for c in todo)} 个")
+    old = [p for r in res.branches for p in r.problems if (p.get("raised") or settings.year) < settings.year]
+    done_ = sum(1 for p in old if p.get("status") == K.PROBLEM_STATUS[-1])
+    echo(f"   问题销号：往年带来的问题 {len(old)} 个，本年度已完成整改 {done_} 个")
     if settings.phase == "创优":
         echo(f"   标杆院系：{'、'.join(decided_benchmarks(res, settings)) or '本年度没有党总支达到标杆院系条件'}")
     return ws

@@ -24,6 +24,7 @@ from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
 from xlflow.messages import Finding, Report, finding
 from xlflow.read import read_workbook
+from xlflow.carry import carried
 from xlflow.chain import load_facts
 from xlflow.review_read import CheckedReview, read_review
 from xlflow.roster import by_code
@@ -242,7 +243,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             _set_aside(frozen)
     for path, sha, size, outcome, first, found in early:
         result.outcomes.append(_take(conn, ctx, path, sha, size, outcome, found, duplicate_of=first))
-    checked = _validate(Validator(checklist, settings), batch) if batch else []
+    checked = _validate(Validator(checklist, settings, carried(ws.root, branches)), batch) if batch else []
     for c, (_, sha, size) in zip(checked, batch):
         result.outcomes.append(_take_checked(conn, ctx, c, sha, size))
     # After the branch returns of this pass, in the chain's order (初验, 复验, then the committee's

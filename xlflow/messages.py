@@ -106,6 +106,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。"),
     "V244": (ERROR, "{sheet}!{cell}：第 {row} 行的{label}“{value}”与第 {first} 行重复，同一个人只能填写一行。"
                     "请删除重复的一行；如确有两人同名，请在姓名后注明以便区分，例如“{value}（大）”。"),
+    "V245": (ERROR, "{sheet}!{cell}：第 {row} 行{year}年提出的问题“{value}”被删除或改动了。往年的问题不能删除，"
+                    "完成整改的请把“整改状态”改为“已完成”来销号。请恢复这一行（可从下发的填报表中复制）后再提交。"),
     # (validation block end)
     # ---- review (R4xx) ----
     # review_read.py: a returned 初验/复验 workbook. Params: round (初验/复验) everywhere; others as named.

@@ -285,13 +285,22 @@ class _Filler:
                 _put(ws, row, cols[K.SELF_COLUMNS["evidence"]], evidence[code] if rating else None)
                 _put(ws, row, cols[K.SELF_COLUMNS["problem"]], problem)
         owners = self.names[:max(1, self.committee)]
-        _table(wb[K.SHEET_PROBLEMS], K.PROBLEM_COLUMNS, [{
+        # problems carried from last year stay (they cannot be deleted): most were put right since
+        ws = wb[K.SHEET_PROBLEMS]
+        cols = _columns(ws)
+        kept = 0
+        while ws.cell(K.HEADER_ROW + 1 + kept, cols[K.PROBLEM_COLUMNS["problem"]]).value:
+            row = K.HEADER_ROW + 1 + kept
+            _put(ws, row, cols[K.PROBLEM_COLUMNS["status"]], r.choices(K.PROBLEM_STATUS, (1, 2, 7))[0])
+            _put(ws, row, cols[K.PROBLEM_COLUMNS["deadline"]], self.as_of + dt.timedelta(r.randint(20, 90)))
+            kept += 1
+        _table(ws, K.PROBLEM_COLUMNS, [{
             "indicator": code, "problem": problem, "owner": r.choice(owners),
             "measure": f"对照《条例》和建设要点清单制定整改方案，明确专人负责，按期整改到位"
                        f"（{self.cl.indicator(code).short}）",
             "deadline": self.as_of + dt.timedelta(r.randint(20, 90)),
             "status": r.choices(K.PROBLEM_STATUS, (3, 5, 2))[0],
-        } for code, problem in problems])
+        } for code, problem in problems], start=kept)
         wb.properties.lastModifiedBy = contact
 
 
@@ -311,11 +320,18 @@ def _put(ws, row: int, col: int, value) -> None:
         cell.quotePrefix = True
 
 
-def _table(ws, columns: dict[str, str], rows: list[dict]) -> None:
+def _table(ws, columns: dict[str, str], rows: list[dict], start: int = 0) -> None:
+    """Write rows from the table's start-th data row on; rows below that held something (last year's,
+    carried into the workbook) are emptied, as a secretary updating the list would."""
     cols = _columns(ws)
     for i, values in enumerate(rows):
         for key, value in values.items():  # 序号 is pre-filled and locked: never in `values`
-            _put(ws, K.HEADER_ROW + 1 + i, cols[columns[key]], value)
+            _put(ws, K.HEADER_ROW + 1 + start + i, cols[columns[key]], value)
+    keys = [k for k in columns if k != "seq"]
+    for row in range(K.HEADER_ROW + 1 + start + len(rows), ws.max_row + 1):
+        for key in keys:
+            if ws.cell(row, cols[columns[key]]).value is not None:
+                ws.cell(row, cols[columns[key]]).value = None
 
 
 def fill_workbook(template: Path, dest: Path, branch: Branch, checklist: Checklist, settings: Settings,

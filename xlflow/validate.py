@@ -142,8 +142,11 @@ class _Cells:
 class Validator:
     """Built once per pass (schemas are generated from the checklist); validates batches."""
 
-    def __init__(self, checklist: Checklist, settings: Settings):
+    def __init__(self, checklist: Checklist, settings: Settings, carried: dict | None = None):
+        """carried: branch code -> what it carried from last year (carry.Carried): its open problems
+        must still be on the 问题清单 (a problem is closed by 已完成, never by deleting the row)."""
         self.checklist, self.settings = checklist, settings
+        self.carried = carried or {}
         self.specs = field_specs(checklist, settings)
         self.schemas = build_schemas(checklist, settings)
         self.params = {(t, f.key): f for t, fs in self.specs.items() for f in fs}
@@ -273,6 +276,7 @@ class Validator:
                                 value=stated, label=K.BASIC_FIELDS[key], category=category, count=count))
         if "problems" not in c.tables:
             return  # no 问题清单 sheet at all: reported by read.py, not once per indicator here
+        self._carried_problems(c)
         listed = {r["indicator"] for r in c.tables.get("problems", [])}
         full = self.checklist.ratings[0].name
         for r in c.tables.get("self", []):
@@ -280,6 +284,22 @@ class Validator:
                     and self.checklist.factor(r["rating"]) is not None and r["code"] not in listed:
                 add(finding("V242", file=file, sheet=K.SHEET_SELF, cell=c.raw.tables["self"].cell("rating", r["_row"]),
                             value=r["rating"], cell_indicator=self.indicator("self", r)))
+
+    def _carried_problems(self, c: Checked) -> None:
+        """A problem carried from an earlier year that is gone from the return (deleted, or its locked
+        text changed): V245, at the row where it was handed out."""
+        carried = self.carried.get(c.branch.code) if c.branch else None
+        if not carried or not carried.problems:
+            return
+        present = {clean_text(r.get("problem")) for r in c.tables.get("problems", [])}
+        table = c.raw.tables["problems"]
+        for n, p in enumerate(carried.problems):
+            if clean_text(p.get("problem")) not in present:
+                row = K.HEADER_ROW + 1 + n
+                c.report.findings.append(finding(
+                    "V245", file=c.raw.path.name, sheet=K.SHEET_PROBLEMS, cell=table.cell("problem", row),
+                    value=p.get("problem"), row=row, year=p.get("raised"),
+                    cell_indicator=self.indicators.get(clean_text(p.get("indicator")), "")))
 
     def _impossible_records(self, c: Checked) -> None:
         """Rows that cannot be true: the same person twice in a table (V244), and a record dated

@@ -55,8 +55,10 @@ def template_version(checklist: Checklist) -> str:
 
 
 class _Builder:
-    def __init__(self, wb: xlsxwriter.Workbook, branch: Branch, checklist: Checklist, settings: Settings):
+    def __init__(self, wb: xlsxwriter.Workbook, branch: Branch, checklist: Checklist, settings: Settings,
+                 carried=None):
         self.wb, self.branch, self.checklist, self.settings = wb, branch, checklist, settings
+        self.carried = carried  # carry.Carried: what the branch reported last year, or None
         f = wb.add_format
         base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1}
         self.title = f({"font_name": "黑体", "font_size": 16, "align": "center", "valign": "vcenter", "text_wrap": True})
@@ -75,6 +77,7 @@ class _Builder:
         self.list_names = {values: name for name, _, values in _lists(checklist)}
         self.example = date_example(settings.year)[0]
         self.tint = f({"bg_color": "#FFF2CC", "border": 1})
+        self.grey = f({"bg_color": "#F2F2F2", "border": 1})
         self.text = f({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"})
         self.bold = f({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"})
 
@@ -134,7 +137,7 @@ class _Builder:
             if f.kind != "shown" and not f.prefilled:
                 self.rule(ws, first, c, last, f)
 
-    def table(self, key: str, title: str, widths: list[int]):
+    def table(self, key: str, title: str, widths: list[int], rows: list[dict] = (), locked: tuple[str, ...] = ()):
         """A table sheet, its columns and rules from the field table. Input columns are unlocked by
         a column format and tinted by one conditional format over the table rows, rather than
         thousands of styled blank cells: the workbook is several times faster to write and
@@ -150,6 +153,19 @@ class _Builder:
         first, last = K.HEADER_ROW, K.HEADER_ROW + K.TABLE_ROWS[key] - 1  # 0-based data rows
         for r in range(first, last + 1):
             ws.write_number(r, 0, r - first + 1, self.locked_center)
+        # rows carried from last year: written as values of their kind; `locked` columns stay as they
+        # were (grey, protected), by a conditional format ahead of the tint (LibreOffice takes the first)
+        for n, values in enumerate(rows):
+            for c, f in enumerate(fields):
+                if c and values.get(f.key) not in (None, ""):
+                    fmt = self.locked if f.key in locked else self.column_formats.get(f.kind, self.col_text)
+                    _write_value(ws, first + n, c, f, values[f.key], fmt)
+                elif c and f.key in locked:
+                    ws.write_blank(first + n, c, None, self.locked)
+        for c, f in enumerate(fields):
+            if f.key in locked and rows:
+                ws.conditional_format(first, c, first + len(rows) - 1, c, {"type": "formula", "criteria": "=TRUE",
+                                                                            "format": self.grey, "stop_if_true": True})
         ws.conditional_format(first, 1, last, len(columns) - 1, {"type": "formula", "criteria": "=TRUE",
                                                                    "format": self.tint})
         self.rules(ws, first, last, key)
@@ -177,6 +193,13 @@ class _Builder:
                         "鼠标停在格子上可看到说明，改好后再次提交即可。"),
             (self.text, f"七、如有疑问请联系：{s.contact}。"),
         ]
+        c = self.carried
+        if c is not None and c.history:
+            lines.insert(3, (self.bold, f"本支部历年情况：{c.standing_text}。"))
+        if c is not None and (c.basic or c.problems):
+            lines.insert(4, (self.text, f"本表已带上支部{c.year}年报送的基本信息、党员名册和入党积极分子，以及尚未完成的"
+                                        f"{len(c.problems)}个问题，请在其基础上更新。往年的问题不能删除：完成整改的，"
+                                        "把“整改状态”改为“已完成”即可销号。"))
         # 74 wide: LibreOffice prints a wider single column past the A4 page's edge instead of scaling it
         write_guide_sheet(self.wb, K.SHEET_GUIDE, GUIDE_WIDTH, lines,
                           lambda text: 20 * wrapped_lines(text, GUIDE_WIDTH, margin=4))
@@ -192,24 +215,26 @@ class _Builder:
             ws.write_string(row, 1, prefilled[key], self.locked)
             ws.write_string(row, 2, "已预填，不能修改", self.locked)
             row += 1
+        last_year = self.carried.basic if self.carried is not None else {}
         for f in K.FIELDS["basic"]:
             ws.write_string(row, 0, f.header, self.locked)
-            value = prefilled.get(f.key, "")
+            value = last_year.get(f.key)
+            value = prefilled.get(f.key, "") if value in (None, "") else value
             fmt = {"date": self.input_date, "code": self.input_code}.get(f.kind, self.input)
-            ws.write_string(row, 1, value, fmt) if value else ws.write_blank(row, 1, None, fmt)
+            _write_value(ws, row, 1, f, value, fmt) if value not in (None, "") else ws.write_blank(row, 1, None, fmt)
             ws.write_string(row, 2, f.hint, self.locked)
             self.rule(ws, row, 1, row, f)
             row += 1
         ws.freeze_panes(K.HEADER_ROW, 0)
 
     def members(self) -> None:
-        self.table("members", "党员名册", [6, 12, 12, 14, 14, 14, 18, 14])
+        self.table("members", "党员名册", [6, 12, 12, 14, 14, 14, 18, 14], self.carried.members if self.carried else ())
 
     def activities(self) -> None:
         self.table("activities", "三会一课记录", [6, 13, 14, 40, 14, 10, 10, 12])
 
     def activists(self) -> None:
-        self.table("activists", "入党积极分子", [6, 12, 20, 20, 18])
+        self.table("activists", "入党积极分子", [6, 12, 20, 20, 18], self.carried.activists if self.carried else ())
 
     def self_assessment(self) -> None:
         C = K.SELF_COLUMNS
@@ -232,13 +257,36 @@ class _Builder:
         ws.repeat_rows(K.HEADER_ROW - 1)
 
     def problems(self) -> None:
-        self.table("problems", "问题清单和责任清单", [6, 12, 36, 36, 12, 14, 12])
+        carried = self.carried.problems if self.carried else ()
+        self.table("problems", "问题清单和责任清单", [6, 8, 12, 36, 36, 12, 14, 12], carried,
+                   locked=CARRIED_LOCKED)
 
     def lists(self) -> None:
         write_list_sheet(self.wb, _lists(self.checklist))
 
     def identity(self) -> None:
         write_identity_sheet(self.wb, K.IDENTITY_KEYS, identity_values(self.branch, self.checklist, self.settings.year))
+
+
+# a problem carried from an earlier year: what it is stays as raised; its plan and status are updated
+CARRIED_LOCKED = ("raised", "indicator", "problem")
+
+
+def _write_value(ws, row: int, col: int, f: K.Field, value, fmt) -> None:
+    """A carried value as a cell of its field's kind (as the ledger stores it: ISO dates, 1/0)."""
+    if f.kind == "yesno" and isinstance(value, int):
+        ws.write_string(row, col, K.YES_NO[0] if value else K.YES_NO[1], fmt)
+    elif f.kind == "date":
+        try:
+            day = dt.date.fromisoformat(str(value)[:10])
+        except ValueError:
+            ws.write_string(row, col, str(value), fmt)
+            return
+        ws.write_datetime(row, col, dt.datetime.combine(day, dt.time()), fmt)
+    elif f.kind in ("int", "number") and isinstance(value, (int, float)):
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
 
 
 PROP_CHUNK = 200  # a custom property's text is limited to 255 characters: longer values are split
@@ -325,11 +373,12 @@ def new_workbook(path: Path, title: str, subject: str, settings: Settings) -> xl
     return wb
 
 
-def build_workbook(dest: Path, branch: Branch, checklist: Checklist, settings: Settings) -> Path:
-    """Write the branch workbook to dest atomically; returns dest."""
+def build_workbook(dest: Path, branch: Branch, checklist: Checklist, settings: Settings, carried=None) -> Path:
+    """Write the branch workbook to dest atomically; returns dest. carried: what the branch reported
+    last year (carry.Carried), pre-filled so the secretary updates rather than retypes."""
     with atomic_path(dest) as tmp:
         wb = new_workbook(tmp, f"{branch.name}党支部建设填报表", f"{settings.year}年党支部标准化规范化建设", settings)
-        b = _Builder(wb, branch, checklist, settings)
+        b = _Builder(wb, branch, checklist, settings, carried)
         b.guide()
         b.basic()
         b.members()
@@ -352,11 +401,13 @@ def _build_job(args) -> Path:
 
 
 def write_handout(branches: list[Branch], checklist: Checklist, settings: Settings, outdir: Path,
-                  workers: int | None = None, progress=None) -> list[Path]:
+                  workers: int | None = None, progress=None, carried: dict | None = None) -> list[Path]:
     """Write every branch workbook under outdir/<总支>/ and one zip per 总支; both cores are used.
 
-    progress, if given, is called once per finished workbook (the CLI passes a tqdm update)."""
-    jobs = [(handout_path(outdir, b), b, checklist, settings) for b in branches]
+    progress, if given, is called once per finished workbook (the CLI passes a tqdm update);
+    carried: branch code -> what it reported last year (carry.carried), pre-filled."""
+    carried = carried or {}
+    jobs = [(handout_path(outdir, b), b, checklist, settings, carried.get(b.code)) for b in branches]
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(jobs) > 4:
         with ProcessPoolExecutor(workers) as pool:
@@ -370,7 +421,7 @@ def write_handout(branches: list[Branch], checklist: Checklist, settings: Settin
             paths.append(_build_job(job))
             progress and progress()
     by_general: dict[str, list[Path]] = {}
-    for (path, branch, _, _) in jobs:
+    for (path, branch, *_) in jobs:
         by_general.setdefault(branch.general, []).append(path)
     for general, members in by_general.items():
         with atomic_path(outdir / safe_filename(f"{general}.zip")) as tmp:
