@@ -172,5 +172,6 @@ def test_bounds_follow_the_campaign_year(tmp_path):
     bounds = {(r["table"], r["key"]): (r.get("lo"), r.get("hi")) for r in found}
     assert bounds[("activities", "date")] == (dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     assert bounds[("basic", "filled_on")] == (dt.date(2020, 1, 1), dt.date(2021, 12, 31))
-    assert bounds[("problems", "deadline")] == (dt.date(2020, 1, 1), dt.date(2022, 12, 31))
+    # a problem carried from up to two years back keeps its deadline
+    assert bounds[("problems", "deadline")] == (dt.date(2018, 1, 1), dt.date(2022, 12, 31))
     assert bounds[("basic", "election_date")] == (dt.date(1980, 1, 1), dt.date(2020, 12, 31))

@@ -1,0 +1,92 @@
+"""The three-year campaign end to end: `xlflow demo --years 3` (2019 达标, 2020 提质, 2021 创优), each
+year started from the last, on real workbooks, ledgers and the frozen history."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from xlflow import constants as K
+from xlflow import ledger
+from xlflow.carry import carried
+from xlflow.demo import YEAR_FOLDER, run_demo
+from xlflow.results import history_results, ledger_results
+from xlflow.trajectory import general_years, roads
+from xlflow.workbook import handout_path
+from xlflow.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    root = tmp_path_factory.mktemp("three") / "演示"
+    lines: list[str] = []
+    run_demo(root, echo=lines.append, years=3)
+    years = {y: Workspace(root / YEAR_FOLDER.format(year=y)) for y in (2019, 2020, 2021)}
+    return {"root": root, "lines": lines, "years": years}
+
+
+def _results(ws: Workspace, year: int):
+    return ledger_results(ws.ledger, ws.checklist(), ws.settings(), ws.roster(), today=dt.date(year, 12, 31))
+
+
+def test_the_demo_walks_three_years_and_says_so(campaign):
+    text = "\n".join(campaign["lines"])
+    assert "== 2020 年度（提质引领）：由 2019 年度开始" in text and "== 2021 年度（创优引领）：由 2020 年度开始" in text
+    assert campaign["lines"][-1] == f"三年演示完成。各年度的工作目录在：{campaign['root'].resolve()}"
+    for y, ws in campaign["years"].items():
+        assert ws.settings().year == y and (ws.root / "outbox" / "master.xlsx").is_file()
+    assert [y for y, _ in history_results(campaign["years"][2021].root)] == [2019, 2020]
+
+
+def test_the_register_stock_drives_the_2021_quota(campaign):
+    r2020, r2021 = _results(campaign["years"][2020], 2020), _results(campaign["years"][2021], 2021)
+    named_2020 = {c for c, st in r2020.standings.items() if st.model}
+    assert 1 <= len(named_2020) <= 60 // 10  # 提质: 1/10 of all branches
+    held = {c for c, st in r2021.standings.items() if st.model_since}
+    assert held == named_2020 and all(r2021.standings[c].model_since == 2020 for c in held)
+    named_2021 = {c for c, st in r2021.standings.items() if st.model}
+    assert not named_2021 & held and len(named_2021) <= 60 // 5 - len(held)  # 创优: 1/5 in all, the stock counted
+    wb = openpyxl.load_workbook(campaign["years"][2021].review / "认定_鹤壁职业技术学院.xlsx")
+    guide = " ".join(str(c.value) for c in wb[K.REVIEW_SHEET_GUIDE]["A"] if c.value)
+    assert f"往年已评定 {len(held)} 个，本年度还可评定 {60 // 5 - len(held)} 个" in guide
+
+
+def test_a_branch_not_recognized_in_2019_is_recognized_in_2020(campaign):
+    r2019, r2020 = _results(campaign["years"][2019], 2019), _results(campaign["years"][2020], 2020)
+    turned = [c for c, st in r2019.standings.items()
+              if st.stage != K.STAGE_RECOGNIZED and r2020.standings[c].stage == K.STAGE_RECOGNIZED]
+    assert turned
+    c = carried(campaign["years"][2020].root, [turned[0]])[turned[0]]
+    assert c.history[0] == (2019, r2019.standings[turned[0]].stage)
+
+
+def test_the_2020_handout_carries_each_branchs_open_problems(campaign):
+    ws = campaign["years"][2020]
+    before = carried(ws.root, [b.code for b in ws.roster()])
+    with contextlib.closing(ledger.open_ledger(campaign["years"][2019].ledger)) as conn:
+        current = ledger.current_returns(conn)
+        some = next(code for code, rid in current.items()
+                    if any(p["status"] != "已完成" for p in ledger.return_rows(conn, rid, "problems")))
+        open_ = [p["problem"] for p in ledger.return_rows(conn, current[some], "problems") if p["status"] != "已完成"]
+    branch = next(b for b in ws.roster() if b.code == some)
+    sheet = openpyxl.load_workbook(handout_path(ws.handout, branch))[K.SHEET_PROBLEMS]
+    head = {c.value: c.column for c in sheet[K.HEADER_ROW] if c.value}
+    shown = [sheet.cell(r, head["存在问题"]).value for r in range(3, 3 + len(open_))]
+    assert shown == open_ == [p["problem"] for p in before[some].problems]
+
+
+def test_the_road_travelled_per_branch_and_per_general(campaign):
+    ws = campaign["years"][2021]
+    now = _results(ws, 2021)
+    road = roads(now, 2021, history_results(ws.root), dt.date(2021, 12, 31))
+    assert len(road) == 60 and all(sorted(r.years) == [2019, 2020, 2021] for r in road)
+    assert any(r.improved for r in road) and any(r.closed for r in road)
+    for r in road:
+        assert not set(r.improved) & set(r.declined)
+    g = general_years(road)
+    for general, years in g.items():
+        assert sorted(years) == [2019, 2020, 2021]
+        assert years[2021][1] == sum(1 for r in road if r.general == general and r.years[2021].stage == K.STAGE_RECOGNIZED)
