@@ -90,3 +90,48 @@ def test_the_road_travelled_per_branch_and_per_general(campaign):
     for general, years in g.items():
         assert sorted(years) == [2019, 2020, 2021]
         assert years[2021][1] == sum(1 for r in road if r.general == general and r.years[2021].stage == K.STAGE_RECOGNIZED)
+
+
+def test_the_register_records_higher_levels_and_revocations(campaign, tmp_path):
+    import shutil
+
+    from xlflow.ingest import candidates, run_pass
+    from xlflow.register import held, model_register
+
+    from xlflow.review import review_round
+
+    ws = Workspace(shutil.copytree(campaign["years"][2021].root, tmp_path / "2021"))
+    [path] = [p for p in review_round(ws, dt.datetime(2021, 12, 27, 9)) if p.name.startswith("样板名册")]
+    wb = openpyxl.load_workbook(path)
+    sheet = wb[K.REGISTER_SHEET]
+    head = {c.value: c.column for c in sheet[K.HEADER_ROW] if c.value}
+    listed = {sheet.cell(r, head["支部编码"]).value: r for r in range(3, sheet.max_row + 1)}
+    earlier = [e.code for e in model_register(ws.root)]
+    named_2021 = {c for c, st in _results(ws, 2021).standings.items() if st.model}
+    assert set(listed) == set(earlier) | named_2021 and set(earlier)
+    a, b = earlier[0], earlier[1]
+    letter = {h: openpyxl.utils.get_column_letter(c) for h, c in head.items()}
+    bad = openpyxl.load_workbook(path)
+    bs = bad[K.REGISTER_SHEET]
+    bs.cell(listed[a], head["省级评定结果"]).value = "已评定"  # without the recommendation
+    bs.cell(listed[b], head["撤销"]).value = "是"  # without date and reason
+    bad.save(ws.inbox / "名册（有误）.xlsx")
+    sheet.cell(listed[a], head["推荐省级"]).value = "是"
+    sheet.cell(listed[a], head["省级评定结果"]).value = "已评定"
+    sheet.cell(listed[b], head["撤销"]).value = "是"
+    sheet.cell(listed[b], head["撤销日期"]).value = dt.date(2021, 6, 30)
+    sheet.cell(listed[b], head["撤销原因"]).value = "支部组织生活长期不正常，经党委研究撤销"
+    wb.save(ws.inbox / "名册.xlsx")
+    outcomes = {o.name: o for o in run_pass(ws, candidates(ws.inbox), dt.datetime(2021, 12, 28, 9)).outcomes}
+    assert outcomes["名册.xlsx"].outcome == "accepted" and outcomes["名册（有误）.xlsx"].outcome == "rejected"
+    with contextlib.closing(ledger.open_ledger(ws.ledger)) as conn:
+        messages = [r[0] for r in conn.execute("SELECT message FROM findings JOIN files f ON f.id = file_id "
+                                               "WHERE f.original_name = '名册（有误）.xlsx' ORDER BY findings.rowid")]
+    assert messages == [
+        f"样板党支部名册!{letter['省级评定结果']}{listed[a]}：填写了省级评定结果“已评定”，但“推荐省级”不是“是”。"
+        "请先在“推荐省级”中选“是”，或清空评定结果。",
+        f"样板党支部名册!{letter['撤销日期']}{listed[b]}：撤销样板称号的，请填写撤销日期。",
+        f"样板党支部名册!{letter['撤销原因']}{listed[b]}：撤销样板称号的，请填写撤销原因。"]
+    entries = {e.code: e for e in model_register(ws.root)}
+    assert entries[a].level == "省级" and entries[b].revoked and entries[b].reason.startswith("支部组织生活")
+    assert b not in held(ws.root, [x.code for x in ws.roster()])  # a revoked 样板 leaves the stock

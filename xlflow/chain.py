@@ -108,7 +108,7 @@ def load_facts(conn, year: int) -> Facts:
             f.drawn.setdefault(code, n)
     root = ledger_root(conn)
     if root is not None:
-        f.held = {e.code: e.year for e in model_register(root)}
+        f.held = {e.code: e.year for e in model_register(root) if not e.revoked}  # a revoked 样板 leaves the stock
     meeting, rows = ledger.current_decision(conn)
     if meeting is not None or rows:
         f.decision = Decision((meeting["meeting"] if meeting else "") or "",

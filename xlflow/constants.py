@@ -251,10 +251,14 @@ EXCEL_MAX_ROWS = 1_048_576
 # ---- review workbooks: 初验 by a 党总支, 复验 by the college, 认定 by the Party committee (outbox/review/) ----
 KIND_REVIEW_FIRST, KIND_REVIEW_SECOND = "review_first", "review_second"  # identity kinds (ledger uses them)
 KIND_DECISION = "decision"  # the committee's 认定 workbook: it alone makes 认定达标 and 样板 final
-REVIEW_ROUNDS = {KIND_REVIEW_FIRST: "初验", KIND_REVIEW_SECOND: "复验", KIND_DECISION: "认定"}
+KIND_REGISTER = "register"  # the 样板 register: 省级/国家级 recommendations and outcomes, revocations
+REVIEW_ROUNDS = {KIND_REVIEW_FIRST: "初验", KIND_REVIEW_SECOND: "复验", KIND_DECISION: "认定", KIND_REGISTER: "样板名册"}
 REVIEW_FORMAT = 2  # bump when the review workbook's layout changes (2: 整改期限, 验收类别, year in the identity)
 REVIEW_CONCLUSIONS = ("同意达标", "不同意达标", "整改后再验")
 DECISION_CHOICES = ("认定达标", "不予认定")
+MODEL_LEVELS = ("校级", "省级", "国家级")
+OUTCOMES = ("已评定", "未评定", "待定")  # of a recommendation to 省级/国家级
+REGISTER_SHEET = "样板党支部名册"
 REVIEW_SHEET_GUIDE = "填写说明"
 REVIEW_SHEET_ITEMS = "逐项验收"
 REVIEW_SHEET_CONCLUSION = "总体结论"
@@ -301,9 +305,17 @@ REVIEW_LAYOUTS = {  # kind -> table key -> (sheet, columns); readers find the co
             "decision": "认定结论", "model": "评为校级样板党支部", "note": "备注"}),
         "decision_meeting": (DECISION_MEETING_SHEET, {"meeting": "党委会议名称", "decided_on": "会议日期"}),
     },
+    KIND_REGISTER: {
+        "register": (REGISTER_SHEET, {
+            "branch_code": "支部编码", "branch_name": "支部名称", "general": "所属党总支", "named_year": "评定年度",
+            "level": "现级别", "province": "推荐省级", "province_result": "省级评定结果", "nation": "推荐国家级",
+            "nation_result": "国家级评定结果", "revoked": "撤销", "revoked_on": "撤销日期", "reason": "撤销原因"}),
+    },
 }
 REVIEW_INPUTS = {"review": ("rating", "comment"), "review_conclusion": ("conclusion", *_REVIEW_OWN),
-                 "decision": ("decision", "model", "note"), "decision_meeting": ("meeting", "decided_on")}
+                 "decision": ("decision", "model", "note"), "decision_meeting": ("meeting", "decided_on"),
+                 "register": ("province", "province_result", "nation", "nation_result", "revoked", "revoked_on",
+                              "reason")}
 
 # ---- where a branch stands in the acceptance chain (chain.py): the words a clerk uses ----
 STAGE_MISSING = "未报"

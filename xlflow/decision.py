@@ -179,14 +179,14 @@ def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResul
     return dest
 
 
-def _sheet(wb, name: str, title: str, keys: list[str], cols: dict[str, str], f):
+def _sheet(wb, name: str, title: str, keys: list[str], cols: dict[str, str], f, widths: dict | None = None):
     ws = wb.add_worksheet(name)
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     ws.set_footer("&C第 &P 页，共 &N 页")
     for c, key in enumerate(keys):
-        ws.set_column(c, c, WIDTHS[key])
+        ws.set_column(c, c, (widths or WIDTHS)[key])
     ws.merge_range(0, 0, 0, len(keys) - 1, title, f["title"])
     ws.set_row(0, 30)
     ws.write_row(K.HEADER_ROW - 1, 0, [cols[k] for k in keys], f["head"])
@@ -195,3 +195,83 @@ def _sheet(wb, name: str, title: str, keys: list[str], cols: dict[str, str], f):
     ws.protect("", {"autofilter": True, "format_columns": True, "format_rows": True,
                     "select_locked_cells": True, "select_unlocked_cells": True})
     return ws
+
+
+# ---- the 样板 register (样板名册_<college>.xlsx) ---------------------------------------------------------
+
+LIST_YES_NO, LIST_OUTCOME = "xl_yes_no", "xl_outcome"
+
+
+def register_rows(results: Results, entries: list) -> list[dict]:
+    """Every 样板 of the register (earlier years, as register.model_register gives them) and those the
+    committee named this year, with what the register records of each."""
+    names = {r.branch.code: r.branch for r in results.branches} | {b.code: b for b in results.missing}
+    rows = [{"branch_code": e.code, "named_year": e.year, "level": e.level, "province": e.province,
+             "province_result": e.province_result, "nation": e.nation, "nation_result": e.nation_result,
+             "revoked": K.YES_NO[0] if e.revoked else "", "revoked_on": e.revoked_on, "reason": e.reason}
+            for e in entries if e.code in names]
+    year = results.today.year if results.today != dt.date.min else None
+    rows += [{"branch_code": c, "named_year": st.decided_on.year if st.decided_on else year, "level": K.MODEL_LEVELS[0]}
+             for c, st in results.standings.items() if st.model]
+    for r in rows:
+        b = names[r["branch_code"]]
+        r["branch_name"], r["general"] = b.name, b.general
+    return rows
+
+
+def build_register_workbook(dest: Path, rows: list[dict], checklist: Checklist, settings: Settings) -> Path:
+    """Write the 样板名册 workbook atomically: one row per 样板, the clerk records recommendations to
+    省级/国家级, their outcome, and any revocation with its date and reason."""
+    with atomic_path(dest) as tmp:
+        wb = new_workbook(tmp, f"{settings.college}样板党支部名册", f"{settings.year}年样板党支部名册", settings)
+        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1, "text_wrap": True}
+        f = {"title": wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "text_wrap": True}),
+             "bold": wb.add_format({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"}),
+             "text": wb.add_format({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"}),
+             "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center"}),
+             "fixed": wb.add_format({**base, "bg_color": "#F2F2F2"}),
+             "input": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
+             "date": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})}
+        lines = [
+            (f["title"], f"{settings.college}校级样板党支部名册（截至{settings.year}年）"),
+            (f["bold"], f"共 {len(rows)} 个样板党支部（往年评定的和本年度党委会议评定的）。"),
+            (f["text"], "一、灰色格子由系统按历年党委认定结果填写，不能修改；浅黄色格子由组织部填写。"),
+            (f["text"], "二、推荐参评省级、国家级样板党支部的，在“推荐省级”“推荐国家级”中选“是”，评定结果出来后在"
+                        f"“评定结果”中选择（{'、'.join(K.OUTCOMES)}）；“现级别”按评定结果自动更新。"),
+            (f["text"], "三、撤销样板称号的，在“撤销”中选“是”，并填写撤销日期和撤销原因；撤销后不再计入样板名额。"),
+            (f["text"], "四、填好后放入收件箱（inbox），以最后交回的一份为准；请不要插入或删除行列、不要修改工作表名称。"),
+        ]
+        write_guide_sheet(wb, K.REVIEW_SHEET_GUIDE, 110, lines, lambda text: 17 * wrapped_lines(text, 110) + 4,
+                          margins=0.6, landscape=True)
+        sheet, cols = K.REVIEW_LAYOUTS[K.KIND_REGISTER]["register"]
+        keys, inputs = list(cols), K.REVIEW_INPUTS["register"]
+        widths = {"branch_code": 10, "branch_name": 26, "general": 18, "named_year": 9, "level": 8, "province": 9,
+                  "province_result": 11, "nation": 10, "nation_result": 12, "revoked": 7, "revoked_on": 12,
+                  "reason": 28}
+        ws = _sheet(wb, sheet, f"{settings.college}样板党支部名册", keys, cols, f, widths)
+        for n, r in enumerate(rows):
+            for c, k in enumerate(keys):
+                v = r.get(k)
+                fmt = (f["date"] if k == "revoked_on" else f["input"]) if k in inputs else f["fixed"]
+                if k == "revoked_on" and v:
+                    ws.write_datetime(K.HEADER_ROW + n, c, dt.datetime.fromisoformat(str(v)[:10]), fmt)
+                elif isinstance(v, int):
+                    ws.write_number(K.HEADER_ROW + n, c, v, fmt)
+                elif v:
+                    ws.write_string(K.HEADER_ROW + n, c, str(v), fmt)
+                else:
+                    ws.write_blank(K.HEADER_ROW + n, c, None, fmt)
+        first, last = K.HEADER_ROW, K.HEADER_ROW + max(len(rows), 1) - 1
+        for key, name, values in (("province", LIST_YES_NO, K.YES_NO), ("nation", LIST_YES_NO, K.YES_NO),
+                                  ("revoked", LIST_YES_NO, K.YES_NO), ("province_result", LIST_OUTCOME, K.OUTCOMES),
+                                  ("nation_result", LIST_OUTCOME, K.OUTCOMES)):
+            c = keys.index(key)
+            ws.data_validation(first, c, last, c, {
+                "validate": "list", "source": f"={name}", "input_title": cols[key][:32],
+                "input_message": "请从下拉列表中选择；没有的可以留空。",
+                "error_title": "请从列表中选择", "error_message": f"只能选择：{'、'.join(values)}"})
+        write_list_sheet(wb, ((LIST_YES_NO, "是否", K.YES_NO), (LIST_OUTCOME, "评定结果", K.OUTCOMES)))
+        write_identity_sheet(wb, K.REVIEW_IDENTITY_KEYS, identity_values(
+            K.KIND_REGISTER, settings.college, [r["branch_code"] for r in rows], checklist, settings.year))
+        wb.close()
+    return dest

@@ -31,6 +31,9 @@ REVIEW_TABLES = {
     # the Party committee's 认定 workbook: one row per branch decided, and the meeting that decided
     "decision": ["branch_code", "decision", "model", "note"],
     "decision_meeting": ["meeting", "decided_on"],
+    # the 样板 register: what happened to a 样板 after it was named
+    "register": ["branch_code", "province", "province_result", "nation", "nation_result", "revoked", "revoked_on",
+                 "reason"],
 }
 
 _DATA_TABLES = {"basic": ["code", "name", "general", *K.BASIC_FIELDS], **{
@@ -335,3 +338,9 @@ def current_returns(conn, kind: str = K.KIND_BRANCH) -> dict[str, int]:
     """branch code (or unit) -> id of its current return of a kind."""
     return {r[0]: r[1] for r in conn.execute(
         "SELECT branch_code, id FROM returns WHERE kind = ? AND current = 1", (kind,))}
+
+
+def current_register(conn) -> list[sqlite3.Row]:
+    """The rows of the current 样板名册 workbook (empty if none was returned)."""
+    ret = conn.execute("SELECT id FROM returns WHERE kind = ? AND current = 1", (K.KIND_REGISTER,)).fetchone()
+    return conn.execute("SELECT * FROM t_register WHERE return_id = ? ORDER BY row", (ret[0],)).fetchall() if ret else []

@@ -149,6 +149,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "如党委决定本年度评定样板，请在 xlflow.toml 中设置 models_in_dabiao = true，重新生成认定工作簿后再填写。"),
     "R424": (ERROR, "{sheet}!{cell}：已填写认定结论，但没有填写{label}。请填写作出决定的党委会议的{label}（如 {example}）。"),
     "R425": (ERROR, "{sheet}!{cell}：{name}已在{year}年评为校级样板党支部，已在样板名册中，不必重复评定，请选“否”。"),
+    # the 样板名册 workbook
+    "R430": (ERROR, "{sheet}!{cell}：填写了{label}“{value}”，但“{asked}”不是“是”。请先在“{asked}”中选“是”，或清空评定结果。"),
+    "R431": (ERROR, "{sheet}!{cell}：撤销样板称号的，请填写{label}。"),
+    "R432": (ERROR, "文件“{file}”中还没有填写任何推荐、评定或撤销情况，没有可以接收的内容。请在浅黄色格子中填写后再提交。"),
     "R427": (ERROR, "{sheet}!{cell}：会议日期“{value}”不在 {lo} 至 {hi} 之间。请填写党委会议实际召开的日期。"),
     # (review block end)
     # ---- evidence (E3xx) ----

@@ -17,14 +17,26 @@ from xlflow import ledger
 
 HISTORY = "history"
 INPUTS = "inputs"  # history/<year>/inputs/: that year's xlflow.toml, checklist and roster, as a working folder
-LEVEL_SCHOOL = "校级"
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     code: str
-    year: int
-    level: str = LEVEL_SCHOOL
+    year: int  # named 校级样板党支部 by the committee that year
+    province: str = ""  # 推荐省级: 是 / 否 / ""
+    province_result: str = ""  # 已评定 / 未评定 / 待定
+    nation: str = ""
+    nation_result: str = ""
+    revoked: bool = False
+    revoked_on: str = ""
+    reason: str = ""
+
+    @property
+    def level(self) -> str:
+        """校级, or 省级 / 国家级 once named at that level."""
+        named = K.OUTCOMES[0]
+        return K.MODEL_LEVELS[2] if self.nation_result == named else \
+            K.MODEL_LEVELS[1] if self.province_result == named else K.MODEL_LEVELS[0]
 
 
 def history_ledgers(root: Path) -> list[tuple[int, Path]]:
@@ -44,23 +56,39 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 
 def model_register(root: Path) -> list[ModelEntry]:
-    """Every 样板 named by the committee in the earlier years, in the order named."""
-    out = []
+    """Every 样板 named by the committee in the earlier years, in the order named, with what the
+    latest 样板名册 workbook records of it (this year's if one was returned, else the latest year's)."""
+    out, notes = [], {}
     for year, path in history_ledgers(root):
         with closing(read_only(path)) as conn:
             try:
                 _, rows = ledger.current_decision(conn)
-            except sqlite3.DatabaseError:  # a year frozen before decisions were recorded
+                notes = {r["branch_code"]: dict(r) for r in ledger.current_register(conn)} or notes
+            except sqlite3.DatabaseError:  # a year frozen before decisions or the register were recorded
                 continue
-        out += [ModelEntry(r["branch_code"], year) for r in rows
+        out += [(r["branch_code"], year) for r in rows
                 if r["decision"] == K.DECISION_CHOICES[0] and r["model"] == K.YES_NO[0]]
-    return out
+    here = Path(root) / "xlflow.db"
+    if here.is_file():
+        with closing(sqlite3.connect(f"{here.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            conn.row_factory = sqlite3.Row
+            try:
+                notes = {r["branch_code"]: dict(r) for r in ledger.current_register(conn)} or notes
+            except sqlite3.DatabaseError:
+                pass
+    return [_entry(code, year, notes.get(code, {})) for code, year in out]
+
+
+def _entry(code: str, year: int, note: dict) -> ModelEntry:
+    return ModelEntry(code, year, note.get("province") or "", note.get("province_result") or "",
+                      note.get("nation") or "", note.get("nation_result") or "", note.get("revoked") == K.YES_NO[0],
+                      str(note.get("revoked_on") or "")[:10], note.get("reason") or "")
 
 
 def held(root: Path, codes) -> dict[str, int]:
     """branch code -> the year it became 样板, for the branches of this year's roster."""
     codes = set(codes)
-    return {e.code: e.year for e in model_register(root) if e.code in codes}
+    return {e.code: e.year for e in model_register(root) if e.code in codes and not e.revoked}
 
 
 def ledger_root(conn) -> Path | None:

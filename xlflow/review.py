@@ -28,7 +28,8 @@ from xlflow.files import atomic_path, safe_filename
 from xlflow.messages import cn_date
 from xlflow import ledger
 from xlflow.chain import draw, draw_seed, spot_check_pool
-from xlflow.decision import DECIDABLE, build_decision_workbook
+from xlflow.decision import DECIDABLE, build_decision_workbook, build_register_workbook, register_rows
+from xlflow.register import model_register
 from xlflow.ledger import open_ledger
 from xlflow.results import BranchResult, Results, ledger_date, load_results
 from xlflow.review_read import date_range, identity_values
@@ -289,7 +290,7 @@ def spot_check_text(draws: list, names: dict[str, str]) -> str:
 
 
 def write_review_workbooks(results: Results, checklist: Checklist, settings: Settings, outdir: Path,
-                           branches: list[Branch], draws: list = ()) -> list[Path]:
+                           branches: list[Branch], draws: list = (), register: list = ()) -> list[Path]:
     """outdir/初验_<总支>.xlsx for every 总支 with accepted branches; outdir/复验_<college>.xlsx over the
     branches put forward by their 总支 or drawn by the spot check; outdir/认定_<college>.xlsx (the
     committee's decision) once a 复验 has agreed to any. Nothing is written before a branch is accepted."""
@@ -309,6 +310,10 @@ def write_review_workbooks(results: Results, checklist: Checklist, settings: Set
     if decided:
         paths.append(build_decision_workbook(review_path(outdir, K.KIND_DECISION, settings.college), results,
                                              decided, checklist, settings, branches))
+    models = register_rows(results, list(register))
+    if models:  # the 样板 register, once there is a 样板 (earlier years', or named this year)
+        paths.append(build_register_workbook(review_path(outdir, K.KIND_REGISTER, settings.college), models,
+                                             checklist, settings))
     return paths
 
 
@@ -338,4 +343,4 @@ def review_round(ws: Workspace, now: dt.datetime | None = None) -> list[Path]:
                             draw(pool, settings.spot_check_share, seed))
             results = load_results(conn, checklist, settings, branches, today=now.date())
         made = ledger.draws(conn, settings.year)
-    return write_review_workbooks(results, checklist, settings, ws.review, branches, made)
+    return write_review_workbooks(results, checklist, settings, ws.review, branches, made, model_register(ws.root))

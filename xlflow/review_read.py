@@ -96,6 +96,8 @@ def read_review(source: RawReturn | Path | str, checklist: Checklist, settings: 
         out.report.extend(raw.findings)  # the structure: missing or renamed sheets and columns
         if out.kind == K.KIND_DECISION:
             _DecisionReader(out, settings, roster, facts or Facts()).run()
+        elif out.kind == K.KIND_REGISTER:
+            _RegisterReader(out, settings).run()
         else:
             _Reader(out, checklist, settings, roster).run()
     return out
@@ -375,3 +377,62 @@ class _DecisionReader:
         if name is None and d.value is None:
             return []
         return [{"_row": excel_row, "meeting": name, "decided_on": d.value}]
+
+
+class _RegisterReader:
+    """The 样板名册 workbook: choices from the lists; a result needs its recommendation; a revocation
+    needs its date and reason."""
+
+    def __init__(self, out: CheckedReview, settings: Settings):
+        self.out, self.settings = out, settings
+        self.file, self.rnd, self.add = out.raw.path.name, out.round, out.report.findings.append
+
+    def run(self) -> None:
+        table = self.out.raw.tables.get("register")
+        rows: list[dict] = []
+        self.out.tables = {"register": rows}
+        if table is None:
+            return
+        labels = K.REVIEW_LAYOUTS[K.KIND_REGISTER]["register"][1]
+        seen: dict[str, int] = {}
+        for excel_row, v in table.rows:
+            cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
+            code = clean_text(v.get("branch_code")) or ""
+            if code not in self.out.covered:
+                self.add(finding("R407", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
+                                 round=self.rnd))
+                continue
+            if code in seen:
+                self.add(finding("R405", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
+                                 first=seen[code], what="每个样板党支部"))
+                continue
+            seen[code] = excel_row
+            got, ok = {}, True
+            for key, choices in (("province", K.YES_NO), ("province_result", K.OUTCOMES), ("nation", K.YES_NO),
+                                 ("nation_result", K.OUTCOMES), ("revoked", K.YES_NO)):
+                p = parse_choice(v.get(key), choices)
+                if p.problem:
+                    ok = False
+                    self.add(finding("R406", file=self.file, sheet=table.sheet, cell=cell(key), value=p.shown,
+                                     label=labels[key], choices="、".join(choices)))
+                got[key] = p.value
+            d = parse_date(v.get("revoked_on"), date1904=self.out.raw.date1904)
+            if d.problem:
+                ok = False
+                self.add(d.finding(file=self.file, sheet=table.sheet, cell=cell("revoked_on")))
+            reason = clean_text(v.get("reason"))
+            for result, asked in (("province_result", "province"), ("nation_result", "nation")):
+                if got[result] and got[asked] != K.YES_NO[0]:
+                    ok = False
+                    self.add(finding("R430", file=self.file, sheet=table.sheet, cell=cell(result), value=got[result],
+                                     label=labels[result], asked=labels[asked]))
+            if got["revoked"] == K.YES_NO[0]:
+                for key, have in (("revoked_on", d.value), ("reason", reason)):
+                    if not have:
+                        ok = False
+                        self.add(finding("R431", file=self.file, sheet=table.sheet, cell=cell(key),
+                                         label=labels[key]))
+            if ok and (any(got.values()) or reason or d.value):
+                rows.append({"_row": excel_row, "branch_code": code, **got, "revoked_on": d.value, "reason": reason})
+        if not rows and self.out.report.valid:
+            self.add(finding("R432", file=self.file))
