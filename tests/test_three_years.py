@@ -135,3 +135,22 @@ def test_the_register_records_higher_levels_and_revocations(campaign, tmp_path):
     entries = {e.code: e for e in model_register(ws.root)}
     assert entries[a].level == "省级" and entries[b].revoked and entries[b].reason.startswith("支部组织生活")
     assert b not in held(ws.root, [x.code for x in ws.roster()])  # a revoked 样板 leaves the stock
+
+
+def test_benchmark_generals_are_judged_on_the_three_years(campaign):
+    from xlflow.documents import decided_benchmarks
+
+    ws = campaign["years"][2021]
+    res, settings = _results(ws, 2021), ws.settings()
+    assert sorted(res.earlier) == [2019, 2020]
+    chosen = decided_benchmarks(res, settings)
+    for general in {b.general for b in ws.roster()}:
+        codes = [b.code for b in ws.roster() if b.general == general]
+        now = [res.standings[c] for c in codes]
+        ok = (all(st.recognized for st in now)
+              and sum(bool(st.model or st.model_since) for st in now) >= settings.benchmark_share * len(codes)
+              and all(sum(then[c].recognized for c in codes) >= settings.benchmark_rate * len(codes)
+                      for then in res.earlier.values()))
+        assert (general in chosen) == ok, general
+    text = "\n".join(campaign["lines"])
+    assert f"标杆院系：{'、'.join(chosen) or '本年度没有党总支达到标杆院系条件'}" in text

@@ -16,11 +16,14 @@ import datetime as dt
 import json
 import math
 import random
+from contextlib import closing
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
-from xlflow.register import ledger_root, model_register
+from xlflow.register import INPUTS, history_ledgers, ledger_root, model_register, read_only
+from xlflow.roster import load_roster
 
 AGREE, DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS
 RECOGNIZE, REFUSE = K.DECISION_CHOICES
@@ -202,3 +205,17 @@ def spot_check_pool(facts: Facts, codes) -> list[str]:
 def draw_seed(seed: int, year: int, number: int) -> str:
     """The seed of the year's draw, from the seed in xlflow.toml (recorded with the draw)."""
     return f"{seed}-{year}-{number}"
+
+
+def history_standings(root: Path) -> dict[int, dict[str, Standing]]:
+    """Each earlier year's standings as its frozen ledger has them, over that year's own roster
+    (history/<year>/inputs): cheap (no scores, no evidence), for rules that read the years."""
+    out = {}
+    for year, path in history_ledgers(root):
+        roster_path = path.parent / INPUTS / "templates" / "branches.xlsx"
+        if not roster_path.is_file():
+            continue
+        codes = [b.code for b in load_roster(roster_path)]
+        with closing(read_only(path)) as conn:
+            out[year] = standings(load_facts(conn, year), codes, dt.date(year, 12, 31))
+    return out

@@ -300,13 +300,23 @@ def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], set
 
 
 def decided_benchmarks(results: Results, settings: Settings) -> list[str]:
-    """标杆院系 from the committee's decisions (not from scores): a 总支 all of whose branches were
-    认定, with 样板 (named this year or held from earlier ones) making up at least the given share."""
+    """标杆院系 from the committee's decisions over the years (not from scores): a 总支 all of whose
+    branches were 认定 this year, with 样板 (named this year or held) making up at least
+    benchmark_share of its branches, and at least benchmark_rate of them 认定 in each earlier year."""
     by: dict[str, list] = {}
     for b in [r.branch for r in results.branches] + results.missing:
-        by.setdefault(b.general, []).append(results.standings[b.code])
-    return [g for g, sts in by.items() if all(st.recognized for st in sts)
-            and sum(bool(st.model or st.model_since) for st in sts) >= results.params.benchmark_share * len(sts)]
+        by.setdefault(b.general, []).append(b.code)
+    out = []
+    for g, codes in by.items():
+        sts = [results.standings[c] for c in codes]
+        if not all(st.recognized for st in sts):
+            continue
+        if sum(bool(st.model or st.model_since) for st in sts) < settings.benchmark_share * len(sts):
+            continue
+        if all(sum(1 for c in codes if then.get(c) and then[c].recognized) >= settings.benchmark_rate * len(codes)
+               for then in results.earlier.values()):
+            out.append(g)
+    return out
 
 
 def decision_context(results: Results, settings: Settings, candidates: list[BranchResult]) -> dict:

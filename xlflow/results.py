@@ -14,8 +14,8 @@ from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
-from xlflow.chain import Facts, Standing, load_facts, standings
-from xlflow.register import INPUTS, history_ledgers, read_only
+from xlflow.chain import Facts, Standing, history_standings, load_facts, standings
+from xlflow.register import INPUTS, history_ledgers, ledger_root, read_only
 from xlflow.checklist import Checklist
 from xlflow.evidence import Evidence, check_return, from_ledger, mismatches
 from xlflow.roster import Branch
@@ -63,6 +63,7 @@ class Results:
     standings: dict[str, Standing] = field(default_factory=dict)  # every roster branch, by code
     facts: Facts = field(default_factory=Facts)
     today: dt.date = dt.date.min  # the day overdue deadlines are judged on
+    earlier: dict[int, dict[str, Standing]] = field(default_factory=dict)  # the earlier years' standings
 
     def standing(self, code: str) -> Standing:
         return self.standings[code]
@@ -140,7 +141,9 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
         out.append(result)
     quota = rank_all([r.score for r in out], len(branches), params)
     benchmarks = benchmark_generals([r.score for r in out], {b.code: b.general for b in branches}, params)
-    return Results(out, missing, quota, benchmarks, params, where, facts, today)
+    root = ledger_root(conn)
+    earlier = history_standings(root) if root is not None else {}
+    return Results(out, missing, quota, benchmarks, params, where, facts, today, earlier)
 
 
 def ledger_results(path: Path, checklist: Checklist, settings: Settings, branches: list[Branch],

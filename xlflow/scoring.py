@@ -40,7 +40,8 @@ class Params:
     @classmethod
     def default(cls, checklist: Checklist, settings: Settings) -> Params:
         return cls(checklist.pass_line, tuple((r.name, r.factor) for r in checklist.ratings),
-                   tuple((g.name, g.min) for g in checklist.grades), checklist.veto, settings.quota_denominator)
+                   tuple((g.name, g.min) for g in checklist.grades), checklist.veto, settings.quota_denominator,
+                   settings.benchmark_share)
 
     def with_pass_line(self, line: float) -> Params:
         """A new pass line moves the grade that follows it (达标), as the 参数 sheet's formula does."""

@@ -46,6 +46,10 @@ class Settings:
     spot_check_seed: int = 2019
     # In the 达标 year the seed sets a standard and encourages 样板 (第一阶段 第6条) but names none.
     models_in_dabiao: bool = False
+    # 标杆院系 (创优 year, seed: 依据达标以及创建样板党支部成效): every branch 认定 this year, 样板 at least
+    # this share of its branches, and at least this share 认定 in each earlier year of the campaign
+    benchmark_share: float = 0.2
+    benchmark_rate: float = 0.6
     poll_seconds: int = 30
 
     @property
@@ -96,6 +100,8 @@ reminder_number = 1
 spot_check_share = 0.1      # 复验随机抽查比例：未经党总支推荐申请复验的支部中抽取的比例（0 表示不抽查）
 spot_check_seed = 2019      # 抽查的随机种子；抽取结果记入台账，可按种子复核
 models_in_dabiao = false    # 达标阶段（2019）是否评定校级样板党支部；默认只提出推荐创建名单
+benchmark_share = 0.2       # 标杆院系：样板党支部（含往年评定）占该总支党支部的比例不低于此值
+benchmark_rate = 0.6        # 标杆院系：往年每一年认定达标的党支部占该总支的比例不低于此值（本年须全部认定）
 """
 
 
@@ -136,6 +142,9 @@ def load_settings(root: Path | str) -> Settings:
         problems.append(f"阶段（phase）“{s.phase}”无法识别，可选：{'、'.join(PHASES)}。")
     if s.period_start > s.period_end:
         problems.append("统计起始日期（period_start）晚于截止日期（period_end）。")
+    for key in ("benchmark_share", "benchmark_rate"):
+        if not 0 <= getattr(s, key) <= 1:
+            problems.append(f"比例（{key}）应在 0 至 1 之间，如 0.2 表示 20%，现为 {getattr(s, key)}。")
     if not 0 <= s.spot_check_share <= 1:
         problems.append(f"抽查比例（spot_check_share）应在 0 至 1 之间，如 0.1 表示 10%，现为 {s.spot_check_share}。")
     if s.poll_seconds < 1:
