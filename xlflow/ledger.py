@@ -344,3 +344,21 @@ def current_register(conn) -> list[sqlite3.Row]:
     """The rows of the current 样板名册 workbook (empty if none was returned)."""
     ret = conn.execute("SELECT id FROM returns WHERE kind = ? AND current = 1", (K.KIND_REGISTER,)).fetchone()
     return conn.execute("SELECT * FROM t_register WHERE return_id = ? ORDER BY row", (ret[0],)).fetchall() if ret else []
+
+
+def review_ratings(conn, kind: str) -> list[sqlite3.Row]:
+    """The current review workbook's ratings and comments of a kind, one row per branch × indicator."""
+    return conn.execute("""SELECT v.branch_code, v.indicator, v.rating, v.comment FROM t_review v
+                           JOIN returns r ON r.id = v.return_id WHERE r.kind = ? AND r.current = 1""", (kind,)).fetchall()
+
+
+def current_return_rows(conn, kind: str = K.KIND_BRANCH) -> dict[str, sqlite3.Row]:
+    """branch code -> its current return (the returns row) of a kind."""
+    return {r["branch_code"]: r for r in conn.execute("SELECT * FROM returns WHERE kind = ? AND current = 1", (kind,))}
+
+
+def unidentified_rejections(conn) -> list[tuple[str, str]]:
+    """Rejected files that could not be tied to a branch: (file name, first message)."""
+    return [(r[0], r[1] or "") for r in conn.execute(
+        """SELECT f.original_name, (SELECT message FROM findings WHERE file_id = f.id ORDER BY rowid LIMIT 1)
+           FROM files f WHERE f.outcome = 'rejected' AND f.branch_code IS NULL ORDER BY f.id""")]

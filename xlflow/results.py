@@ -12,7 +12,6 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlflow import constants as K
 from xlflow import ledger
 from xlflow.chain import Facts, Standing, history_standings, load_facts, standings
 from xlflow.register import INPUTS, history_ledgers, ledger_root, read_only
@@ -91,22 +90,16 @@ def as_of(filled_on: str | None, received_at: dt.datetime) -> dt.date:
 def _reviews(conn, kind: str) -> dict[str, Review]:
     """branch code -> the current review of that kind (初验 by its 总支, or 复验 by the college)."""
     out: dict[str, Review] = {}
-    rows = conn.execute(
-        """SELECT v.branch_code, v.indicator, v.rating, v.comment FROM t_review v
-           JOIN returns r ON r.id = v.return_id WHERE r.kind = ? AND r.current = 1""", (kind,))
-    for code, indicator, rating, comment in rows:
-        rv = out.setdefault(code, Review())
-        if rating:
-            rv.ratings[indicator] = rating
-        if comment:
-            rv.comments[indicator] = comment
-    rows = conn.execute(
-        """SELECT c.branch_code, c.conclusion, c.opinion, c.reviewer, c.reviewed_on, c.deadline FROM t_review_conclusion c
-           JOIN returns r ON r.id = c.return_id WHERE r.kind = ? AND r.current = 1""", (kind,))
-    for code, conclusion, opinion, reviewer, on, deadline in rows:
-        rv = out.setdefault(code, Review())
-        rv.conclusion, rv.opinion, rv.reviewer, rv.reviewed_on = conclusion or "", opinion or "", reviewer or "", on or ""
-        rv.deadline = deadline or ""
+    for r in ledger.review_ratings(conn, kind):
+        rv = out.setdefault(r["branch_code"], Review())
+        if r["rating"]:
+            rv.ratings[r["indicator"]] = r["rating"]
+        if r["comment"]:
+            rv.comments[r["indicator"]] = r["comment"]
+    for r in ledger.review_conclusions(conn, kind):
+        rv = out.setdefault(r["branch_code"], Review())
+        rv.conclusion, rv.opinion, rv.reviewer = r["conclusion"] or "", r["opinion"] or "", r["reviewer"] or ""
+        rv.reviewed_on, rv.deadline = r["reviewed_on"] or "", r["deadline"] or ""
     return out
 
 
@@ -116,8 +109,7 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
     params, today = params or Params.default(checklist, settings), today or dt.date.today()
     facts = load_facts(conn, settings.year)
     where = standings(facts, [b.code for b in branches], today)
-    current = {r["branch_code"]: r for r in conn.execute(
-        "SELECT * FROM returns WHERE kind = ? AND current = 1", (K.KIND_BRANCH,))}
+    current = ledger.current_return_rows(conn)
     firsts, seconds = _reviews(conn, ledger.REVIEW_FIRST), _reviews(conn, ledger.REVIEW_SECOND)
     out, missing = [], []
     for b in branches:
@@ -127,10 +119,10 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
             continue
         rid = ret["id"]
         received = dt.datetime.fromisoformat(ret["received_at"])
-        basic = dict(conn.execute("SELECT * FROM t_basic WHERE return_id = ?", (rid,)).fetchone() or {})
+        basic = next(iter(ledger.return_rows(conn, rid, "basic")), {})
         day = as_of(basic.get("filled_on"), received)
-        self_r = {r[0]: r[1] for r in conn.execute("SELECT code, rating FROM t_self WHERE return_id = ?", (rid,))}
-        problems = [dict(r) for r in conn.execute("SELECT * FROM t_problems WHERE return_id = ? ORDER BY row", (rid,))]
+        self_r = {r["code"]: r["rating"] for r in ledger.return_rows(conn, rid, "self")}
+        problems = ledger.return_rows(conn, rid, "problems")
         data = from_ledger(conn, rid, day)
         evidence = check_return(data, checklist, settings)
         first, second = firsts.get(b.code, Review()), seconds.get(b.code, Review())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import constants as K
+from xlflow import ledger
 from xlflow.carry import Carried, carried
 from xlflow.chain import Standing, load_facts, standings
 from xlflow.register import ledger_root
@@ -79,9 +80,7 @@ def summarize(branches: list[Branch], where: dict[str, Standing], first_units: s
 
 def unidentified(conn) -> list[tuple[str, str]]:
     """Rejected files that could not be tied to a branch: (file name, first message)."""
-    return [(r[0], r[1] or "") for r in conn.execute(
-        """SELECT f.original_name, (SELECT message FROM findings WHERE file_id = f.id ORDER BY rowid LIMIT 1)
-           FROM files f WHERE f.outcome = 'rejected' AND f.branch_code IS NULL ORDER BY f.id""")]
+    return ledger.unidentified_rejections(conn)
 
 
 def _width(text: str) -> int:
