@@ -26,12 +26,10 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.writer.excel import ExcelWriter
 
 from xlflow import ledger
 from xlflow.feedback import FEEDBACK_SHEET
@@ -39,6 +37,8 @@ from xlflow.intake import is_ignored
 from xlflow.sample import fill_workbook
 from xlflow.workbook import build_workbook, handout_path
 from xlflow.workspace import Workspace, init_workspace
+
+from helpers import save_as_of
 
 SEED = 20191128
 KILLS = 32               # SIGKILLs in all
@@ -137,14 +137,6 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _save_as_of(wb, dest: Path, modified: dt.datetime) -> Path:
-    # openpyxl's save() stamps "now" over wb.properties.modified; its writer keeps the time we set
-    wb.properties.modified = modified
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).save()
-    return dest
-
-
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """A working folder with 12 arrivals in inbox/ (and an owner file); returns it and name → sha256."""
@@ -168,10 +160,10 @@ def prepared(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     for name in names:
         shutil.copyfile(desk / name, ws.inbox / name)
     shutil.copyfile(desk / names[0], ws.inbox / f"副本 - {names[0]}")  # the same file twice
-    _save_as_of(openpyxl.load_workbook(desk / names[1]), ws.inbox / f"{roster[1].name}（再次保存）.xlsx",
+    save_as_of(openpyxl.load_workbook(desk / names[1]), ws.inbox / f"{roster[1].name}（再次保存）.xlsx",
                 dt.datetime(2019, 11, 29, 8, 0))  # the same content saved again
     older = fill(2, "older.xlsx", seed=99)  # an earlier version of a branch's return
-    _save_as_of(openpyxl.load_workbook(older), ws.inbox / f"{roster[2].name}（初稿）.xlsx",
+    save_as_of(openpyxl.load_workbook(older), ws.inbox / f"{roster[2].name}（初稿）.xlsx",
                 dt.datetime(2019, 11, 1, 8, 0))
     (ws.inbox / "机电学院支部材料.xlsx").write_text(  # a web page renamed .xlsx
         "<html><body><table><tr><td>支部</td></tr></table></body></html>", encoding="utf-8")

@@ -16,8 +16,6 @@ from xlflow import messages as M
 from xlflow.errors import XlflowError
 from xlflow.workspace import Workspace, init_workspace
 
-WATCH_SETTLE = 2  # seconds; xlflow.watch.SETTLE_SECONDS (not imported here: the CLI loads lazily)
-
 
 def _speak_chinese() -> None:
     """Click words its usage errors and help headings through gettext (`_` and `ngettext` in each
@@ -306,12 +304,12 @@ def _print_pass(result, stamp: bool = False) -> None:
                 click.echo(f"{when}表彰决定尚待学院党委会议决定，只更新了草稿（outbox/reports/草稿/，无发文字号）")
 
 
-def _print_arriving(copying: list[str], partial: list[str]) -> None:
+def _print_arriving(copying: list[str], partial: list[str], settle: int) -> None:
     import datetime as dt
 
     when = f"[{dt.datetime.now():%H:%M:%S}] "
     if copying:
-        click.echo(f"{when}收到新文件，确认复制完成后（约 {WATCH_SETTLE} 秒）处理：{'、'.join(copying)}")
+        click.echo(f"{when}收到新文件，确认复制完成后（约 {settle} 秒）处理：{'、'.join(copying)}")
     if partial:
         click.echo(f"{when}文件尚未复制或下载完整，完成后才会处理：{'、'.join(partial)}")
 
@@ -383,7 +381,7 @@ def watch(root: Path, every: int | None):
     示例：
       xlflow watch --root 2019年支部建设 --every 30
     """
-    from xlflow.watch import session, watch as run_watch
+    from xlflow.watch import SETTLE_SECONDS, session, watch as run_watch
 
     ws = Workspace(root)
     every = every or ws.settings().poll_seconds
@@ -392,7 +390,8 @@ def watch(root: Path, every: int | None):
             ws.inbox.mkdir(exist_ok=True)  # the repository root is a working folder without one
             click.echo(f"正在监视 {ws.inbox.resolve()}，每 {every} 秒检查一次；按 Ctrl-C 停止。")
             run_watch(ws, every, on_result=lambda r: _print_pass(r, stamp=True),
-                      on_error=lambda m: click.secho(m, fg="red", err=True), on_waiting=_print_arriving)
+                      on_error=lambda m: click.secho(m, fg="red", err=True), 
+                      on_waiting=lambda copying, partial: _print_arriving(copying, partial, SETTLE_SECONDS))
         except KeyboardInterrupt:
             pass
     click.echo("已停止监视。")
