@@ -401,7 +401,7 @@ def test_outside_a_working_folder_in_a_real_process(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_mistyped_root_is_not_created(tmp_path):
+def test_a_mistyped_root_with_a_space_is_quoted_in_the_hint(tmp_path):
     result = run("watch", "--root", tmp_path / "2019年 支部建设", ok=False)
     assert result.exit_code == 2
     assert result.stderr == (f"错误：找不到工作目录“{tmp_path / '2019年 支部建设'}”。请用 --root 指定已有的工作目录，"

@@ -12,7 +12,7 @@ from xlflow import constants as K
 from xlflow import ledger
 from xlflow.checklist import RULE_TYPES, Category, Checklist, Indicator, Rule, load_checklist
 from xlflow.evidence import (FAIL, NA, PASS, PENDING, RULES, VERDICTS, Evidence, ReturnData, check_return, from_checked,
-                             from_ledger, mismatch_findings, mismatches, periods, return_date, verdict_of)
+                             from_ledger, mismatches, periods, return_date, verdict_of)
 from xlflow.read import read_workbook
 from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
@@ -292,9 +292,6 @@ def test_mismatches_flag_full_self_rating_against_failed_rule():
     evidence = check_return(data, CHECKLIST, SETTINGS)
     ratings = {i.code: "达标" for i in CHECKLIST.indicators} | {"ZD01": "基本达标"}
     assert mismatches(evidence, ratings, CHECKLIST) == ["ZJ02"]  # ZD01 admitted; BZ04 only pending
-    found = mismatch_findings(evidence, ratings, CHECKLIST)
-    assert [f.code for f in found] == ["E301"]
-    assert "ZJ02" in found[0].message and "缺 第三季度" in found[0].message and "自评与记录不符" in found[0].message
 
 
 # ---- periods, dates, data-driven -------------------------------------------------------------------
@@ -372,19 +369,6 @@ def test_sample_branches_are_mostly_compliant_and_overrating_is_flagged(samples)
     assert verdicts.count(PASS) >= 0.75 * len(verdicts)
     assert verdicts.count(FAIL) <= 0.15 * len(verdicts)
     assert flagged >= 1  # the sample over-rates itself now and then, and it shows
-
-
-def test_a_full_self_rating_against_a_failing_record_is_flagged_and_a_lower_one_is_not(samples):
-    full, lower = CHECKLIST.ratings[0].name, CHECKLIST.ratings[1].name
-    data = next(d for d in (from_checked(c) for _, c in samples)
-                if any(e.verdict == FAIL for e in check_return(d, CHECKLIST, SETTINGS)))
-    evidence = check_return(data, CHECKLIST, SETTINGS)
-    failing = next(e.indicator for e in evidence if e.verdict == FAIL)
-    passing = next(e.indicator for e in evidence if e.verdict == PASS and e.indicator != failing)
-    ratings = {**data.self_ratings, failing: full, passing: full}
-    assert mismatches(evidence, ratings, CHECKLIST).count(failing) == 1  # claimed 达标, the record says 不符合
-    assert passing not in mismatches(evidence, ratings, CHECKLIST)  # claimed 达标, and the record agrees
-    assert failing not in mismatches(evidence, {**ratings, failing: lower}, CHECKLIST)  # an honest lower rating
 
 
 def test_ledger_round_trip_gives_the_same_evidence(samples, tmp_path):

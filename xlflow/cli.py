@@ -390,7 +390,7 @@ def watch(root: Path, every: int | None):
             ws.inbox.mkdir(exist_ok=True)  # the repository root is a working folder without one
             click.echo(f"正在监视 {ws.inbox.resolve()}，每 {every} 秒检查一次；按 Ctrl-C 停止。")
             run_watch(ws, every, on_result=lambda r: _print_pass(r, stamp=True),
-                      on_error=lambda m: click.secho(m, fg="red", err=True), 
+                      on_error=lambda m: click.secho(m, fg="red", err=True),
                       on_waiting=lambda copying, partial: _print_arriving(copying, partial, SETTLE_SECONDS))
         except KeyboardInterrupt:
             pass

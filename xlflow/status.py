@@ -9,10 +9,11 @@ deadline has.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from wcwidth import wcswidth
 
 from xlflow import constants as K
 from xlflow.carry import Carried, carried
@@ -86,7 +87,7 @@ def unidentified(conn) -> list[tuple[str, str]]:
 
 
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return max(0, wcswidth(text))  # -1 for a control character: count it as nothing
 
 
 def _pad(text: str, width: int) -> str:
