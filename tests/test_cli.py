@@ -492,3 +492,26 @@ def test_status_mentions_files_waiting_in_the_inbox(handed_out):
     run("ingest", "--root", ws.root)
     out = run("status", "--root", ws.root).output
     assert "等待处理" not in out and "尚未复制或下载完整的文件 1 份" in out
+
+
+# ---- Windows (issue 10 item 12) -------------------------------------------------------------------
+
+POSIX_MODULES = {"fcntl", "resource", "pwd", "grp", "termios", "tty", "pty", "posix"}
+POSIX_CALLS = {"fork", "forkpty", "kill", "killpg", "getpgid", "setsid", "setpgrp", "getuid", "geteuid", "getgid",
+               "chown", "lchown", "mkfifo", "symlink", "link", "nice", "wait", "waitpid", "sync", "uname"}
+
+
+def test_the_package_makes_no_posix_only_calls():
+    """The clerks run Windows: no module of xlflow imports a POSIX-only module or calls os.<POSIX-only>."""
+    import ast
+
+    found = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "xlflow").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.name}: import {n}" for n in names if n.split(".")[0] in POSIX_MODULES]
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
+                    and node.attr in POSIX_CALLS):
+                found.append(f"{path.name}:{node.lineno}: os.{node.attr}")
+    assert found == []
