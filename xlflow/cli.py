@@ -202,7 +202,7 @@ def init(directory: Path, previous: Path | None):
                    f"报送截止日期 {s.deadline:%Y-%m-%d}，发文序号从 1 开始")
         click.echo(f"  {p.year} 年度已归档：{done.history.relative_to(done.workspace.root).as_posix()}/"
                    f"（台账快照和 {done.files} 个文件的 sha256 清单）；原目录没有任何改动")
-        click.echo("下一步：核对 xlflow.toml 中的日期和发文机关代字，然后运行 xlflow templates --root " + str(directory))
+        click.echo("下一步：核对 xlflow.toml 中的日期和发文机关代字，然后运行 xlflow templates --root " + quoted(directory))
         return
     ws, created = init_workspace(directory)
     click.echo(f"工作目录已就绪：{ws.root.resolve()}")
