@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 NOW = dt.datetime(2019, 11, 28, 10, 0)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +31,14 @@ def libreoffice():
         pytest.skip(message)
     with LibreOffice() as lo:
         yield lo
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`xlflow demo` run once per session, in a real process as a clerk starts it: (its working folder,
+    the finished process). Tests only read what it left."""
+    cwd = tmp_path_factory.mktemp("demo")
+    root = cwd / "演示"
+    done = subprocess.run([sys.executable, "-m", "xlflow", "demo", "--dir", str(root)], cwd=cwd,
+                          capture_output=True, text=True, encoding="utf-8", timeout=600)
+    return root, done

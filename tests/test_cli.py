@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -22,11 +23,13 @@ from xlflow.sample import fill_workbook
 from xlflow.workbook import handout_path
 from xlflow.workspace import Workspace, init_workspace
 
+from helpers import write_roster
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def run(*args: str, ok: bool = True):
-    result = CliRunner().invoke(main, [str(a) for a in args])
+    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="xlflow")
     if ok:
         assert result.exit_code == 0, (result.output, result.exception)
     return result
@@ -36,17 +39,6 @@ def xlflow(*args, cwd: Path, timeout: float = 180) -> subprocess.CompletedProces
     """A real process, as the clerk starts it."""
     return subprocess.run([sys.executable, "-m", "xlflow", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, encoding="utf-8", timeout=timeout)
-
-
-def write_roster(path: Path, branches) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = K.ROSTER_SHEET
-    keys = list(K.ROSTER_COLUMNS)
-    ws.append([K.ROSTER_COLUMNS[k] for k in keys])
-    for b in branches:
-        ws.append([getattr(b, k) for k in keys])
-    wb.save(path)
 
 
 @pytest.fixture
@@ -316,9 +308,8 @@ def test_watch_rejects_a_zero_interval(small):
 
 # ---- demo --------------------------------------------------------------------------------------
 
-def test_demo_end_to_end_in_a_real_process(tmp_path):
-    root = tmp_path / "演示"
-    p = xlflow("demo", "--dir", root, cwd=tmp_path, timeout=600)
+def test_demo_end_to_end_in_a_real_process(demo, tmp_path):
+    root, p = demo
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr
     assert p.stdout.splitlines()[0] == f"演示工作目录：{root.resolve()}"
@@ -336,13 +327,13 @@ def test_demo_end_to_end_in_a_real_process(tmp_path):
 def test_the_wheel_ships_the_default_templates(tmp_path):
     """`pip install .` (the README's first command) must carry the checklist, the roster and the
     Word templates, or `xlflow init` and `xlflow demo` fail on a clerk's machine."""
-    import subprocess
-    import sys
-    import zipfile
+    import shutil
 
     root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
-                   check=True, capture_output=True)
+    source = tmp_path / "source"  # pip builds in the tree it is given: a copy, so the clone stays clean
+    shutil.copytree(root, source, ignore=shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "build"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                    str(tmp_path), str(source)], check=True, capture_output=True)  # setuptools: a test extra
     (wheel,) = tmp_path.glob("xlflow-*.whl")
     shipped = {Path(n).name for n in zipfile.ZipFile(wheel).namelist() if n.startswith("xlflow/defaults/")}
     expected = {p.name for p in (root / "templates").iterdir() if p.suffix in (".yaml", ".xlsx", ".docx")}
@@ -378,3 +369,149 @@ def test_ingest_updates_the_master_and_the_documents(handed_out):
     assert any(branch.code in p.name for p in ws.reports.rglob("*.docx"))
     again = run("ingest", "--root", ws.root)  # nothing new: nothing rebuilt
     assert "汇总表已更新" not in again.output and "收件箱中没有待处理的文件。" in again.output
+
+
+# ---- outside a working folder, usage errors, quoting (issue 10 items 8–10) -------------------------
+
+OUTSIDE = ("{where}“{root}”不是 xlflow 的工作目录（其中没有 xlflow.toml，也没有 templates/checklist.yaml），"
+           "未做任何处理。请用 --root 指定工作目录，例如 xlflow {command} --root 2019年支部建设；"
+           "或先运行 xlflow init {quoted} 把它建成工作目录。\n")
+FOLDER_COMMANDS = sorted(set(main.commands) - {"init", "demo"})
+
+
+@pytest.mark.parametrize("command", FOLDER_COMMANDS)
+def test_outside_a_working_folder_every_command_says_so_and_creates_nothing(tmp_path, monkeypatch, command):
+    desk = tmp_path / "桌面"
+    desk.mkdir()
+    (desk / "一支部.xlsx").write_bytes(b"PK")  # a clerk's file lying there is not touched either
+    monkeypatch.chdir(desk)
+    here = run(command, ok=False)
+    assert here.exit_code == 2 and here.stdout == ""
+    assert here.stderr == "错误：" + OUTSIDE.format(where="当前目录", root=desk, command=command, quoted=desk)
+    elsewhere = run(command, "--root", "../桌面", ok=False)
+    assert elsewhere.exit_code == 2
+    assert elsewhere.stderr == "错误：" + OUTSIDE.format(where="目录", root=desk, command=command, quoted="../桌面")
+    assert [p.name for p in desk.iterdir()] == ["一支部.xlsx"]  # no xlflow.lock, xlflow.log, inbox/, outbox/
+
+
+def test_outside_a_working_folder_in_a_real_process(tmp_path):
+    p = xlflow("ingest", cwd=tmp_path)
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert p.stderr == "错误：" + OUTSIDE.format(where="当前目录", root=tmp_path, command="ingest", quoted=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mistyped_root_with_a_space_is_quoted_in_the_hint(tmp_path):
+    result = run("watch", "--root", tmp_path / "2019年 支部建设", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr == (f"错误：找不到工作目录“{tmp_path / '2019年 支部建设'}”。请用 --root 指定已有的工作目录，"
+                             f"或先运行 xlflow init \"{tmp_path / '2019年 支部建设'}\" 建立一个。\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+USAGE = "用法：{prog} [选项]{args}\n用法说明请运行：{prog} --help\n\n错误：{error}\n"
+
+
+@pytest.mark.parametrize("args, command, usage_args, error", [
+    (["statu"], "", " 命令 [参数]...", "没有“statu”这个命令。是不是要用 xlflow status？全部命令见 xlflow -h。"),
+    (["bogus"], "", " 命令 [参数]...", "没有“bogus”这个命令。全部命令见 xlflow -h。"),
+    (["init"], "init", " 目录", "缺少参数“目录”。"),
+    (["init", "2019年", "支部建设"], "init", " 目录",
+     "多出了参数：支部建设（名字中有空格的目录请加英文双引号）"),
+    (["watch", "--every", "abc"], "watch", "", "--every 的取值有误：“abc”不是整数。"),
+    (["templates", "--workers", "两个"], "templates", "", "--workers 的取值有误：“两个”不是整数。"),
+    (["status", "--colour"], "status", "", "没有“--colour”这个选项。"),
+])
+def test_usage_errors_are_chinese(args, command, usage_args, error):
+    result = run(*args, ok=False)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == USAGE.format(prog=f"xlflow {command}".strip(), args=usage_args, error=error)
+
+
+def test_a_root_that_is_a_file_is_a_chinese_usage_error(tmp_path):
+    (tmp_path / "名册.xlsx").write_bytes(b"")
+    result = run("status", "--root", tmp_path / "名册.xlsx", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"错误：--root 的取值有误：“{tmp_path / '名册.xlsx'}”是一个文件，这里要填目录。\n")
+
+
+def test_an_option_without_its_value_is_a_chinese_usage_error(small):
+    result = run("watch", "--root", small.root, "--every", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.endswith("错误：选项 --every 后面要跟一个值。\n")
+
+
+@pytest.mark.parametrize("command", [None, *sorted(main.commands)])
+def test_help_has_no_english_metavar_or_heading(command):
+    out = run(*([command, "-h"] if command else ["-h"])).output
+    for english in ("DIRECTORY", "PATH", "INTEGER", "TEXT", "Usage", "Options", "Commands", "选项:", "命令:"):
+        assert english not in out, english
+    if command == "demo":
+        assert "--dir 目录" in out
+
+
+def test_init_hint_quotes_a_folder_name_with_a_space(tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    out = run("init", "2019年 支部建设").output
+    hint = out.splitlines()[-1]
+    assert hint.endswith('然后运行 xlflow templates --root "2019年 支部建设"')
+    command = hint.split("然后运行 ", 1)[1]
+    assert shlex.split(command) == ["xlflow", "templates", "--root", "2019年 支部建设"]  # as a shell reads it
+    assert run(*shlex.split(command)[1:]).exit_code == 0  # and the hint works
+
+
+# ---- every finding, files still arriving (issue 10 item 11) ------------------------------------------
+
+def test_ingest_shows_every_finding_of_a_file(handed_out):
+    ws = handed_out
+    bad = ws.roster()[1]
+    fill(ws, bad, mistakes={"missing_rating", "bad_choice"})
+    out = run("ingest", "--root", ws.root).output.splitlines()
+    conn = sqlite3.connect(ws.ledger)
+    messages = [m for (m,) in conn.execute("SELECT message FROM findings ORDER BY rowid")]
+    conn.close()
+    assert len(messages) >= 2
+    head = next(i for i, line in enumerate(out) if line.startswith(f"退回  {bad.name}.xlsx："))
+    shown = [out[head].split("：", 1)[1].split("  → ")[0]] + [line.split(". ", 1)[1] for line in out[head + 1:]
+                                                                if re.match(r" {4}\d+\. ", line)]
+    assert sorted(shown) == sorted(messages)
+    assert out[head + 1].startswith("    2. ")
+
+
+def test_status_mentions_files_waiting_in_the_inbox(handed_out):
+    ws = handed_out
+    fill(ws, ws.roster()[0], name="一支部.xlsx")
+    (ws.inbox / "二支部.xlsx.crdownload").write_bytes(b"PK\x03\x04")
+    (ws.inbox / "~$一支部.xlsx").write_bytes(b"\x00" * 165)  # Excel's owner file is no submission
+    out = run("status", "--root", ws.root).output.splitlines()
+    assert out[-2:] == [
+        "收件箱中有 1 份文件等待处理（运行 xlflow ingest，或开着 xlflow watch 即可）：一支部.xlsx",
+        "尚未复制或下载完整的文件 1 份（完成后才会处理；若长时间不变，请重新复制）：二支部.xlsx.crdownload"]
+    run("ingest", "--root", ws.root)
+    out = run("status", "--root", ws.root).output
+    assert "等待处理" not in out and "尚未复制或下载完整的文件 1 份" in out
+
+
+# ---- Windows (issue 10 item 12) -------------------------------------------------------------------
+
+POSIX_MODULES = {"fcntl", "resource", "pwd", "grp", "termios", "tty", "pty", "posix"}
+POSIX_CALLS = {"fork", "forkpty", "kill", "killpg", "getpgid", "setsid", "setpgrp", "getuid", "geteuid", "getgid",
+               "chown", "lchown", "mkfifo", "symlink", "link", "nice", "wait", "waitpid", "sync", "uname"}
+
+
+def test_the_package_makes_no_posix_only_calls():
+    """The clerks run Windows: no module of xlflow imports a POSIX-only module or calls os.<POSIX-only>."""
+    import ast
+
+    found = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "xlflow").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.name}: import {n}" for n in names if n.split(".")[0] in POSIX_MODULES]
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
+                    and node.attr in POSIX_CALLS):
+                found.append(f"{path.name}:{node.lineno}: os.{node.attr}")
+    assert found == []

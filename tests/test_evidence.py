@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from xlflow import constants as K
 from xlflow import ledger
 from xlflow.checklist import RULE_TYPES, Category, Checklist, Indicator, Rule, load_checklist
 from xlflow.evidence import (FAIL, NA, PASS, PENDING, RULES, VERDICTS, Evidence, ReturnData, check_return, from_checked,
-                             from_ledger, mismatch_findings, mismatches, periods, return_date, verdict_of)
+                             from_ledger, mismatches, periods, return_date, verdict_of)
 from xlflow.read import read_workbook
 from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
@@ -293,9 +292,6 @@ def test_mismatches_flag_full_self_rating_against_failed_rule():
     evidence = check_return(data, CHECKLIST, SETTINGS)
     ratings = {i.code: "达标" for i in CHECKLIST.indicators} | {"ZD01": "基本达标"}
     assert mismatches(evidence, ratings, CHECKLIST) == ["ZJ02"]  # ZD01 admitted; BZ04 only pending
-    found = mismatch_findings(evidence, ratings, CHECKLIST)
-    assert [f.code for f in found] == ["E301"]
-    assert "ZJ02" in found[0].message and "缺 第三季度" in found[0].message and "自评与记录不符" in found[0].message
 
 
 # ---- periods, dates, data-driven -------------------------------------------------------------------
@@ -366,8 +362,6 @@ def test_sample_branches_are_mostly_compliant_and_overrating_is_flagged(samples)
         found = mismatches(evidence, data.self_ratings, CHECKLIST)
         for code in found:
             assert data.self_ratings[code] == full and verdict_of(code, evidence) == FAIL
-        failed = {e.indicator for e in evidence if e.verdict == FAIL}
-        assert set(found) == {c for c in failed if data.self_ratings[c] == full}
         flagged += len(found)
         for e in evidence:  # every reference points into the workbook's sheets
             assert all(r.split("!")[0].split(" ")[0] in {t for t, _ in K.TABLES.values()} | {K.SHEET_BASIC}
@@ -394,21 +388,3 @@ def test_ledger_round_trip_gives_the_same_evidence(samples, tmp_path):
         assert stored.self_ratings == direct.self_ratings
         assert check_return(stored, CHECKLIST, SETTINGS) == check_return(direct, CHECKLIST, SETTINGS)
     conn.close()
-
-
-def test_checking_costs_less_than_reading(samples):
-    """Micro-benchmark: check_return per return vs read_workbook per file (printed with -s)."""
-    paths = [p for p, _ in samples]
-    read_workbook(paths[0])  # warm-up: imports and caches are not the reading
-    t0 = time.perf_counter()
-    for p in paths:
-        read_workbook(p)
-    read = (time.perf_counter() - t0) / len(paths)
-    data = [from_checked(c) for _, c in samples]
-    t0 = time.perf_counter()
-    for i in range(1000):
-        check_return(data[i % len(data)], CHECKLIST, SETTINGS)
-    check = (time.perf_counter() - t0) / 1000
-    print(f"\ncheck_return: {check * 1e3:.3f} ms per return (1,000 returns: {check * 1e6:.0f} ms); "
-          f"read_workbook: {read * 1e3:.1f} ms per file; ratio 1:{read / check:.0f}")
-    assert check < read / 5

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.writer.excel import ExcelWriter
 
 from xlflow import constants as K
 from xlflow import ledger
@@ -25,6 +24,8 @@ from xlflow.ingest import candidates, run_pass, settled
 from xlflow.sample import fill_workbook
 from xlflow.workbook import build_workbook, handout_path, template_version
 from xlflow.workspace import init_workspace
+
+from helpers import basic_cell, save_as_of
 
 NOW = dt.datetime(2019, 11, 28, 9, 0, 0)
 LATER = dt.datetime(2019, 11, 29, 10, 30, 0)
@@ -40,16 +41,6 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save_as_of(wb, dest: Path, modified: dt.datetime) -> Path:
-    """Save with a chosen 'last saved' time (docProps/core.xml <dcterms:modified>), as if Excel had
-    saved it then. openpyxl's wb.save() always stamps the current time over wb.properties.modified,
-    so its writer is called directly with the time set."""
-    wb.properties.modified = modified
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).save()
-    return dest
-
-
 def typed(cell, text: str) -> None:
     """Text typed by a secretary: a string cell even when it starts with '=' (Excel: a leading ')."""
     cell.value = text
@@ -58,10 +49,6 @@ def typed(cell, text: str) -> None:
 
 def columns(ws) -> dict[str, int]:
     return {c.value: c.column for c in ws[K.HEADER_ROW] if c.value}
-
-
-def basic_cell(ws, label: str):
-    return next(row[1] for row in ws.iter_rows(min_row=K.BASIC_FIRST_ROW) if row[0].value == label)
 
 
 class Campaign:
@@ -418,7 +405,7 @@ def test_branch_code_typed_over_on_the_basic_sheet_is_rejected(camp):
     where = {}
 
     def retype(wb):
-        cell = basic_cell(wb[K.SHEET_BASIC], K.BASIC_IDENTITY_FIELDS["code"])
+        cell = wb[K.SHEET_BASIC][basic_cell(wb[K.SHEET_BASIC], K.BASIC_IDENTITY_FIELDS["code"])]
         cell.value = other.code
         where["cell"] = cell.coordinate
 

@@ -180,12 +180,11 @@ def test_a_locked_master_is_written_beside_it(campaign, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
 
 
-def test_the_demo_master_recomputes_in_libreoffice_including_review_ratings(tmp_path, libreoffice):
+def test_the_demo_master_recomputes_in_libreoffice_including_review_ratings(demo, tmp_path, libreoffice):
     """`xlflow demo` ends with a master in which 初验 and 复验 ratings override self-ratings; every
     formula of it, recalculated by LibreOffice, equals the value xlflow cached."""
-    from xlflow.demo import run_demo
-
-    root = run_demo(tmp_path / "demo", echo=lambda *_: None)
+    root, done = demo
+    assert done.returncode == 0, done.stderr
     master = root / "outbox" / "master.xlsx"
     detail = openpyxl.load_workbook(master, data_only=True)[K.MASTER_DETAIL]
     sources = {r[12] for r in detail.iter_rows(min_row=3, values_only=True)}

@@ -7,12 +7,10 @@ import contextlib
 import datetime as dt
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.writer.excel import ExcelWriter
 
 from xlflow import constants as K
 from xlflow import ledger
@@ -30,20 +28,14 @@ from xlflow.scoring import score_branch
 from xlflow.workbook import build_workbook, handout_path
 from xlflow.workspace import Workspace, init_workspace
 
+from helpers import save_as_of
+
 GENERAL, OTHER = "机电工程学院党总支", "马克思主义学院党总支"
 NOW = dt.datetime(2019, 11, 28, 9, 0)
 FIRST_DAY, SECOND_DAY = dt.datetime(2019, 12, 6, 9, 0), dt.datetime(2019, 12, 20, 9, 0)
 INPUT_FILL = "FFFFF2CC"
 ITEMS, CONCLUSION = K.REVIEW_SHEET_ITEMS, K.REVIEW_SHEET_CONCLUSION
 FIRST_FILE, SECOND_FILE = f"初验_{GENERAL}.xlsx", "复验_鹤壁职业技术学院.xlsx"
-
-
-def save_as_of(wb, dest: Path, modified: dt.datetime) -> Path:
-    """Save with a chosen 'last saved' time (openpyxl's save() stamps the current time)."""
-    wb.properties.modified = modified
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).save()
-    return dest
 
 
 def headers(ws) -> dict[str, int]:

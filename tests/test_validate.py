@@ -20,6 +20,8 @@ from xlflow.settings import Settings
 from xlflow.validate import Validator
 from xlflow.workbook import build_workbook
 
+from helpers import basic_cell
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
 BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
@@ -54,10 +56,6 @@ def edited(clean: Path, tmp_path: Path, edit) -> Path:
 
 def col(ws, header: str) -> str:
     return next(c.column_letter for c in ws[K.HEADER_ROW] if c.value == header)
-
-
-def basic_cell(ws, label: str) -> str:
-    return next(f"B{r}" for r in range(1, ws.max_row + 1) if ws[f"A{r}"].value == label)
 
 
 def messages(checked, severity: str | None = None) -> list[str]:

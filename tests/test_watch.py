@@ -11,14 +11,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from openpyxl import Workbook
 
-from xlflow import constants as K
 from xlflow import watch as watching
 from xlflow.cli import main
 from xlflow.errors import XlflowError
@@ -28,6 +25,8 @@ from xlflow.watch import Poller, acquire, session, watch
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import Workspace, init_workspace
 
+from helpers import wait_for, write_roster
+
 BUSY = "已有一个 xlflow 正在处理收件箱（xlflow watch 或 xlflow ingest），请等它结束，或先关闭它。"
 
 
@@ -36,14 +35,7 @@ def ws(tmp_path) -> Workspace:
     """A working folder with a 3-branch roster and its workbooks handed out."""
     ws, _ = init_workspace(tmp_path / "2019年支部建设")
     full = load_roster(ws.roster_path)
-    wb = Workbook()
-    sheet = wb.active
-    sheet.title = K.ROSTER_SHEET
-    keys = list(K.ROSTER_COLUMNS)
-    sheet.append([K.ROSTER_COLUMNS[k] for k in keys])
-    for b in [b for b in full if b.general == generals(full)[0]][:3]:
-        sheet.append([getattr(b, k) for k in keys])
-    wb.save(ws.roster_path)
+    write_roster(ws.roster_path, [b for b in full if b.general == generals(full)[0]][:3])
     write_handout(ws.roster(), ws.checklist(), ws.settings(), ws.handout, workers=1)
     return ws
 
@@ -61,14 +53,6 @@ def drop(path: Path, ws: Workspace) -> Path:
     dest = ws.inbox / path.name
     dest.write_bytes(path.read_bytes())
     return dest
-
-
-def wait_for(condition, timeout: float = 20, what: str = "") -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.1)
 
 
 def query(ws: Workspace, sql: str) -> list[tuple]:
@@ -99,16 +83,23 @@ def log_text(ws: Workspace) -> str:
 
 
 class Watcher(threading.Thread):
-    """watch() in a thread, the way `xlflow watch` runs it (lock and log file held)."""
+    """watch() in a thread, the way `xlflow watch` runs it (lock and log file held); stop() ends the
+    loop at its next tick, so a test ends as soon as what it waits for has happened."""
 
-    def __init__(self, ws: Workspace, stop_after: float):
+    def __init__(self, ws: Workspace):
         super().__init__(daemon=True)
-        self.ws, self.stop_after, self.results, self.errors = ws, stop_after, [], []
+        self.ws, self.results, self.errors, self.waiting = ws, [], [], []
+        self.stopping = threading.Event()
 
     def run(self):
         with session(self.ws):
-            watch(self.ws, 1, on_result=self.results.append, stop_after=self.stop_after,
-                  on_error=self.errors.append)
+            watch(self.ws, 1, on_result=self.results.append, on_error=self.errors.append,
+                  on_waiting=lambda *names: self.waiting.append(names), stop=self.stopping.is_set)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=30)
+        assert not self.is_alive()
 
 
 # ---- the loop ------------------------------------------------------------------------------------
@@ -116,13 +107,12 @@ class Watcher(threading.Thread):
 def test_a_file_dropped_while_watching_is_taken_in(ws):
     b = ws.roster()[0]
     ready = filled(ws, 0)
-    w = Watcher(ws, stop_after=8)
+    w = Watcher(ws)
     w.start()
     wait_for(lambda: "开始监视收件箱" in log_text(ws), what="the watcher to start")
     drop(ready, ws)
     wait_for(lambda: b.code in current_returns(ws), what="the return in the ledger")
-    w.join(timeout=30)
-    assert not w.is_alive()
+    w.stop()
 
     assert [p.name for p in ws.inbox.iterdir() if p.is_file()] == []
     (kept,) = ws.accepted.iterdir()
@@ -130,27 +120,48 @@ def test_a_file_dropped_while_watching_is_taken_in(ws):
     assert outcomes(ws) == {ready.name: "accepted"}
     assert [o.outcome for r in w.results for o in r.outcomes] == ["accepted"]
     log = log_text(ws)
-    assert f"{ready.name}：accepted" in log or f"{ready.name}：接收" in log
+    assert f"INFO {ready.name}：接收\n" in log  # the outcome in Chinese, no empty （）
+    assert w.waiting == [([ready.name], [])]  # said once, as soon as the copy was seen
     assert "本次处理完毕：接收 1 份，退回 0 份，重复 0 份" in log
     assert log.rstrip().endswith("停止监视收件箱")
 
 
-def test_a_failing_pass_is_logged_and_the_loop_goes_on(ws):
+def test_a_partial_download_is_mentioned_and_taken_once_complete(ws):
+    ready = filled(ws, 0)
+    w = Watcher(ws)
+    w.start()
+    wait_for(lambda: "开始监视收件箱" in log_text(ws), what="the watcher to start")
+    partial = ws.inbox / f"{ready.name}.crdownload"  # the browser is still downloading it
+    partial.write_bytes(ready.read_bytes()[:1000])
+    wait_for(lambda: w.waiting, what="the partial download to be mentioned")
+    assert w.waiting == [([], [partial.name])]
+    assert f"等待文件复制完成：{partial.name}" in log_text(ws) and not outcomes(ws)
+    partial.write_bytes(ready.read_bytes())
+    partial.rename(ws.inbox / ready.name)  # the download ends
+    wait_for(lambda: outcomes(ws) == {ready.name: "accepted"}, what="the completed file to be taken")
+    w.stop()
+    assert w.waiting == [([], [partial.name]), ([ready.name], [])]  # each said once, not once per poll
+
+
+def test_a_failing_pass_is_logged_and_the_loop_goes_on(ws, monkeypatch):
+    passes, real = [], watching.run_pass
+    monkeypatch.setattr(watching, "run_pass", lambda *args: passes.append(1) or real(*args))
     b = ws.roster()[1]
     ready = filled(ws, 1)
     good = ws.checklist_path.read_text(encoding="utf-8")
     ws.checklist_path.write_text(good.replace("categories:", "categories: [", 1), encoding="utf-8")
-    w = Watcher(ws, stop_after=12)
+    w = Watcher(ws)
     w.start()
     returned = drop(ready, ws)
     wait_for(lambda: "本次处理未完成" in log_text(ws), what="the failed pass in the log")
     assert returned.is_file() and not current_returns(ws)  # nothing taken, nothing lost
-    time.sleep(2.5)  # more polls fail the same way while the checklist stays broken
+    wait_for(lambda: len(passes) >= 3, what="more polls failing the same way while the checklist stays broken")
     assert w.is_alive()
 
     ws.checklist_path.write_text(good, encoding="utf-8")  # the clerk fixes the checklist
     wait_for(lambda: b.code in current_returns(ws), what="the return once the checklist is fixed")
-    w.join(timeout=30)
+    wait_for(lambda: "已恢复正常处理。" in log_text(ws), what="the recovery in the log")
+    w.stop()
 
     log = log_text(ws)
     assert log.count("ERROR 本次处理未完成：指标清单“checklist.yaml”") == 1  # once, not once per poll
@@ -193,10 +204,11 @@ def test_the_log_records_each_outcome(ws):
     drop(good, ws)
     drop(bad, ws)
     (ws.inbox / "副本.xlsx").write_bytes(good.read_bytes())
-    w = Watcher(ws, stop_after=5)  # all three are there from the start: one pass takes them
+    w = Watcher(ws)  # all three are there from the start: one pass takes them
     w.start()
     wait_for(lambda: len(outcomes(ws)) == 3, what="three outcomes")
-    w.join(timeout=30)
+    wait_for(lambda: "本次处理完毕" in log_text(ws), what="the pass to end")
+    w.stop()
     log = log_text(ws).splitlines()
     for name in (good.name, bad.name, "副本.xlsx"):
         assert sum(f"INFO {name}：" in line for line in log) == 1, name
@@ -273,7 +285,9 @@ def test_real_watcher_takes_a_file_holds_the_lock_and_stops_on_ctrl_c(ws):
     assert err == ""  # no traceback, no "Aborted!"
     lines = out.splitlines()
     assert lines[-1] == "已停止监视。"
-    assert any(line.endswith(f"接收  {returned.name}") and line.startswith("[") for line in lines)
+    taken = next(i for i, line in enumerate(lines) if line.startswith("[") and line.endswith(f"接收  {returned.name}"))
+    seen = next(i for i, line in enumerate(lines) if line.endswith(f"收到新文件，确认复制完成后（约 2 秒）处理：{returned.name}"))
+    assert seen < taken  # the clerk is told at once what the watcher is waiting for
     assert not returned.exists()
     assert log_text(ws).rstrip().endswith("停止监视收件箱")
 

@@ -2,4 +2,4 @@ from xlflow.cli import main
 
 # The guard matters on Windows: worker processes (templates, reports) re-import the main module.
 if __name__ == "__main__":
-    main()
+    main(prog_name="xlflow")  # usage lines say "xlflow", not "python -m xlflow"

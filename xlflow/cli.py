@@ -3,6 +3,8 @@ Chinese help with an example; errors a clerk can fix are printed as one clear me
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import sys
 from contextlib import closing
 from pathlib import Path
@@ -10,15 +12,51 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from xlflow import messages as M
 from xlflow.errors import XlflowError
 from xlflow.workspace import Workspace, init_workspace
 
 
+def _speak_chinese() -> None:
+    """Click words its usage errors and help headings through gettext (`_` and `ngettext` in each
+    of its modules); point those at messages.CLICK_TEXT. Done before any click type is built,
+    since click.Path names itself ("directory") when constructed."""
+    def gettext(message: str) -> str:
+        return M.CLICK_TEXT.get(message, message)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return gettext(singular if n == 1 else plural)
+
+    for name in ("core", "exceptions", "types", "parser", "decorators", "formatting", "termui", "utils"):
+        try:
+            module = importlib.import_module(f"click.{name}")
+        except ImportError:  # a click version without this module
+            continue
+        if hasattr(module, "_"):
+            module._ = gettext
+        if hasattr(module, "ngettext"):
+            module.ngettext = ngettext
+
+
+_speak_chinese()
+
+
+def quoted(path: Path | str) -> str:
+    """A folder name as it must be typed in a command: in double quotes when it has a space or a
+    shell character (double quotes read right in cmd.exe, PowerShell and POSIX shells alike)."""
+    text = str(path)
+    return f'"{text}"' if not text or any(c.isspace() or c in "&|;<>()^$`'\"!*?[]{}%" for c in text) else text
+
+
 def _existing_root(ctx, param, root: Path) -> Path:
-    """A mistyped --root must not silently create a new, empty working folder."""
+    """A mistyped --root must not silently create a new, empty working folder, and a folder that
+    is not one must not grow a lock, a log or an inbox: refuse both before the command runs."""
     if not root.is_dir():
-        raise XlflowError(f"找不到工作目录“{root}”。请用 --root 指定已有的工作目录，"
-                          f"或先运行 xlflow init {root} 建立一个。")
+        raise XlflowError(M.CLI_NO_FOLDER.format(root=root, quoted=quoted(root)))
+    if not Workspace(root).is_working_folder():
+        where = "当前目录" if root == Path(".") else "目录"
+        raise XlflowError(M.CLI_NOT_A_FOLDER.format(where=where, root=root.resolve(), command=ctx.info_name,
+                                                    quoted=quoted(root.resolve() if root == Path(".") else root)))
     return root
 
 
@@ -33,8 +71,19 @@ ROOT = click.option("--root", type=click.Path(file_okay=False, path_type=Path), 
                     help="工作目录（含 xlflow.toml、templates/、inbox/、outbox/），默认为当前目录。")
 
 
+class _Formatter(click.HelpFormatter):
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")  # a Chinese colon after 选项, 命令
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
 class _Chinese:
-    """Click's own help scaffolding (usage line, section titles, -h) in Chinese."""
+    """Click's own help scaffolding (usage line, section titles, -h) and usage errors in Chinese."""
+
+    context_class = _Context
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("options_metavar", "[选项]")
@@ -43,11 +92,20 @@ class _Chinese:
     def format_usage(self, ctx, formatter):
         formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), "用法：")
 
-    def get_help_option(self, ctx):
-        opt = super().get_help_option(ctx)
-        if opt is not None:
-            opt.help = "显示本帮助并退出。"
-        return opt
+    def parse_args(self, ctx, args):
+        """Click words a bad or missing value with the parameter in ASCII quotes and an English
+        full stop: say it again the Chinese way (the value's own message is already translated)."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.BadParameter as exc:
+            p = exc.param
+            arg = isinstance(p, click.Argument)
+            name = p.human_readable_name if arg else " / ".join(p.opts) if p is not None else ""
+            if isinstance(exc, click.MissingParameter):
+                message = M.CLI_MISSING.format(what="参数" if arg else "选项", name=name)
+            else:
+                message = M.CLI_BAD_VALUE.format(name=name, message=exc.message)
+            raise click.UsageError(message, ctx) from None
 
     def format_options(self, ctx, formatter):
         opts = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx))]
@@ -65,6 +123,14 @@ class _Group(_Chinese, click.Group):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, subcommand_metavar="命令 [参数]...", **kwargs)
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, list(self.commands), n=1)
+            hint = M.CLI_DID_YOU_MEAN.format(name=close[0]) if close else ""
+            raise click.UsageError(M.CLI_NO_COMMAND.format(name=name, hint=hint), ctx)
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx):
         return list(self.commands)  # in the order of the workflow, not alphabetical
@@ -136,14 +202,14 @@ def init(directory: Path, previous: Path | None):
                    f"报送截止日期 {s.deadline:%Y-%m-%d}，发文序号从 1 开始")
         click.echo(f"  {p.year} 年度已归档：{done.history.relative_to(done.workspace.root).as_posix()}/"
                    f"（台账快照和 {done.files} 个文件的 sha256 清单）；原目录没有任何改动")
-        click.echo("下一步：核对 xlflow.toml 中的日期和发文机关代字，然后运行 xlflow templates --root " + str(directory))
+        click.echo("下一步：核对 xlflow.toml 中的日期和发文机关代字，然后运行 xlflow templates --root " + quoted(directory))
         return
     ws, created = init_workspace(directory)
     click.echo(f"工作目录已就绪：{ws.root.resolve()}")
     for p in created:
         click.echo(f"  新建 {p.relative_to(ws.root)}")
     click.echo("下一步：核对 templates/branches.xlsx（支部名册）和 xlflow.toml（年度、截止日期），"
-               "然后运行 xlflow templates --root " + str(directory))
+               "然后运行 xlflow templates --root " + quoted(directory))
 
 
 @main.command()
@@ -183,12 +249,11 @@ def templates(root: Path, workers: int | None):
 
 @main.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="演示用的工作目录（默认新建一个临时目录）。")
+              metavar="目录", help="演示用的工作目录（默认新建一个临时目录）。")
 @click.option("--years", type=click.IntRange(1, 3), default=1, metavar="年数",
               help="演示几个年度（1 至 3，默认 1）：3 即 2019 达标、2020 提质、2021 创优，每年由上一年开始。")
 def demo(directory: Path | None, years: int):
-    """用内置示例数据演示全流程：生成填报表、模拟各支部填报、收件校验、退回与改正、
-    初验、申请复验、复验和随机抽查、党委认定、汇总表、公文。
+    """用内置示例数据演示全流程：生成填报表、模拟各支部填报、收件校验、退回与改正、初验、申请复验、复验和随机抽查、党委认定、汇总表、公文。
 
     \b
     示例：
@@ -205,7 +270,7 @@ def _need_ledger(ws: Workspace) -> None:
     """Commands that rebuild outputs from the ledger: say plainly when there is none yet."""
     if not ws.ledger.exists():
         raise XlflowError(f"还没有台账（{ws.ledger.name}）：请先把各支部交回的填报表放入 inbox/，"
-                          f"运行 xlflow ingest --root {ws.root} 后再试。")
+                          f"运行 xlflow ingest --root {quoted(ws.root)} 后再试。")
 
 
 def _print_pass(result, stamp: bool = False) -> None:
@@ -219,6 +284,9 @@ def _print_pass(result, stamp: bool = False) -> None:
         tail = f"：{o.message}" if o.outcome != "accepted" and o.message else ""
         warn = f"（{o.warnings} 条提醒）" if o.outcome == "accepted" and o.warnings else ""
         click.echo(f"{when}{names[o.outcome]}  {o.name}{warn}{tail}{extra}")
+        rest = o.details[1:] if tail else o.details  # every finding, not only the first
+        for n, message in enumerate(rest, start=2 if tail else 1):
+            click.echo(f"{when}    {n}. {message}" if tail else f"{when}    提醒：{message}")
     if result.outcomes:
         counts = "，".join(f"{name} {sum(o.outcome == k for o in result.outcomes)} 份" for k, name in names.items())
         where = "；退回说明在 outbox/feedback/，请发回相应支部" if any(o.feedback for o in result.outcomes) else ""
@@ -234,6 +302,16 @@ def _print_pass(result, stamp: bool = False) -> None:
             click.echo(f"{when}文书已更新 {len(run.written)} 份{busy}（outbox/reports/）")
             if any(p.parent.name == "草稿" for p in run.written):
                 click.echo(f"{when}表彰决定尚待学院党委会议决定，只更新了草稿（outbox/reports/草稿/，无发文字号）")
+
+
+def _print_arriving(copying: list[str], partial: list[str], settle: int) -> None:
+    import datetime as dt
+
+    when = f"[{dt.datetime.now():%H:%M:%S}] "
+    if copying:
+        click.echo(f"{when}收到新文件，确认复制完成后（约 {settle} 秒）处理：{'、'.join(copying)}")
+    if partial:
+        click.echo(f"{when}文件尚未复制或下载完整，完成后才会处理：{'、'.join(partial)}")
 
 
 @main.command()
@@ -303,15 +381,17 @@ def watch(root: Path, every: int | None):
     示例：
       xlflow watch --root 2019年支部建设 --every 30
     """
-    from xlflow.watch import session, watch as run_watch
+    from xlflow.watch import SETTLE_SECONDS, session, watch as run_watch
 
     ws = Workspace(root)
     every = every or ws.settings().poll_seconds
     with session(ws):
         try:  # Ctrl-C is the normal way to stop, at any moment (even before the loop has started)
+            ws.inbox.mkdir(exist_ok=True)  # the repository root is a working folder without one
             click.echo(f"正在监视 {ws.inbox.resolve()}，每 {every} 秒检查一次；按 Ctrl-C 停止。")
             run_watch(ws, every, on_result=lambda r: _print_pass(r, stamp=True),
-                      on_error=lambda m: click.secho(m, fg="red", err=True))
+                      on_error=lambda m: click.secho(m, fg="red", err=True),
+                      on_waiting=lambda copying, partial: _print_arriving(copying, partial, SETTLE_SECONDS))
         except KeyboardInterrupt:
             pass
     click.echo("已停止监视。")
@@ -329,15 +409,18 @@ def status(root: Path):
       xlflow status --root 2019年支部建设
     """
     from xlflow.ledger import open_ledger
-    from xlflow.status import campaign_status, format_status, unidentified
+    from xlflow.status import campaign_status, format_status, format_waiting, inbox_waiting, unidentified
 
     ws = Workspace(root)
     branches = ws.roster()
+    waiting = format_waiting(*inbox_waiting(ws.inbox))
     if not ws.ledger.exists():  # nothing processed yet: say so, and create nothing
         click.echo(f"还没有处理过任何交回的填报表（台账 {ws.ledger.name} 尚未建立）。"
                    "把交回的文件放进 inbox/，运行 xlflow ingest 或 xlflow watch 后再查看。")
         with closing(open_ledger(":memory:")) as empty:
             click.echo(format_status(campaign_status(empty, branches, ws.settings(), root=ws.root), list_missing=False))
+        for line in waiting:
+            click.echo(line)
         return
     conn = open_ledger(ws.ledger)
     try:
@@ -347,6 +430,8 @@ def status(root: Path):
         conn.close()
     for name, message in odd:
         click.echo(f"无法识别支部的退回文件：{name}：{message}")
+    for line in waiting:
+        click.echo(line)
 
 
 @main.command()

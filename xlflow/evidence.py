@@ -32,7 +32,6 @@ from typing import NamedTuple
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist, Rule
-from xlflow.messages import Finding, finding
 from xlflow.settings import Settings
 
 PASS, FAIL, NA, PENDING = "符合", "不符合", "不适用", "未到期"
@@ -416,12 +415,3 @@ def mismatches(evidence: list[Evidence], self_ratings: dict[str, str], checklist
     full = max((r for r in checklist.ratings if r.factor is not None), key=lambda r: r.factor).name
     failed = {e.indicator for e in evidence if e.verdict == FAIL}
     return [i.code for i in checklist.indicators if i.code in failed and self_ratings.get(i.code) == full]
-
-
-def mismatch_findings(evidence: list[Evidence], self_ratings: dict[str, str], checklist: Checklist) -> list[Finding]:
-    """The mismatches worded for reviewers (E301), one per failing rule."""
-    codes = set(mismatches(evidence, self_ratings, checklist))
-    return [finding("E301", code=e.indicator, short=checklist.indicator(e.indicator).short,
-                    rating=self_ratings[e.indicator], measured=e.measured, requirement=e.requirement,
-                    detail=f"（{e.detail}）" if e.detail else "")
-            for e in evidence if e.indicator in codes and e.verdict == FAIL]

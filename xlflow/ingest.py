@@ -43,6 +43,7 @@ class Outcome:
     warnings: int = 0
     feedback: str | None = None
     message: str = ""
+    details: list[str] = field(default_factory=list)  # every finding's message, errors first (for the console)
 
 
 @dataclass
@@ -360,7 +361,9 @@ def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: li
     file_id = ledger.record(conn, rec, findings, basic, tables)
     taken.append((file_id, findings))  # moved, and its feedback written, by _file_away
     errors = sum(f.is_error for f in findings)
-    first = next((f.message for f in findings if f.is_error), findings[0].message if findings else "")
-    log.info("%s：%s（%s）", path.name, outcome, first)
+    details = [f.message for f in sorted(findings, key=lambda f: not f.is_error)]
+    first = details[0] if details else ""
+    more = f"（{first}{f' 等 {len(details)} 处' if len(details) > 1 else ''}）" if first else ""
+    log.info("%s：%s%s", path.name, K.OUTCOME_NAMES[outcome], more)
     return Outcome(path.name, outcome, branch_code, errors, len(findings) - errors,
-                   feedback.name if feedback else None, first)
+                   feedback.name if feedback else None, first, details)

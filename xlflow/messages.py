@@ -235,3 +235,57 @@ def date_example(year: int) -> tuple[str, str]:
     year: as ISO (2019-06-20) and in Chinese (2019年6月20日)."""
     d = dt.date(year, *EXAMPLE_DAY)
     return d.isoformat(), cn_date(d)
+
+
+# ---- the command line (cli.py): click's own words, and the working-folder errors ----
+# Click builds every usage error and help heading through gettext; cli.py routes those calls here,
+# keyed by click's English message id (str.format fields as click passes them; `!r` is dropped so
+# that a name is quoted the Chinese way). An id missing here stays English: tests/test_cli.py
+# checks the errors a clerk can provoke.
+CLICK_TEXT: dict[str, str] = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Positional arguments": "参数",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Show the version and exit.": "显示版本号并退出。",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "用法说明请运行：{command} {option}",
+    "Invalid value: {message}": "取值有误：{message}",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的取值有误：{message}",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing command.": "缺少命令。请运行 xlflow -h 查看全部命令。",
+    "No such option {name!r}.": "没有“{name}”这个选项。",
+    "No such command {name!r}.": "没有“{name}”这个命令。",
+    "Did you mean {possibility}?": "是不是要用 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（是不是要用其中之一：{possibilities}？）",
+    "Got unexpected extra argument ({args})": "多出了参数：{args}（名字中有空格的目录请加英文双引号）",
+    "Got unexpected extra arguments ({args})": "多出了参数：{args}（名字中有空格的目录请加英文双引号）",
+    "Option {name!r} requires an argument.": "选项 {name} 后面要跟一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name} 后面要跟 {nargs} 个值。",
+    "Option {name!r} does not take a value.": "选项 {name} 后面不能跟值。",
+    "{value!r} is not a valid {number_type}.": "“{value}”不是整数。",
+    "{value} is not in the range {range}.": "{value} 不在 {range} 范围内。",
+    "file": "文件",
+    "directory": "目录",
+    "path": "路径",
+    "{name} {filename!r} does not exist.": "{name}“{filename}”不存在。",
+    "{name} {filename!r} is a file.": "“{filename}”是一个文件，这里要填{name}。",
+    "{name} {filename!r} is a directory.": "“{filename}”是一个目录，这里要填{name}。",
+    "{name} {filename!r} is not readable.": "{name}“{filename}”没有读取权限。",
+    "{name} {filename!r} is not writable.": "{name}“{filename}”没有写入权限。",
+    "Aborted!": "已中止。",
+    "required": "必填",
+    "default: {default}": "默认：{default}",
+}
+
+CLI_MISSING = "缺少{what}“{name}”。"  # what: 参数 (an argument) or 选项 (an option)
+CLI_BAD_VALUE = "{name} 的取值有误：{message}"
+CLI_NO_COMMAND = "没有“{name}”这个命令。{hint}全部命令见 xlflow -h。"
+CLI_DID_YOU_MEAN = "是不是要用 xlflow {name}？"
+CLI_NO_FOLDER = "找不到工作目录“{root}”。请用 --root 指定已有的工作目录，或先运行 xlflow init {quoted} 建立一个。"
+CLI_NOT_A_FOLDER = ("{where}“{root}”不是 xlflow 的工作目录（其中没有 xlflow.toml，也没有 templates/checklist.yaml），"
+                    "未做任何处理。请用 --root 指定工作目录，例如 xlflow {command} --root 2019年支部建设；"
+                    "或先运行 xlflow init {quoted} 把它建成工作目录。")

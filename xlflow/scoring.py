@@ -21,7 +21,7 @@ Rules (all parameters editable in checklist.yaml / xlflow.toml and in the master
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from xlflow.checklist import Checklist
@@ -79,7 +79,6 @@ class BranchScore:
     passed: bool
     rank: int | None = None
     model: bool = False  # 样板 candidate
-    flags: list[str] = field(default_factory=list)
 
 
 def score_branch(code: str, checklist: Checklist, params: Params, self_r: dict[str, str],

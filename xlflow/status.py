@@ -9,15 +9,17 @@ deadline has.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from wcwidth import wcswidth
 
 from xlflow import constants as K
 from xlflow import ledger
 from xlflow.carry import Carried, carried
 from xlflow.chain import Standing, load_facts, standings
+from xlflow.intake import is_ignored
 from xlflow.register import ledger_root
 from xlflow.roster import Branch
 from xlflow.settings import Settings
@@ -84,7 +86,7 @@ def unidentified(conn) -> list[tuple[str, str]]:
 
 
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return max(0, wcswidth(text))  # -1 for a control character: count it as nothing
 
 
 def _pad(text: str, width: int) -> str:
@@ -136,3 +138,28 @@ def format_status(rows: list[GeneralStatus], list_missing: bool = True) -> str:
                 if names:
                     lines.append(f"{s.general} {label}：{'、'.join(names)}")
     return "\n".join(lines)
+
+
+# ---- files in inbox/ not processed yet (for `xlflow status` and `xlflow watch`) ----
+# Names a browser or download tool gives a file until it is complete; intake ignores them until renamed.
+PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".downloading", ".xltd")
+
+
+def inbox_waiting(inbox: Path) -> tuple[list[str], list[str]]:
+    """(files waiting for the next pass, partial downloads or copies that are not complete yet)."""
+    if not inbox.is_dir():
+        return [], []
+    files = sorted(p.name for p in inbox.iterdir() if p.is_file())
+    partial = [n for n in files if n.lower().endswith(PARTIAL_SUFFIXES)]
+    return [n for n in files if not is_ignored(n)], partial
+
+
+def format_waiting(pending: list[str], partial: list[str]) -> list[str]:
+    lines = []
+    if pending:
+        lines.append(f"收件箱中有 {len(pending)} 份文件等待处理（运行 xlflow ingest，或开着 xlflow watch 即可）："
+                     + "、".join(pending))
+    if partial:
+        lines.append(f"尚未复制或下载完整的文件 {len(partial)} 份（完成后才会处理；若长时间不变，请重新复制）："
+                     + "、".join(partial))
+    return lines

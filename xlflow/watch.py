@@ -18,10 +18,12 @@ from xlflow.errors import XlflowError
 from xlflow.ingest import PassResult, has_unfinished, run_pass, settled
 from xlflow.intake import Snapshot
 from xlflow.outputs import rebuild_outputs
+from xlflow.status import inbox_waiting
 from xlflow.workspace import Workspace
 
 log = logging.getLogger("xlflow")
 LOCK_FILE = "xlflow.lock"
+SETTLE_SECONDS = 2  # how soon the inbox is looked at again while a file is still being copied
 
 
 def setup_logging(ws: Workspace) -> logging.Handler:
@@ -64,13 +66,17 @@ def lock(ws: Workspace) -> FileLock:
 class Poller:
     """Remembers the inbox between polls, so a file is taken only once it has settled."""
 
-    def __init__(self, ws: Workspace, on_result=None, on_error=None):
-        self.ws, self.on_result, self.on_error = ws, on_result, on_error
+    def __init__(self, ws: Workspace, on_result=None, on_error=None, on_waiting=None):
+        self.ws, self.on_result, self.on_error, self.on_waiting = ws, on_result, on_error, on_waiting
         self.snapshots: dict[str, Snapshot] = {}
         self.last_error: str | None = None
+        self.arriving: tuple[list[str], list[str]] = ([], [])  # (still being copied, partial downloads)
+        self.polled_at = 0.0
 
     def poll(self) -> PassResult | None:
-        ready, _, self.snapshots = settled(self.ws.inbox, self.snapshots)
+        self.polled_at = time.monotonic()
+        ready, changing, self.snapshots = settled(self.ws.inbox, self.snapshots)
+        self._arriving([p.name for p in changing], inbox_waiting(self.ws.inbox)[1])
         if not ready and not has_unfinished(self.ws):
             return None
         now = dt.datetime.now().replace(microsecond=0)
@@ -84,6 +90,16 @@ class Poller:
         if self.on_result:
             self.on_result(result)
         return result
+
+    def _arriving(self, changing: list[str], partial: list[str]) -> None:
+        """Say which files are still arriving as soon as they appear, and once (not every poll)."""
+        before = self.arriving
+        self.arriving = (changing, partial)
+        new = [n for n in changing if n not in before[0]], [n for n in partial if n not in before[1]]
+        if any(new):
+            log.info("等待文件复制完成：%s", "、".join(changing + partial))
+            if self.on_waiting:
+                self.on_waiting(*new)
 
     def safe_poll(self) -> None:
         """One failing pass never stops the loop: it is logged and the next poll tries again.
@@ -120,20 +136,25 @@ def ingest_once(ws: Workspace, settle_seconds: float = 1.0) -> PassResult:
         raise
 
 
-def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = None, on_error=None) -> None:
-    """Poll every `every` seconds until Ctrl-C (or stop_after seconds, for tests)."""
+def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = None, on_error=None,
+          on_waiting=None, stop=None) -> None:
+    """Poll every `every` seconds until Ctrl-C (or, for tests, stop_after seconds or until stop() is true).
+    While a file is still arriving the inbox is looked at again after SETTLE_SECONDS, so a return is
+    taken a moment after its copy ends rather than a whole interval or two later."""
     if every < 1:  # schedule loops forever on an interval of 0 or less
         raise XlflowError(f"检查间隔应为不小于 1 的整数（秒），现为 {every}。")
-    poller = Poller(ws, on_result, on_error)
+    poller = Poller(ws, on_result, on_error, on_waiting)
     scheduler = schedule.Scheduler()
     scheduler.every(every).seconds.do(poller.safe_poll)
     started = time.monotonic()
     try:
         log.info("开始监视收件箱 %s，每 %s 秒检查一次", ws.inbox, every)
         poller.safe_poll()
-        while stop_after is None or time.monotonic() - started < stop_after:
+        while (stop_after is None or time.monotonic() - started < stop_after) and not (stop and stop()):
             scheduler.run_pending()
-            time.sleep(min(1.0, every))
+            if poller.arriving[0] and time.monotonic() - poller.polled_at >= SETTLE_SECONDS:
+                poller.safe_poll()
+            time.sleep(min(0.5, every))
     except KeyboardInterrupt:
         pass
     finally:

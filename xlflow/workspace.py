@@ -67,6 +67,11 @@ class Workspace:
     @property
     def log(self) -> Path: return self.root / "xlflow.log"
 
+    def is_working_folder(self) -> bool:
+        """A folder `xlflow init` made (or the repository root): it has settings or a checklist.
+        Commands refuse any other folder, so a wrong --root or cwd never grows a lock, log or inbox."""
+        return (self.root / SETTINGS_FILE).is_file() or self.checklist_path.is_file()
+
     def settings(self) -> Settings:
         return load_settings(self.root)
 

@@ -1,0 +1,50 @@
+"""Helpers the test modules share (one copy each): a roster written as the clerk keeps it, a workbook
+saved with a chosen 'last saved' time, the cell of a 基本信息 field, waiting for a condition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
+
+from xlflow import constants as K
+
+
+def write_roster(path: Path, branches) -> None:
+    """The branches roster (templates/branches.xlsx) holding exactly these branches."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = K.ROSTER_SHEET
+    keys = list(K.ROSTER_COLUMNS)
+    ws.append([K.ROSTER_COLUMNS[k] for k in keys])
+    for b in branches:
+        ws.append([getattr(b, k) for k in keys])
+    wb.save(path)
+
+
+def save_as_of(wb, dest: Path, modified: dt.datetime) -> Path:
+    """Save with a chosen 'last saved' time (docProps/core.xml <dcterms:modified>), as if Excel had
+    saved it then. openpyxl's wb.save() always stamps the current time over wb.properties.modified,
+    so its writer is called directly with the time set."""
+    wb.properties.modified = modified
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
+    return dest
+
+
+def basic_cell(ws, label: str) -> str:
+    """The coordinate (e.g. "B7") of the value beside a label on the 基本信息 sheet."""
+    return next(f"B{r}" for r in range(1, ws.max_row + 1) if ws[f"A{r}"].value == label)
+
+
+def wait_for(condition, timeout: float = 20, what: str = "") -> None:
+    """Poll until condition() holds; the timeout only turns a hang into a failure."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.05)
