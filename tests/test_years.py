@@ -285,3 +285,42 @@ def test_a_return_that_deletes_a_carried_problem_is_sent_back_naming_the_row(yea
             "SELECT message FROM findings JOIN files f ON f.id = file_id WHERE f.original_name = '删了一行.xlsx'")]
     assert (f"问题清单!{letter}4（指标 {indicator} {short}）：第 4 行2019年提出的问题“{gone}”被删除或改动了。往年的问题不能删除，"
             "完成整改的请把“整改状态”改为“已完成”来销号。请恢复这一行（可从下发的填报表中复制）后再提交。") in messages
+
+
+def test_a_renamed_split_or_merged_branch_keeps_its_history_through_its_code(year2019, tmp_path):
+    from openpyxl import load_workbook
+
+    from xlflow.carry import carried
+
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    ws = done.workspace
+    roster = ws.roster()
+    a, b, c = roster[0], roster[1], roster[2]  # all three returned in 2019
+    wb = load_workbook(ws.roster_path)
+    sheet = wb[K.ROSTER_SHEET]
+    head = {cell.value: cell.column for cell in sheet[1]}
+    sheet.cell(1, len(head) + 1).value = K.ROSTER_COLUMNS["origin"]
+    rows = {sheet.cell(r, head["支部编码"]).value: r for r in range(2, sheet.max_row + 1)}
+    sheet.cell(rows[a.code], head["支部名称"]).value = a.name + "（更名）"  # a rename keeps the code
+    sheet.cell(rows[b.code], head["支部编码"]).value = "JD-X01"  # b and c merged into a new code …
+    sheet.delete_rows(rows[c.code])
+    wb.save(ws.roster_path)
+    result = CliRunner().invoke(cli, ["templates", "--root", str(ws.root), "--workers", "1"])
+    assert result.exit_code != 0
+    assert ("支部编码“JD-X01”（" + b.name + "）是2020年新出现的，请在“原支部编码”一栏填写它由哪个（哪些）支部"
+            "拆分或合并而来，新成立的支部填“新建”。如果只是改了名称，请保留原来的支部编码。") in result.output
+    wb = load_workbook(ws.roster_path)  # … recorded as such
+    sheet = wb[K.ROSTER_SHEET]
+    new_row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, head["支部编码"]).value == "JD-X01")
+    sheet.cell(new_row, len(head) + 1).value = f"{b.code}、{c.code}"
+    wb.save(ws.roster_path)
+    merged = next(x for x in ws.roster() if x.code == "JD-X01")
+    assert merged.origin == (b.code, c.code)
+    got = carried(ws.root, [x.code for x in ws.roster()], {"JD-X01": merged.origin})
+    before = carried(ws.root, [b.code, c.code])
+    assert [p["problem"] for p in got["JD-X01"].problems] == \
+        [p["problem"] for p in before[b.code].problems + before[c.code].problems]
+    assert got[a.code].basic == carried(ws.root, [a.code])[a.code].basic and got[a.code].basic
+    result = CliRunner().invoke(cli, ["templates", "--root", str(ws.root), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "在2020年的名册中没有了" not in result.output  # both old codes are named as 原支部编码

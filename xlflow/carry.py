@@ -52,9 +52,13 @@ def _pick(row: dict, keys) -> dict:
     return {k: row.get(k) for k in keys}
 
 
-def carried(root: Path, codes) -> dict[str, Carried]:
-    """code -> what the branch carries, from the years frozen in root/history (empty in a first year)."""
-    codes = list(codes)
+def carried(root: Path, codes, origins: dict[str, tuple[str, ...]] | None = None) -> dict[str, Carried]:
+    """code -> what the branch carries, from the years frozen in root/history (empty in a first year).
+    origins: code -> the codes it was split or merged from (the roster's 原支部编码): a branch new
+    under its code takes their history, rosters from the first that has one, every open problem."""
+    origins = {c: tuple(o for o in v if o != K.ROSTER_NEW) for c, v in (origins or {}).items()}
+    wanted = list(codes)
+    codes = list(dict.fromkeys([*wanted, *(o for c in wanted for o in origins.get(c, ()))]))
     out: dict[str, Carried] = {}
     for year, path in history_ledgers(root):  # oldest first: later years overwrite what they reported
         with closing(read_only(path)) as conn:
@@ -76,7 +80,14 @@ def carried(root: Path, codes) -> dict[str, Carried]:
                 c.activists = [_pick(r, ACTIVIST_CARRIED) for r in ledger.return_rows(conn, rid, "activists")]
                 c.problems = [{**_pick(r, PROBLEM_CARRIED), "raised": raised.get(r.get("problem")) or year}
                               for r in ledger.return_rows(conn, rid, "problems") if r.get("status") != DONE]
-    return out
+    for code in wanted:
+        sources = [out[o] for o in origins.get(code, ()) if o in out]
+        mine = out.get(code)
+        if sources and (mine is None or not any(stage not in (K.STAGE_MISSING,) for _, stage in mine.history)):
+            first = next((s for s in sources if s.basic), sources[0])
+            out[code] = Carried(code, first.year, dict(first.basic), list(first.members), list(first.activists),
+                                [p for s in sources for p in s.problems], list(first.history), list(first.models))
+    return {c: out[c] for c in wanted if c in out}
 
 
 def rectification_list(carried_: dict[str, Carried], year: int) -> list[str]:

@@ -230,9 +230,14 @@ def templates(root: Path, workers: int | None):
     from xlflow.roster import generals
     from xlflow.workbook import write_handout
 
+    from xlflow.years import check_lineage
+
     ws = Workspace(root)
     checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
-    before = carried(ws.root, [b.code for b in branches])  # the earlier years in history/, if any
+    for notice in check_lineage(ws):  # a later year: every branch's history follows its code
+        click.secho(notice, fg="yellow")
+    origins = {b.code: b.origin for b in branches if b.origin}
+    before = carried(ws.root, [b.code for b in branches], origins)  # the earlier years in history/, if any
     with tqdm(total=len(branches), desc="生成填报表", unit="份", disable=None) as bar:
         paths = write_handout(branches, checklist, settings, ws.handout, workers, progress=bar.update, carried=before)
     names = generals(branches)

@@ -23,7 +23,10 @@ ROSTER_COLUMNS = {
     "type": "支部类型",
     "secretary": "支部书记",
     "phone": "联系电话",
+    # a later year: where a branch came from when it was split or merged (codes, 、-separated) or 新建
+    "origin": "原支部编码",
 }
+ROSTER_NEW = "新建"
 
 # ---- the branch workbook: sheet names ----
 SHEET_GUIDE = "填表说明"

@@ -244,7 +244,8 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             _set_aside(frozen)
     for path, sha, size, outcome, first, found in early:
         result.outcomes.append(_take(conn, ctx, path, sha, size, outcome, found, duplicate_of=first))
-    checked = _validate(Validator(checklist, settings, carried(ws.root, branches)), batch) if batch else []
+    before = carried(ws.root, branches, {c: b.origin for c, b in branches.items() if b.origin})  # earlier years
+    checked = _validate(Validator(checklist, settings, before), batch) if batch else []
     for c, (_, sha, size) in zip(checked, batch):
         result.outcomes.append(_take_checked(conn, ctx, c, sha, size))
     # After the branch returns of this pass, in the chain's order (初验, 复验, then the committee's

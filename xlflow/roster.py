@@ -8,12 +8,13 @@ the file in one sitting instead of one problem per run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import load_workbook
 
-from .constants import BRANCH_TYPES, ROSTER_COLUMNS, ROSTER_SHEET
+from .constants import BRANCH_TYPES, ROSTER_COLUMNS, ROSTER_NEW, ROSTER_SHEET
 from .errors import RosterError
 
 REQUIRED = ("code", "name", "general", "type")  # secretary and phone may be left blank
@@ -28,6 +29,7 @@ class Branch:
     type: str  # one of constants.BRANCH_TYPES
     secretary: str = ""
     phone: str = ""
+    origin: tuple[str, ...] = ()  # split or merged from these codes (a later year), or ("新建",)
 
 
 def _text(value: object) -> str:
@@ -88,7 +90,8 @@ def _parse(rows: list[list[str]]) -> list[Branch]:
     for excel_row, row in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
         if not any(row):
             continue  # blank lines between groups are harmless
-        b = Branch(*(cell(row, k) for k in ("code", "name", "general", "type", "secretary", "phone")))
+        b = Branch(*(cell(row, k) for k in ("code", "name", "general", "type", "secretary", "phone")),
+                   tuple(c.strip() for c in re.split(r"[、，,;；\s]+", cell(row, "origin")) if c.strip()))
         where = f"{ROSTER_SHEET} 第 {excel_row} 行："
         if not b.code:
             problems.append(f"{where}{label['code']}为空。")
@@ -123,3 +126,30 @@ def generals(branches: list[Branch]) -> list[str]:
 def by_code(branches: list[Branch]) -> dict[str, Branch]:
     """Branches keyed by their code."""
     return {b.code: b for b in branches}
+
+
+def lineage(branches: list[Branch], previous: list[Branch], year: int) -> tuple[list[str], list[str]]:
+    """A later year's roster against last year's: (problems, notices). A branch keeps its history
+    through its code, so a new code must say in 原支部编码 where it came from (the codes it was split
+    or merged from, or 新建): else it is a problem. A code that is gone without being anyone's 原支部编码
+    is a notice (it may have been dissolved). One Chinese line each, saying what to do."""
+    before = {b.code: b for b in previous}
+    now = {b.code for b in branches}
+    named = {c for b in branches for c in b.origin}
+    label = ROSTER_COLUMNS["origin"]
+    problems, notices = [], []
+    for b in branches:
+        if b.code in before or b.origin == (ROSTER_NEW,):
+            continue
+        unknown = [c for c in b.origin if c not in before]
+        if not b.origin:
+            problems.append(f"支部编码“{b.code}”（{b.name}）是{year}年新出现的，请在“{label}”一栏填写它由哪个（哪些）支部"
+                            f"拆分或合并而来，新成立的支部填“{ROSTER_NEW}”。如果只是改了名称，请保留原来的支部编码。")
+        elif unknown:
+            problems.append(f"支部编码“{b.code}”（{b.name}）的“{label}”中的“{'、'.join(unknown)}”不是{year - 1}年"
+                            "支部名册中的编码，请核对。")
+    for code, b in before.items():
+        if code not in now and code not in named:
+            notices.append(f"{year - 1}年支部名册中的“{code}”（{b.name}）在{year}年的名册中没有了。如果是改名，请保留原编码、"
+                           f"只改名称；如果并入了其他支部，请在该支部的“{label}”一栏填写“{code}”；如果已撤销，可不处理。")
+    return problems, notices

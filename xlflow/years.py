@@ -22,8 +22,9 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
-from xlflow.errors import XlflowError
+from xlflow.errors import RosterError, XlflowError
 from xlflow.register import HISTORY, INPUTS
+from xlflow.roster import lineage, load_roster
 from xlflow.settings import SETTINGS_FILE, Settings, load_settings
 from xlflow.workspace import LEDGER_FILE, Workspace, init_workspace
 
@@ -191,3 +192,22 @@ def start_year(new_root: Path | str, old_root: Path | str, now: dt.datetime) -> 
         raise
     init_workspace(new.root)  # the folders, and any template the old folder lacked
     return Started(new, previous, load_settings(new.root), history, count)
+
+
+def previous_roster(root: Path | str, year: int):
+    """The roster the year before `year` was decided with (history/<year-1>/inputs), or None."""
+    path = history_dir(root) / str(year - 1) / INPUTS / "templates" / "branches.xlsx"
+    return load_roster(path) if path.is_file() else None
+
+
+def check_lineage(ws: Workspace) -> list[str]:
+    """The new year's roster against last year's; raises RosterError listing what to fix, returns the
+    notices (codes gone, perhaps dissolved)."""
+    branches, year = ws.roster(), ws.settings().year
+    before = previous_roster(ws.root, year)
+    if before is None:
+        return []
+    problems, notices = lineage(branches, before, year)
+    if problems:
+        raise RosterError(f"支部名册与{year - 1}年度的不能对应（每个支部的历史按支部编码延续）：\n" + "\n".join(problems))
+    return notices
