@@ -132,7 +132,7 @@ def rows() -> list[tuple[str, str, str, str, str, str]]:
 
 def write(path: Path) -> int:
     keys = list(ROSTER_COLUMNS)
-    assert keys == ["code", "name", "general", "type", "secretary", "phone"], keys  # rows() order
+    assert keys == ["code", "name", "general", "type", "secretary", "phone", "origin"], keys  # rows() order
     data = rows()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -147,7 +147,7 @@ def write(path: Path) -> int:
     for r, row in enumerate(data, start=1):
         for c, value in enumerate(row):
             ws.write_string(r, c, value, text)
-    widths = {"code": 11, "name": 46, "general": 22, "type": 16, "secretary": 11, "phone": 15}
+    widths = {"code": 11, "name": 46, "general": 22, "type": 16, "secretary": 11, "phone": 15, "origin": 16}
     for c, key in enumerate(keys):
         ws.set_column(c, c, widths[key], text)
     ws.set_row(0, 22)
@@ -158,6 +158,18 @@ def write(path: Path) -> int:
         "validate": "list", "source": list(BRANCH_TYPES),
         "error_title": "支部类型", "error_message": "请从下拉列表中选择支部类型。",
     })
+    # How a later year records a change, so that every branch's history follows its code.
+    notes = wb.add_worksheet("填写说明")
+    notes.set_column(0, 0, 100, wb.add_format({"text_wrap": True, "valign": "top"}))
+    for r, line in enumerate((
+            "支部名册填写说明",
+            "每行一个党支部。支部编码是支部的身份：填报表、台账和历年的认定、样板都按编码对应，一经使用不要更改。",
+            "支部改名：只改“支部名称”，保留原来的“支部编码”。",
+            f"支部拆分或合并（以后的年度）：新支部用新的编码，并在“{ROSTER_COLUMNS['origin']}”一栏填写它由哪个（哪些）"
+            "支部而来，多个编码用顿号隔开，例如 JD-T01、JD-T02；它会接着原支部的历史和未完成的问题。",
+            f"新成立的支部：在“{ROSTER_COLUMNS['origin']}”一栏填写“新建”。已撤销的支部：删除这一行即可。",
+            "第一年（2019年）不需要填写“原支部编码”。")):
+        notes.write_string(r, 0, line)
     wb.close()
     os.replace(tmp, path)  # never leave a half-written roster in place
     return len(data)
