@@ -38,6 +38,7 @@ from xlflow.results import BranchResult, Results, Review, ledger_date
 from xlflow.roster import Branch
 from xlflow.scoring import Params
 from xlflow.settings import Settings
+from xlflow.trajectory import general_years
 
 FORMAT = 2  # bump when contexts or rendering change: every document is then rendered again
 
@@ -409,3 +410,41 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
         add(DECISION, f"{settings.year}年度{DECISION}（草稿）.docx", lambda: decision_context(results, settings, candidates),
             folder=DRAFTS)
     return docs
+
+
+# ---- the three-year summary (三年总结, the 创优 year) ----------------------------------------------------
+
+SUMMARY = "三年总结"
+
+
+def summary_context(general: str | None, road: list, settings: Settings, benchmarks: list[str],
+                    issued: dt.date) -> dict:
+    """The campaign's road for one 总支 (general) or the whole college (None), from trajectory.roads:
+    each year's 认定 and average score, 样板, problems opened and closed, and each branch's stages."""
+    mine = [r for r in road if general is None or r.general == general]
+    years = sorted({y for r in mine for y in r.years})
+    per_general = general_years(mine)
+    table = []
+    for y in years:
+        marks = [r.years[y] for r in mine if y in r.years]
+        totals = [m.total for m in marks if m.total is not None]
+        recognized = sum(m.stage == K.STAGE_RECOGNIZED for m in marks)
+        table.append({"year": y, "branches": len(marks), "recognized": recognized,
+                      "rate": f"{recognized / len(marks):.0%}" if marks else "",
+                      "average": _score(sum(totals) / len(totals)) if totals else "",
+                      "models": sum(m.model for m in marks)})
+    rows = [{"seq": n, "name": r.name, **{f"y{i}": (r.years[y].stage if y in r.years else "") for i, y in enumerate(years)}}
+            for n, r in enumerate(mine, 1)]
+    generals_rows = [{"seq": n, "name": g, **{f"y{i}": f"{v[y][1]}/{v[y][2]}" if y in v else "" for i, y in enumerate(years)}}
+                     for n, (g, v) in enumerate(per_general.items(), 1)] if general is None else []
+    first, last = (table[0], table[-1]) if table else ({}, {})
+    return {**_common(settings), "general": general or settings.college, "college_wide": general is None,
+            "years": [str(y) for y in years], "first_year": years[0] if years else settings.year,
+            "last_year": years[-1] if years else settings.year, "table": table, "rows": rows,
+            "generals": generals_rows,
+            "progress": (f"认定达标的党支部由{first.get('year')}年的{first.get('recognized')}个（{first.get('rate')}）"
+                         f"增加到{last.get('year')}年的{last.get('recognized')}个（{last.get('rate')}）") if table else "",
+            "opened": sum(r.opened for r in mine), "closed": sum(r.closed for r in mine),
+            "improved": sum(len(r.improved) for r in mine), "declined": sum(len(r.declined) for r in mine),
+            "benchmarks": "、".join(b for b in benchmarks if general is None or b == general) or "无",
+            "date": cn_date(issued)}
