@@ -298,8 +298,9 @@ def test_a_renamed_split_or_merged_branch_keeps_its_history_through_its_code(yea
     a, b, c = roster[0], roster[1], roster[2]  # all three returned in 2019
     wb = load_workbook(ws.roster_path)
     sheet = wb[K.ROSTER_SHEET]
-    head = {cell.value: cell.column for cell in sheet[1]}
-    sheet.cell(1, len(head) + 1).value = K.ROSTER_COLUMNS["origin"]
+    head = {cell.value: cell.column for cell in sheet[1] if cell.value}
+    assert K.ROSTER_COLUMNS["origin"] in head  # the shipped roster has the column, and says how to use it
+    assert "支部改名：只改“支部名称”，保留原来的“支部编码”。" in [c.value for c in wb["填写说明"]["A"]]
     rows = {sheet.cell(r, head["支部编码"]).value: r for r in range(2, sheet.max_row + 1)}
     sheet.cell(rows[a.code], head["支部名称"]).value = a.name + "（更名）"  # a rename keeps the code
     sheet.cell(rows[b.code], head["支部编码"]).value = "JD-X01"  # b and c merged into a new code …
@@ -312,7 +313,7 @@ def test_a_renamed_split_or_merged_branch_keeps_its_history_through_its_code(yea
     wb = load_workbook(ws.roster_path)  # … recorded as such
     sheet = wb[K.ROSTER_SHEET]
     new_row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, head["支部编码"]).value == "JD-X01")
-    sheet.cell(new_row, len(head) + 1).value = f"{b.code}、{c.code}"
+    sheet.cell(new_row, head[K.ROSTER_COLUMNS["origin"]]).value = f"{b.code}、{c.code}"
     wb.save(ws.roster_path)
     merged = next(x for x in ws.roster() if x.code == "JD-X01")
     assert merged.origin == (b.code, c.code)

@@ -88,21 +88,13 @@ class Standing:
         return self.put_forward or self.drawn
 
 
-def _date(value) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value if not isinstance(value, dt.datetime) else value.date()
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def load_facts(conn, year: int) -> Facts:
     f = Facts(returned=ledger.branch_returns(conn), rejected=ledger.latest_rejected(conn))
     for kind, out in ((K.KIND_REVIEW_FIRST, f.first), (K.KIND_REVIEW_SECOND, f.second)):
         for r in ledger.review_conclusions(conn, kind):
             if r["conclusion"]:
-                out[r["branch_code"]] = Conclusion(r["conclusion"], _date(r["reviewed_on"]), _date(r["deadline"]),
+                out[r["branch_code"]] = Conclusion(r["conclusion"], ledger.ledger_date(r["reviewed_on"]),
+                                                   ledger.ledger_date(r["deadline"]),
                                                    r["opinion"] or "", r["reviewer"] or "")
     f.first_units = set(ledger.review_units(conn, K.KIND_REVIEW_FIRST))
     for n, d in enumerate(ledger.draws(conn, year), 1):
@@ -115,7 +107,7 @@ def load_facts(conn, year: int) -> Facts:
     meeting, rows = ledger.current_decision(conn)
     if meeting is not None or rows:
         f.decision = Decision((meeting["meeting"] if meeting else "") or "",
-                              _date(meeting["decided_on"]) if meeting else None,
+                              ledger.ledger_date(meeting["decided_on"]) if meeting else None,
                               {r["branch_code"]: (r["decision"] or "", r["model"] == YES, r["note"] or "") for r in rows})
     return f
 

@@ -99,6 +99,19 @@ CREATE INDEX IF NOT EXISTS i_returns_branch ON returns(kind, branch_code);  -- c
 """ + "\n".join(tables)
 
 
+def ledger_date(value) -> dt.date | None:
+    """A date as the ledger stores it (ISO text, possibly with a time) or as a date; None if it is
+    empty or not a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def open_ledger(path: Path | str) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
     conn.row_factory = sqlite3.Row

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import ledger
+from xlflow.ledger import ledger_date  # noqa: F401  (re-exported: review, documents)
 from xlflow.chain import Facts, Standing, history_standings, load_facts, standings
 from xlflow.register import INPUTS, history_ledgers, ledger_root, read_only
 from xlflow.checklist import Checklist
-from xlflow.evidence import Evidence, check_return, from_ledger, mismatches
+from xlflow.evidence import Evidence, check_return, from_ledger, mismatches, return_date
 from xlflow.roster import Branch
 from xlflow.scoring import BranchScore, Params, benchmark_generals, rank_all, score_branch
 from xlflow.settings import Settings
@@ -68,23 +69,9 @@ class Results:
         return self.standings[code]
 
 
-def ledger_date(value) -> dt.date | None:
-    """A date as the ledger stores it (ISO text, possibly with a time) or as a date; None if it is
-    empty or not a date."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def as_of(filled_on: str | None, received_at: dt.datetime) -> dt.date:
     """The date a return speaks for: its 填表日期, unless that is later than its arrival."""
-    filled = ledger_date(filled_on)
-    return filled if filled and filled <= received_at.date() else received_at.date()
+    return return_date({"filled_on": ledger_date(filled_on)}, received_at.date())
 
 
 def _reviews(conn, kind: str) -> dict[str, Review]:

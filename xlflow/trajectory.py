@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from xlflow import constants as K
+from xlflow.ledger import ledger_date
 from xlflow.results import BranchResult, Results
 
 DONE = K.PROBLEM_STATUS[-1]
@@ -52,13 +53,6 @@ def _marks(results: Results) -> dict[str, YearMark]:
     return out
 
 
-def _deadline(value) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def roads(current: Results, year: int, earlier: list[tuple[int, Results]], today: dt.date) -> list[Road]:
     """One Road per branch of this year's roster, in roster order."""
     marks = {y: _marks(res) for y, res in earlier} | {year: _marks(current)}
@@ -86,7 +80,7 @@ def roads(current: Results, year: int, earlier: list[tuple[int, Results]], today
                 raised = p.get("raised") or year
                 road.opened += raised == year
                 road.closed += raised < year and p.get("status") == DONE
-                until = _deadline(p.get("deadline"))
+                until = ledger_date(p.get("deadline"))
                 road.overdue += p.get("status") != DONE and until is not None and until < today
         out.append(road)
     return out
