@@ -150,7 +150,7 @@ def test_an_indicator_row_emptied_and_a_rating_without_a_measure(clean, tmp_path
 
     (c,) = validate(edited(clean, tmp_path, edit))
     last = CHECKLIST.indicators[-1]
-    assert f"工作表“{K.SHEET_SELF}”缺少指标 {last.code}（{last.short}）。44 项指标都要自评，请使用下发的原始填报表。" \
+    assert f"工作表“{K.SHEET_SELF}”缺少指标 {last.code}（{last.short}）。每一项指标都要自评，请使用下发的原始填报表。" \
         in messages(c, "error")
     first = CHECKLIST.indicators[0]
     assert f"{K.SHEET_SELF}!F3（指标 {first.code} {first.short}）：自评为“基本达标”，但问题清单中没有这项指标的问题和整改措施。" \

@@ -217,7 +217,7 @@ def _build(doc: dict, path: Path) -> Checklist:
             p.add(c, f"类别“{cname}”各指标分值合计 {points:g}，与类别权重 {weight:g} 不一致。")
         categories.append(Category(ccode, cname, str(c.get("short") or cname), float(weight), tuple(inds)))
     if not math.isclose(total, 100, abs_tol=1e-9):
-        p.add(doc, f"6 个类别的权重合计为 {total:g}，应为 100。")
+        p.add(doc, f"{len(categories)} 个类别的权重合计为 {total:g}，应为 100。")
 
     veto = [str(v) for v in doc.get("veto") or []]
     for v in veto:

@@ -98,7 +98,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "V237": (ERROR, "{sheet}!{cell}：已选择设支部委员会，请填写支委会委员人数。"),
     "V238": (ERROR, "{sheet}!{cell}：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，"
                     "请恢复原文，或改用下发的原始填报表。"),
-    "V240": (ERROR, "工作表“{sheet}”缺少指标 {code}（{short}）。44 项指标都要自评，请使用下发的原始填报表。"),
+    "V240": (ERROR, "工作表“{sheet}”缺少指标 {code}（{short}）。每一项指标都要自评，请使用下发的原始填报表。"),
     "V241": (ERROR, "{sheet}!{cell}：填写的{label}为 {value} 人，但党员名册中{category}有 {count} 人。请核对后使两处一致。"),
     "V242": (WARNING, "{sheet}!{cell}：自评为“{value}”，但问题清单中没有这项指标的问题和整改措施。请在“问题清单”中补充。"),
     # records that cannot be true (params: row, label; first: the earlier row; filled: the 填表日期)

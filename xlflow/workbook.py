@@ -43,6 +43,7 @@ def _lists(checklist: Checklist) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 GUIDE_WIDTH = 74  # characters
+INPUT_SHEETS = (K.SHEET_BASIC, K.SHEET_MEMBERS, K.SHEET_ACTIVITIES, K.SHEET_ACTIVISTS, K.SHEET_SELF, K.SHEET_PROBLEMS)
 
 
 def _sentences(*parts: str) -> str:
@@ -180,13 +181,14 @@ class _Builder:
             (self.title, f"{s.college}党支部标准化规范化建设填报表（{s.year}年·{s.phase}引领）"),
             (self.bold, f"支部：{b.name}（编码 {b.code}） 所属：{b.general}"),
             (self.bold, f"报送截止日期：{cn_date(s.deadline)}"),
-            (self.text, "一、填什么：请依次填写“基本信息”“党员名册”“三会一课”“入党积极分子”“自评表”“问题清单”六张表。"),
+            (self.text, f"一、填什么：请依次填写{'、'.join(f'“{n}”' for n in INPUT_SHEETS)}{len(INPUT_SHEETS)}张表。"),
             (self.text, "二、怎么填：浅黄色格子需要填写，灰色格子已预先填好且不能修改。有下拉箭头的格子请从列表中选择；"
                         f"日期请写成 {self.example} 的形式；人数、学时请只填数字。"),
             (self.text, f"三、三会一课：{s.period_start:%Y-%m-%d} 至 {s.period_end:%Y-%m-%d} 期间召开的支部党员大会、"
                         "支委会、党小组会、党课、主题党日、组织生活会、民主评议党员，每次活动填一行。"),
-            (self.text, "四、自评表：对照 44 项建设要点逐项选择自评等次（达标 / 基本达标 / 未达标 / 不适用），"
-                        "并写明佐证材料和存在问题；自评未达标的，请在“问题清单”中写明整改措施、责任人和完成时限。"),
+            (self.text, f"四、自评表：对照 {len(self.checklist.indicators)} 项建设要点逐项选择自评等次"
+                        f"（{' / '.join(self.checklist.rating_names)}），并写明佐证材料和存在问题；"
+                        "自评未达标的，请在“问题清单”中写明整改措施、责任人和完成时限。"),
             (self.text, "五、请不要改动工作表名称、不要插入或删除列、不要另存为其他格式（请保存为 .xlsx）。"
                         "文件名可以随意，系统按表内的支部编码识别。"),
             (self.text, "六、填好后交所属党总支，由党总支统一报组织部。如被退回，退回的文件中标红的格子就是需要修改的地方，"
