@@ -22,22 +22,26 @@ from xlflow.errors import ChecklistError
 PERIODS = ("month", "quarter", "half", "year")
 CONDITIONS = ("committee", "groups")
 
-# Evidence rule types and the parameters each needs (name -> required?).
-RULE_TYPES: dict[str, dict[str, bool]] = {
-    "min_full_members": {"min": True},
-    "committee": {"threshold": True, "min": True, "usual_max": True, "max": True, "odd": True},
-    "branch_size": {"usual_max": True},
-    "term": {"years": True},
-    "secretary_training": {"per_year": True},
-    "venue": {},
-    "frequency": {"activity": True, "per": True, "min": True, "when": False},
-    "secretary_lecture": {"per_year": True},
-    "activist_reports": {"per": True, "min": True},
-    "study_hours": {"min": True},
-    "dues": {},
-    "activist_review": {"months": True},
-    "org_life_gap": {"months": True},
+# Evidence rule types: the name a person reads, and the parameters each needs (name -> required?).
+# evidence.RULES has one judge per type (a test keeps the two in step); the master and documents
+# name a rule by RULE_NAMES.
+_RULES: dict[str, tuple[str, dict[str, bool]]] = {
+    "min_full_members": ("正式党员人数", {"min": True}),
+    "committee": ("支委会设置", {"threshold": True, "min": True, "usual_max": True, "max": True, "odd": True}),
+    "branch_size": ("党员规模与党小组", {"usual_max": True}),
+    "term": ("按期换届", {"years": True}),
+    "secretary_training": ("书记轮训", {"per_year": True}),
+    "venue": ("活动场所", {}),
+    "frequency": ("活动频次", {"activity": True, "per": True, "min": True, "when": False}),
+    "secretary_lecture": ("书记讲党课", {"per_year": True}),
+    "activist_reports": ("积极分子思想汇报", {"per": True, "min": True}),
+    "study_hours": ("学习学时", {"min": True}),
+    "dues": ("按月缴纳党费", {}),
+    "activist_review": ("积极分子考察", {"months": True}),
+    "org_life_gap": ("参加组织生活", {"months": True}),
 }
+RULE_TYPES: dict[str, dict[str, bool]] = {k: spec for k, (_, spec) in _RULES.items()}
+RULE_NAMES: dict[str, str] = {k: name for k, (name, _) in _RULES.items()}
 
 
 @dataclass(frozen=True)
