@@ -123,7 +123,7 @@ EVIDENCE = Columns([*BRANCH, Col("indicator", "指标编码"), Col("rule", "核�
 MISSING = Columns([*BRANCH, Col("secretary", "支部书记"), Col("phone", "联系电话"), Col("status", "状态")])
 LOG = Columns([Col("arrived", "收到时间", "datetime"), Col("name", "原文件名"), Col("outcome", "处理结果"),
                Col("branch_code", "支部编码"), Col("errors", "错误"), Col("warnings", "提醒"),
-               Col("message", "说明"), Col("stored", "原件存档位置"), Col("feedback", "退回说明")])
+               Col("message", "说明", "wrap", width=40), Col("stored", "原件存档位置"), Col("feedback", "退回说明")])
 CHECKLIST = Columns([Col("code", "指标编码"), Col("category", "建设内容"), Col("seq", "序号"), Col("short", "简称"),
                      Col("text", "具体指标", "wrap", width=60), Col("points", "分值"), Col("veto", "否决项"),
                      Col("rules", "可核验的要求")])
@@ -185,11 +185,10 @@ class Table:
     a filter over the header, and print setup. A sheet that fills up continues on the next one
     (`spill`), named 表名(2), 表名(3)…"""
 
-    def __init__(self, book: Book, name: str, title: str, cols: Columns, spill: bool = False):
+    def __init__(self, book: Book, name: str, title: str, cols: Columns, spill: bool = False, top: bool = False):
+        """top: every cell aligned to the top (a sheet with wrapped, multi-line cells)."""
         self.book, self.name, self.title, self.cols, self.spill = book, name, title, cols, spill
-        fmt = book.fmt
-        self.fmts = [getattr(fmt, c.kind) if c.kind in ("num", "pct", "date", "datetime", "wrap") else None
-                     for c in cols.cols]
+        self.fmts = [book.fmt.get(c.kind if c.kind != "text" else "", "top" if top else "") for c in cols.cols]
         self.kinds = [c.kind for c in cols.cols]
         self.part = 1
         self._open(name, title)
@@ -363,17 +362,8 @@ def build(path: Path, results: Results, checklist: Checklist, settings: Settings
 def params_sheet(b: Book) -> None:
     res, cl, p = b.results, b.checklist, b.params
     ws = b.wb.add_worksheet(K.MASTER_PARAMS, worksheet_class=_ClassicSheet)
-    widths = {0: 36, 1: 10, 2: 3, 3: 10, 4: 8, 5: 3, 6: 18, 7: 3, 8: 18, 9: 8}
-    for c, w in widths.items():
-        ws.set_column(c, c, w)
-    page_setup(ws, tall=1, margins=(0.5, 0.5, 0.6, 0.6))  # one page, nothing cut
-    span = sum(widths.values())
     fmt, g = b.fmt, _Grid()  # constant_memory needs rows in order: collect, then write row by row
     g.put(0, 0, "计分参数（可在此试算：改动后各表自动重算）", fmt.title)
-    g.merge(1, 0, p.LAST, "在本表或“指标明细”的初验、复验等次中改动，只是在 Excel/WPS 中试算：各表随即重算，"
-                          "但不进入台账，下次生成汇总表时恢复为下列文件中的值（改过的汇总表会另存为"
-                          "“master（已修改-日期时间）.xlsx”，不会丢失）。要长期改变，请按每项右边或下方的说明修改。",
-            fmt.note, span)
     rows = [("达标分数线", res.params.pass_line, "长期修改：templates/checklist.yaml 中的 pass_line"),
             ("样板比例（支部总数的几分之一，0 为不评）", res.params.quota_denominator,
              "长期修改：xlflow.toml 中的 phase（达标、提质为 10，创优为 5）"),
@@ -381,6 +371,16 @@ def params_sheet(b: Book) -> None:
             ("样板名额", F(f"=IF({p.denominator}>0,INT({p.roster_count}/{p.denominator}),0)", res.quota),
              "公式：支部总数 ÷ 样板比例，取整"),
             ("标杆院系：样板占本总支支部数不低于", res.params.benchmark_share, "按三年行动计划定为 20%")]
+    label_width = max(display_width(label) for label, _, _ in rows) + 2  # no label cut, on screen or paper
+    widths = {0: label_width, 1: 10, 2: 3, 3: 10, 4: 8, 5: 3, 6: 18, 7: 3, 8: 18, 9: 8}
+    for c, w in widths.items():
+        ws.set_column(c, c, w)
+    page_setup(ws, tall=1, margins=(0.5, 0.5, 0.6, 0.6))  # one page
+    span = sum(widths.values())
+    g.merge(1, 0, p.LAST, "在本表或“指标明细”的初验、复验等次中改动，只是在 Excel/WPS 中试算：各表随即重算，"
+                          "但不进入台账，下次生成汇总表时恢复为下列文件中的值（改过的汇总表会另存为"
+                          "“master（已修改-日期时间）.xlsx”，不会丢失）。要长期改变，请按每项右边或下方的说明修改。",
+            fmt.note, span)
     for i, (label, value, where) in enumerate(rows):
         g.put(2 + i, 0, label)
         g.put(2 + i, p.VALUE, value, fmt.pct if i == 4 else None)
@@ -675,17 +675,20 @@ def missing_sheet(b: Book) -> None:
 
 
 def log_sheet(b: Book) -> None:
-    t = Table(b, K.MASTER_LOG, "报送记录（每个收到的文件一行）", LOG)
+    t = Table(b, K.MASTER_LOG, "报送记录（每个收到的文件一行）", LOG, top=True)
+    width = LOG.cols[LOG["message"]].width
     for rec in file_log(b.conn):
         row = dict(zip(("arrived", "name", "outcome", "branch_code", "errors", "warnings", "message", "stored",
                         "feedback"), rec))
         row["outcome"] = K.OUTCOME_NAMES.get(row["outcome"], row["outcome"])
+        if row["message"]:  # the whole finding readable, on screen and on paper
+            t.ws.set_row(t.r, 15 * min(wrapped_lines(row["message"], width), 8) + 3)
         t.row(row)
     t.close()
 
 
 def checklist_sheet(b: Book) -> None:
-    t = Table(b, K.MASTER_CHECKLIST, f"建设要点清单（版本 {b.checklist.version}）", CHECKLIST)
+    t = Table(b, K.MASTER_CHECKLIST, f"建设要点清单（版本 {b.checklist.version}）", CHECKLIST, top=True)
     width = CHECKLIST.cols[CHECKLIST["text"]].width
     for cat in b.checklist.categories:
         for ind in cat.indicators:

@@ -19,8 +19,10 @@ FORMATS: dict[str, dict] = {
     "wrap": {"text_wrap": True, "valign": "top"},
     "num": {"num_format": "0.00"},
     "pct": {"num_format": "0.0%"},
-    "date": {"num_format": "yyyy-mm-dd"},
-    "datetime": {"num_format": "yyyy-mm-dd hh:mm:ss"},
+    "date": {"num_format": "yyyy-mm-dd", "align": "center"},
+    "datetime": {"num_format": "yyyy-mm-dd hh:mm:ss", "align": "center"},
+    "yesno": {"align": "center"},
+    "top": {"valign": "top"},
     # traffic-light fills for conditional formats (Excel's own "light red/green/yellow" presets)
     "bad": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
     "good": {"bg_color": "#C6EFCE", "font_color": "#006100"},
@@ -38,9 +40,16 @@ class Formats:
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
-        made = self._made.get(name)
+        return self.get(name)
+
+    def get(self, *names: str):
+        """One format with the properties of all the named ones (later names win); None for none."""
+        names = tuple(n for n in names if n)
+        if not names:
+            return None
+        made = self._made.get(names)
         if made is None:
-            made = self._made[name] = self._wb.add_format(FORMATS[name])
+            made = self._made[names] = self._wb.add_format({k: v for n in names for k, v in FORMATS[n].items()})
         return made
 
 
