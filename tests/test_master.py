@@ -159,19 +159,19 @@ def test_a_locked_master_is_written_beside_it(campaign, tmp_path, monkeypatch):
     """On Windows a workbook open in Excel cannot be replaced; the new one goes beside it.
     os.replace is made to fail as Windows' would for the master only (tests run as root here,
     where no file can be locked against replacement)."""
-    import xlflow.master as master
+    import xlflow.keep as keep
 
     ws, results, checklist, settings, branches = campaign
     dest = tmp_path / "master.xlsx"
     dest.write_bytes(b"open in Excel")
-    real = master.os.replace
+    real = keep.os.replace
 
     def locked(src, dst):  # Windows: a file open in Excel can be neither renamed nor replaced
         if dest in (Path(src), Path(dst)):
             raise PermissionError(13, "文件被占用", str(dst))
         return real(src, dst)
 
-    monkeypatch.setattr(master.os, "replace", locked)
+    monkeypatch.setattr(keep.os, "replace", locked)
     conn = open_ledger(ws.ledger)
     written = write_master(conn, results, checklist, settings, branches, dest, NOW)
     conn.close()

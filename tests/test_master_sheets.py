@@ -17,6 +17,7 @@ import xlflow.master as master
 from xlflow import constants as K
 from xlflow.cli import main
 from xlflow.ingest import candidates, run_pass
+from xlflow.keep import manifest_path
 from xlflow.ledger import open_ledger
 from xlflow.master import Col, Columns, build
 from xlflow.messages import master_edit_kept
@@ -173,7 +174,7 @@ def test_a_master_without_a_record_is_kept(campaign, tmp_path):
     """A master.xlsx that xlflow has no record of writing (from an older version, or put there by
     hand) may hold a person's work: it is kept too."""
     ws = copy_of(campaign, tmp_path)
-    master.manifest_path(ws.master).unlink()
+    manifest_path(ws.master).unlink()
     before = ws.master.read_bytes()
     kept = rebuild_master(ws, NOW).master_kept
     assert kept is not None and kept.read_bytes() == before

@@ -18,76 +18,24 @@ The master is rebuilt from the ledger after every pass; a copy a clerk edited si
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.evidence import verdict_of
-from xlflow.files import atomic_write_bytes
+from xlflow.keep import Written, put_in_place
 from xlflow.ledger import current_records, file_log, rejected_branches
 from xlflow.results import Results
 from xlflow.roster import Branch
 from xlflow.settings import Settings
-from xlflow.sheetstyle import Formats, Widths, display_width, dropdown, page_setup, wrapped_lines
+from xlflow.sheetstyle import (FIRST, F, ClassicSheet, Col, Columns, Formats, Grid, Table, display_width, dropdown,
+                               page_setup, wrapped_lines)
 from xlflow.validate import field_specs
 
-FIRST = 2  # 0-based first data row of every table sheet (row 1 title, row 2 header)
-
-
-# -- columns by name -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Col:
-    key: str
-    head: str
-    kind: str = "text"  # text, num (0.00), pct, date, datetime, yesno (是/否 from 1/0)
-    width: float | None = None  # None: from the content
-
-
-class Columns:
-    """A sheet's columns by key. Formulas ask for a column's letter here, so inserting a column
-    definition moves every reference to the columns after it."""
-
-    def __init__(self, cols):
-        self.cols = tuple(cols)
-        self.index = {c.key: i for i, c in enumerate(self.cols)}
-        if len(self.index) != len(self.cols):
-            raise ValueError(f"duplicate column keys: {[c.key for c in self.cols]}")
-        self.letters = {k: xl_col_to_name(i) for k, i in self.index.items()}
-
-    def __getitem__(self, key: str) -> int:
-        return self.index[key]
-
-    def __len__(self) -> int:
-        return len(self.cols)
-
-    @property
-    def heads(self) -> list[str]:
-        return [c.head for c in self.cols]
-
-    def letter(self, key: str) -> str:
-        return self.letters[key]
-
-    def span(self, key: str, first: int, last: int, sheet: str = "", absolute: bool = False) -> str:
-        """A range of one column, rows 1-based, e.g. '指标明细'!O3:O46 or $O$3:$O$46."""
-        a = "$" if absolute else ""
-        col = self.letters[key]
-        where = f"'{sheet}'!" if sheet else ""
-        return f"{where}{a}{col}{a}{first}:{a}{col}{a}{last}"
-
-    def row_formula(self, text: str, **refs: str) -> str:
-        """A formula over one row: {key} becomes that column in the row, other {names} come from
-        refs; the result is a template for .format(r=<1-based row>)."""
-        return text.format(**{k: f"{v}{{r}}" for k, v in self.letters.items()}, **refs)
 
 
 BRANCH = (Col("branch_code", "支部编码"), Col("branch_name", "支部名称"), Col("general", "所属总支"))
@@ -143,141 +91,6 @@ def _field_kinds(checklist: Checklist, settings: Settings) -> dict[str, dict[str
     table: the one place that knows which fields are dates and yes/no answers."""
     show = {"date": "date", "yesno": "yesno", "number": "num"}
     return {t: {f.key: show.get(f.kind, "text") for f in fs} for t, fs in field_specs(checklist, settings).items()}
-
-
-# -- writing cells -----------------------------------------------------------------------------------
-
-class _ClassicSheet(Worksheet):
-    """Our formulas use classic functions only (DESIGN.md), so xlsxwriter's ~30 regex passes per
-    formula that add _xlfn. prefixes to newer functions are pure cost: at 10,000 branches they
-    were a third of the build. Only the leading '=' is stripped."""
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        return formula[1:] if formula.startswith("=") else formula
-
-
-@dataclass(frozen=True)
-class F:
-    """A formula cell: its text and the value xlflow computed for it."""
-    text: str
-    value: object
-
-
-_EPOCH = dt.date(1899, 12, 30)  # Excel's 1900 date system, for dates after 1900-03-01
-
-
-def _date_serial(v) -> float | None:
-    """An Excel date serial from the ledger's ISO text (or a date); None if it is not a date."""
-    try:
-        if isinstance(v, str):
-            d = dt.datetime.fromisoformat(v) if len(v) > 10 else dt.date.fromisoformat(v)
-        else:
-            d = v
-        if isinstance(d, dt.datetime):
-            return (d.date() - _EPOCH).days + (d - d.replace(hour=0, minute=0, second=0, microsecond=0)).seconds / 86400
-        return float((d - _EPOCH).days)
-    except (TypeError, ValueError):
-        return None
-
-
-class Table:
-    """One table sheet: title, header, then rows of {key: value} in order; widths from the content,
-    a filter over the header, and print setup. A sheet that fills up continues on the next one
-    (`spill`), named 表名(2), 表名(3)…"""
-
-    def __init__(self, book: Book, name: str, title: str, cols: Columns, spill: bool = False, top: bool = False):
-        """top: every cell aligned to the top (a sheet with wrapped, multi-line cells)."""
-        self.book, self.name, self.title, self.cols, self.spill = book, name, title, cols, spill
-        self.fmts = [book.fmt.get(c.kind if c.kind != "text" else "", "top" if top else "") for c in cols.cols]
-        self.kinds = [c.kind for c in cols.cols]
-        self.part = 1
-        self._open(name, title)
-
-    def _open(self, name: str, title: str) -> None:
-        b, cols = self.book, self.cols
-        ws = self.ws = b.wb.add_worksheet(name, worksheet_class=_ClassicSheet)
-        ws.write_string(0, 0, title, b.fmt.title)
-        ws.set_row(1, 30)  # two lines: long headers wrap
-        ws.write_row(1, 0, cols.heads, b.fmt.head)
-        ws.freeze_panes(FIRST, 0)
-        page_setup(ws, repeat_rows=1, margins=(0.4, 0.4, 0.6, 0.6))
-        self.widths = Widths(cols.heads)
-        for c, col in enumerate(cols.cols):
-            if col.width is not None:
-                self.widths.fix(c, col.width)
-            elif col.key in b.branch_widths:  # measured over the whole roster once
-                self.widths.see(c, b.branch_widths[col.key])
-        self.r = FIRST
-
-    def row(self, values: dict) -> int:
-        """Write one row; returns its 0-based row number."""
-        if self.spill and self.r >= K.EXCEL_MAX_ROWS:
-            self.close()
-            self.part += 1
-            self._open(f"{self.name}({self.part})", f"{self.title}（续{self.part - 1}）")
-        ws, r, index, measure = self.ws, self.r, self.cols.index, self.r < FIRST + self.widths.sample
-        for key, v in values.items():
-            c = index[key]
-            if measure:
-                self.widths.see(c, v.value if type(v) is F else v)
-            _put(ws, r, c, v, self.kinds[c], self.fmts[c])
-        self.r += 1
-        return r
-
-    def close(self) -> None:
-        self.ws.autofilter(1, 0, max(FIRST, self.r - 1), len(self.cols) - 1)
-        self.widths.apply(self.ws)
-
-    def first_last(self) -> tuple[int, int]:
-        """1-based first and last data rows (last ≥ first, so ranges stay valid when empty)."""
-        return FIRST + 1, max(self.r, FIRST + 1)
-
-
-def _put(ws, r: int, c: int, v, kind: str, fmt) -> None:
-    """One cell. Text stays text (a branch's '=…' is never a formula), numbers stay numbers, dates
-    become date cells and yes/no answers 是/否."""
-    if v is None or v == "":
-        return
-    t = type(v)
-    if t is F:
-        ws.write_formula(r, c, v.text, fmt, v.value)
-    elif t is bool or kind == "yesno" and t is int:
-        ws.write_string(r, c, "是" if v else "否", fmt)
-    elif kind in ("date", "datetime") and (serial := _date_serial(v)) is not None:
-        ws.write_number(r, c, serial, fmt)
-    elif t is int or t is float:
-        ws.write_number(r, c, v, fmt)
-    else:
-        ws.write_string(r, c, str(v), fmt)
-
-
-class _Grid:
-    """A small sheet's cells, collected in any order and written row by row (constant_memory)."""
-
-    def __init__(self):
-        self.cells: dict[tuple[int, int], tuple] = {}
-        self.heights: dict[int, float] = {}
-        self.merges: list[tuple] = []
-
-    def put(self, r: int, c: int, value, fmt=None) -> None:
-        self.cells[(r, c)] = (value, fmt)
-
-    def merge(self, r: int, c0: int, c1: int, text: str, fmt, width: float) -> None:
-        """Text across columns c0..c1 (width characters in all), wrapped; the row as high as it needs."""
-        self.merges.append((r, c0, c1, text, fmt))
-        self.heights[r] = max(self.heights.get(r, 15), 15 * wrapped_lines(text, width) + 4)
-
-    def flush(self, ws) -> None:
-        merged = {m[0]: m for m in self.merges}
-        rows = sorted({r for r, _ in self.cells} | set(merged) | set(self.heights))
-        for r in rows:
-            if r in self.heights:
-                ws.set_row(r, self.heights[r])
-            if r in merged:
-                _, c0, c1, text, fmt = merged[r]
-                ws.merge_range(r, c0, r, c1, text, fmt)
-            for (rr, c), (v, fmt) in sorted(i for i in self.cells.items() if i[0][0] == r):
-                _put(ws, rr, c, v, "text", fmt)
 
 
 # -- the 参数 sheet's layout ---------------------------------------------------------------------------
@@ -342,6 +155,10 @@ def _book(wb, results, checklist, settings, branches, conn) -> Book:
                 score_columns(checklist), status, widest, _field_kinds(checklist, settings))
 
 
+def _table(b: Book, name: str, title: str, cols: Columns, **kw) -> Table:
+    return Table(b.wb, b.fmt, name, title, cols, seen=b.branch_widths, **kw)
+
+
 def build(path: Path, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
           conn, constant_memory: bool = True) -> None:
     """Write the master workbook at path."""
@@ -361,8 +178,8 @@ def build(path: Path, results: Results, checklist: Checklist, settings: Settings
 
 def params_sheet(b: Book) -> None:
     res, cl, p = b.results, b.checklist, b.params
-    ws = b.wb.add_worksheet(K.MASTER_PARAMS, worksheet_class=_ClassicSheet)
-    fmt, g = b.fmt, _Grid()  # constant_memory needs rows in order: collect, then write row by row
+    ws = b.wb.add_worksheet(K.MASTER_PARAMS, worksheet_class=ClassicSheet)
+    fmt, g = b.fmt, Grid()  # constant_memory needs rows in order: collect, then write row by row
     g.put(0, 0, "计分参数（可在此试算：改动后各表自动重算）", fmt.title)
     rows = [("达标分数线", res.params.pass_line, "长期修改：templates/checklist.yaml 中的 pass_line"),
             ("样板比例（支部总数的几分之一，0 为不评）", res.params.quota_denominator,
@@ -414,7 +231,7 @@ def params_sheet(b: Book) -> None:
 
 def detail_sheet(b: Book) -> None:
     p, res, cols = b.params, b.results, DETAIL
-    t = Table(b, K.MASTER_DETAIL, f"指标明细（每个支部 {b.per} 项，采用等次和得分为公式）", cols)
+    t = _table(b, K.MASTER_DETAIL, f"指标明细（每个支部 {b.per} 项，采用等次和得分为公式）", cols)
     f = cols.row_formula
     used = f('=IF({second}<>"",{second},IF({first}<>"",{first},{self}))')
     source = f('=IF({second}<>"","复验",IF({first}<>"","初验","自评"))')
@@ -448,7 +265,7 @@ def detail_sheet(b: Book) -> None:
 
 def score_sheet(b: Book) -> None:
     cl, p, res, cols, s = b.checklist, b.params, b.results, b.scores, b.settings
-    t = Table(b, K.MASTER_SCORES, f"{s.college}{s.year}年党支部建设得分表（公式计算，改动参数或等次后自动重算）", cols)
+    t = _table(b, K.MASTER_SCORES, f"{s.college}{s.year}年党支部建设得分表（公式计算，改动参数或等次后自动重算）", cols)
     f = cols.row_formula
     first_cat, last_cat = (f"cat_{c.code}" for c in (cl.categories[0], cl.categories[-1]))
     n = len(res.branches)
@@ -493,7 +310,7 @@ def score_sheet(b: Book) -> None:
     t.close()
 
 
-def _block(b: Book, g: _Grid, top: int, cols: Columns, rows: list[dict]) -> int:
+def _block(b: Book, g: Grid, top: int, cols: Columns, rows: list[dict]) -> int:
     """A table on a small sheet: its header in row top - 1, then one {key: value} per row, formatted
     by the column's kind. Returns the row after it."""
     for c, h in enumerate(cols.heads):
@@ -507,12 +324,12 @@ def _block(b: Book, g: _Grid, top: int, cols: Columns, rows: list[dict]) -> int:
 
 def overview_sheet(b: Book) -> None:
     res, p, s, fmt, sc = b.results, b.params, b.settings, b.fmt, b.scores
-    ws = b.wb.add_worksheet(K.MASTER_OVERVIEW, worksheet_class=_ClassicSheet)
+    ws = b.wb.add_worksheet(K.MASTER_OVERVIEW, worksheet_class=ClassicSheet)
     ws.set_column(0, 0, 24)
     ws.set_column(1, max(len(GENERALS) - 1, 8), 11)
     page_setup(ws, tall=1)  # the overview (tables and charts) on one A4 page
     ws.activate()
-    g = _Grid()
+    g = Grid()
     g.put(0, 0, f"{s.college}{s.year}年党支部标准化规范化建设汇总（{s.phase}引领）", fmt.title)
     n, n_roster = len(res.branches), len(b.branches)
 
@@ -612,7 +429,7 @@ def _charts(b: Book, ws, top: int, end: int, ctop: int, cend: int) -> None:
 
 
 def evidence_sheet(b: Book) -> None:
-    t = Table(b, K.MASTER_EVIDENCE, "证据明细（由支部台账核验）", EVIDENCE)
+    t = _table(b, K.MASTER_EVIDENCE, "证据明细（由支部台账核验）", EVIDENCE)
     for br in b.results.branches:
         for e in br.evidence:
             t.row({"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
@@ -633,7 +450,7 @@ def _record_columns(table: str, kinds: dict[str, str], with_row: bool) -> Column
 
 def problems_sheet(b: Book) -> None:
     cols = _record_columns("problems", b.kinds["problems"], with_row=False)
-    t = Table(b, K.MASTER_PROBLEMS, "问题清单和责任清单汇总", cols)
+    t = _table(b, K.MASTER_PROBLEMS, "问题清单和责任清单汇总", cols)
     keys = [c.key for c in cols.cols[len(BRANCH):]]
     for br in b.results.branches:
         for prob in br.problems:
@@ -651,14 +468,14 @@ def record_sheets(b: Book) -> None:
         with_row = table != "basic"
         cols = _record_columns(table, b.kinds[table], with_row)
         keys = [c.key for c in cols.cols]
-        t = Table(b, sheet, title, cols, spill=True)
+        t = _table(b, sheet, title, cols, spill=True)
         for rec in current_records(b.conn, table, keys[len(BRANCH) + with_row:], with_row):
             t.row(dict(zip(keys, rec)))
         t.close()
 
 
 def roster_sheet(b: Book) -> None:
-    t = Table(b, K.MASTER_ROSTER, "支部名册及报送状态", ROSTER)
+    t = _table(b, K.MASTER_ROSTER, "支部名册及报送状态", ROSTER)
     for x in b.branches:
         t.row({"branch_code": x.code, "branch_name": x.name, "general": x.general, "type": x.type,
                "secretary": x.secretary, "phone": x.phone, "status": b.status[x.code]})
@@ -666,7 +483,7 @@ def roster_sheet(b: Book) -> None:
 
 
 def missing_sheet(b: Book) -> None:
-    t = Table(b, K.MASTER_MISSING, "尚未报送或退回待改的支部", MISSING)
+    t = _table(b, K.MASTER_MISSING, "尚未报送或退回待改的支部", MISSING)
     for x in b.branches:
         if b.status[x.code] != K.STATUS_ACCEPTED:
             t.row({"branch_code": x.code, "branch_name": x.name, "general": x.general, "secretary": x.secretary,
@@ -675,7 +492,7 @@ def missing_sheet(b: Book) -> None:
 
 
 def log_sheet(b: Book) -> None:
-    t = Table(b, K.MASTER_LOG, "报送记录（每个收到的文件一行）", LOG, top=True)
+    t = _table(b, K.MASTER_LOG, "报送记录（每个收到的文件一行）", LOG, top=True)
     width = LOG.cols[LOG["message"]].width
     for rec in file_log(b.conn):
         row = dict(zip(("arrived", "name", "outcome", "branch_code", "errors", "warnings", "message", "stored",
@@ -688,7 +505,7 @@ def log_sheet(b: Book) -> None:
 
 
 def checklist_sheet(b: Book) -> None:
-    t = Table(b, K.MASTER_CHECKLIST, f"建设要点清单（版本 {b.checklist.version}）", CHECKLIST, top=True)
+    t = _table(b, K.MASTER_CHECKLIST, f"建设要点清单（版本 {b.checklist.version}）", CHECKLIST, top=True)
     width = CHECKLIST.cols[CHECKLIST["text"]].width
     for cat in b.checklist.categories:
         for ind in cat.indicators:
@@ -707,85 +524,7 @@ _RULE_NAMES = {
 }
 
 
-# -- writing the file: atomic, and a clerk's edit is never overwritten ----------------------------------
-
-@dataclass
-class Written:
-    path: Path  # where the new master is
-    in_place: bool  # False: dest was open elsewhere, the new one sits beside it
-    kept: Path | None = None  # where the clerk's edited copy of dest was kept, if it had been edited
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def manifest_path(dest: Path) -> Path:
-    """The sidecar that records what xlflow wrote at dest (outbox/.master.json)."""
-    return dest.with_name(f".{dest.stem}.json")
-
-
-def _written_shas(dest: Path) -> set[str]:
-    try:
-        return set(json.loads(manifest_path(dest).read_text(encoding="utf-8")).get("sha256", []))
-    except (OSError, ValueError, AttributeError):
-        return set()
-
-
-def _record_written(dest: Path, shas: list[str], now: dt.datetime) -> None:
-    data = {"file": dest.name, "sha256": shas, "written_at": now.isoformat()}
-    atomic_write_bytes(manifest_path(dest), json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
-
-
-def edited_name(dest: Path) -> Path:
-    """master（已修改-YYYYMMDD-HHMM）.xlsx, from when the clerk saved it; -2, -3… if that is taken."""
-    saved = dt.datetime.fromtimestamp(dest.stat().st_mtime)
-    base = f"{dest.stem}（已修改-{saved:%Y%m%d-%H%M}）"
-    out, n = dest.with_name(base + dest.suffix), 1
-    while out.exists():
-        n += 1
-        out = dest.with_name(f"{base}-{n}{dest.suffix}")
-    return out
-
-
-def _beside(tmp: Path, dest: Path, now: dt.datetime) -> Path:
-    beside = dest.with_name(f"{dest.stem}_{now:%Y%m%d-%H%M%S}{dest.suffix}")
-    os.replace(tmp, beside)
-    return beside
-
-
 def write_master(conn, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
                  dest: Path, now: dt.datetime) -> Written:
-    """Build the master beside dest and rename it into place. A dest that is not what xlflow last
-    wrote there (a clerk edited and saved it, or no record of it) is first moved aside to
-    edited_name(dest). If dest is locked (open in Excel), the new one is kept beside it with a
-    timestamp and dest is left as it is."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        build(tmp, results, checklist, settings, branches, conn)
-        sha, known = _sha256(tmp), _written_shas(dest)
-        old = _sha256(dest) if dest.exists() else None
-        kept = None
-        if old is not None and old not in known:
-            kept = edited_name(dest)
-            try:
-                os.replace(dest, kept)
-            except PermissionError:  # open in Excel (Windows): it cannot be replaced either
-                return Written(_beside(tmp, dest, now), False)
-        # While the rename happens both versions count as xlflow's: a crash between is no false alarm.
-        _record_written(dest, [sha] + ([old] if old in known else []), now)
-        try:
-            os.replace(tmp, dest)
-        except PermissionError:
-            return Written(_beside(tmp, dest, now), False, kept)
-        _record_written(dest, [sha], now)
-        return Written(dest, True, kept)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Build the master and put it at dest, keeping a clerk's edited copy (keep.put_in_place)."""
+    return put_in_place(lambda tmp: build(tmp, results, checklist, settings, branches, conn), dest, now)
