@@ -36,8 +36,6 @@ from xlflow.sheetstyle import (FIRST, F, ClassicSheet, Col, Columns, Formats, Gr
                                page_setup, wrapped_lines)
 from xlflow.validate import field_specs
 
-
-
 BRANCH = (Col("branch_code", "支部编码"), Col("branch_name", "支部名称"), Col("general", "所属总支"))
 
 DETAIL = Columns([
@@ -89,8 +87,8 @@ def score_columns(checklist: Checklist) -> Columns:
 def _field_kinds(checklist: Checklist, settings: Settings) -> dict[str, dict[str, str]]:
     """table -> field key -> how the master shows it (date cells, 是/否), from the validator's field
     table: the one place that knows which fields are dates and yes/no answers."""
-    show = {"date": "date", "yesno": "yesno", "number": "num"}
-    return {t: {f.key: show.get(f.kind, "text") for f in fs} for t, fs in field_specs(checklist, settings).items()}
+    return {t: {f.key: f.kind if f.kind in ("date", "yesno") else "text" for f in fs}
+            for t, fs in field_specs(checklist, settings).items()}
 
 
 # -- the 参数 sheet's layout ---------------------------------------------------------------------------

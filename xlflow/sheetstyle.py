@@ -226,8 +226,9 @@ class Table:
         -> a text its width must hold (measured once elsewhere, e.g. the widest branch name)."""
         self.wb, self.fmt, self.name, self.title, self.cols, self.spill = wb, fmt, name, title, cols, spill
         self.seen = seen or {}
-        self.fmts = [fmt.get(c.kind if c.kind != "text" else "", "top" if top else "") for c in cols.cols]
-        self.kinds = [c.kind for c in cols.cols]
+        # key -> (column, kind, format): looked up once per cell
+        self.slots = {c.key: (i, c.kind, fmt.get(c.kind if c.kind != "text" else "", "top" if top else ""))
+                      for i, c in enumerate(cols.cols)}
         self.part = 1
         self._open(name, title)
 
@@ -253,12 +254,12 @@ class Table:
             self.close()
             self.part += 1
             self._open(f"{self.name}({self.part})", f"{self.title}（续{self.part - 1}）")
-        ws, r, index, measure = self.ws, self.r, self.cols.index, self.r < FIRST + self.widths.sample
+        ws, r, slots = self.ws, self.r, self.slots
+        if r < FIRST + self.widths.sample:
+            for key, v in values.items():
+                self.widths.see(slots[key][0], v.value if type(v) is F else v)
         for key, v in values.items():
-            c = index[key]
-            if measure:
-                self.widths.see(c, v.value if type(v) is F else v)
-            put(ws, r, c, v, self.kinds[c], self.fmts[c])
+            put(ws, r, *slots[key], v)
         self.r += 1
         return r
 
@@ -271,22 +272,33 @@ class Table:
         return FIRST + 1, max(self.r, FIRST + 1)
 
 
-def put(ws, r: int, c: int, v, kind: str = "text", fmt=None) -> None:
+_DATES = ("date", "datetime")
+
+
+def put(ws, r: int, c: int, kind: str, fmt, v) -> None:
     """One cell. Text stays text (a branch's '=…' is never a formula), numbers stay numbers, dates
-    become date cells and yes/no answers 是/否."""
-    if v is None or v == "":
-        return
+    become date cells and yes/no answers 是/否. xlsxwriter's private writers skip the public ones'
+    A1-notation wrapper: 4% of the master's build at 1,000 branches (bench/master_bench.py)."""
     t = type(v)
-    if t is F:
-        ws.write_formula(r, c, v.text, fmt, v.value)
+    if t is str:
+        if not v:
+            return
+        if kind in _DATES and (serial := _date_serial(v)) is not None:
+            ws._write_number(r, c, serial, fmt)
+        else:
+            ws._write_string(r, c, v, fmt)
+    elif t is F:
+        ws._write_formula(r, c, v.text, fmt, v.value)
+    elif v is None:
+        return
     elif t is bool or kind == "yesno" and t is int:
-        ws.write_string(r, c, "是" if v else "否", fmt)
-    elif kind in ("date", "datetime") and (serial := _date_serial(v)) is not None:
-        ws.write_number(r, c, serial, fmt)
+        ws._write_string(r, c, "是" if v else "否", fmt)
     elif t is int or t is float:
-        ws.write_number(r, c, v, fmt)
+        ws._write_number(r, c, v, fmt)
+    elif kind in _DATES and (serial := _date_serial(v)) is not None:
+        ws._write_number(r, c, serial, fmt)
     else:
-        ws.write_string(r, c, str(v), fmt)
+        ws._write_string(r, c, str(v), fmt)
 
 
 class Grid:
@@ -315,4 +327,4 @@ class Grid:
                 _, c0, c1, text, fmt = merged[r]
                 ws.merge_range(r, c0, r, c1, text, fmt)
             for (rr, c), (v, fmt) in sorted(i for i in self.cells.items() if i[0][0] == r):
-                put(ws, rr, c, v, "text", fmt)
+                put(ws, rr, c, "text", fmt, v)
