@@ -34,7 +34,6 @@ from xlflow.roster import Branch
 from xlflow.settings import Settings
 from xlflow.sheetstyle import (FIRST, F, ClassicSheet, Col, Columns, Formats, Grid, Table, display_width, dropdown,
                                page_setup, wrapped_lines)
-from xlflow.validate import field_specs
 
 BRANCH = (Col("branch_code", "支部编码"), Col("branch_name", "支部名称"), Col("general", "所属总支"))
 
@@ -84,11 +83,10 @@ def score_columns(checklist: Checklist) -> Columns:
     return Columns([*SCORE_HEAD, *cats, *SCORE_TAIL])
 
 
-def _field_kinds(checklist: Checklist, settings: Settings) -> dict[str, dict[str, str]]:
-    """table -> field key -> how the master shows it (date cells, 是/否), from the validator's field
-    table: the one place that knows which fields are dates and yes/no answers."""
-    return {t: {f.key: f.kind if f.kind in ("date", "yesno") else "text" for f in fs}
-            for t, fs in field_specs(checklist, settings).items()}
+def _field_kinds() -> dict[str, dict[str, str]]:
+    """table -> field key -> how the master shows it (date cells, 是/否, else as stored), from the field
+    table (constants.FIELDS) that the branch workbook and the validator use too."""
+    return {t: {f.key: f.kind if f.kind in ("date", "yesno") else "text" for f in fs} for t, fs in K.FIELDS.items()}
 
 
 # -- the 参数 sheet's layout ---------------------------------------------------------------------------
@@ -150,7 +148,7 @@ def _book(wb, results, checklist, settings, branches, conn) -> Book:
     widest = {key: max((getattr(b, attr) for b in branches), key=display_width, default="")
               for key, attr in (("branch_code", "code"), ("branch_name", "name"), ("general", "general"))}
     return Book(wb, Formats(wb), results, checklist, settings, branches, conn, Params(checklist),
-                score_columns(checklist), status, widest, _field_kinds(checklist, settings))
+                score_columns(checklist), status, widest, _field_kinds())
 
 
 def _table(b: Book, name: str, title: str, cols: Columns, **kw) -> Table:
