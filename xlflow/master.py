@@ -183,7 +183,7 @@ def params_sheet(b: Book) -> None:
             ("支部总数", len(b.branches), "长期修改：templates/branches.xlsx（支部名册）"),
             ("样板名额", F(f"=IF({p.denominator}>0,INT({p.roster_count}/{p.denominator}),0)", res.quota),
              "公式：支部总数 ÷ 样板比例，取整"),
-            ("标杆院系：样板占本总支支部数不低于", res.params.benchmark_share, "按三年行动计划定为 20%")]
+            ("标杆院系：样板占本总支支部数不低于", res.params.benchmark_share, "长期修改：xlflow.toml 中的 benchmark_share")]
     label_width = max(display_width(label) for label, _, _ in rows) + 2  # no label cut, on screen or paper
     widths = {0: label_width, 1: 10, 2: 3, 3: 10, 4: 8, 5: 3, 6: 18, 7: 3, 8: 18, 9: 8}
     for c, w in widths.items():
