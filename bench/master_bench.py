@@ -73,7 +73,7 @@ import datetime as dt, json, resource, sys, time
 from dataclasses import replace
 from pathlib import Path
 from xlflow.ledger import open_ledger
-from xlflow.master import MasterWriter
+from xlflow.master import build
 from xlflow.results import load_results
 from xlflow.workspace import Workspace
 root, db, n, mode = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -86,8 +86,8 @@ branches = [by.get(c) or replace(by[c.rsplit("-", 1)[0]], code=c, name=by[c.rspl
 t0 = time.perf_counter()
 results = load_results(conn, checklist, settings, branches)
 t1 = time.perf_counter()
-MasterWriter(root / f"master-{n}-{mode}.xlsx", results, checklist, settings, branches, conn,
-             constant_memory=(mode == "stream")).build()
+build(root / f"master-{n}-{mode}.xlsx", results, checklist, settings, branches, conn,
+      constant_memory=(mode == "stream"))
 t2 = time.perf_counter()
 print(json.dumps({"results": t1 - t0, "write": t2 - t1, "total": t2 - t0,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -22,7 +22,7 @@ def write_roster(path: Path, branches) -> None:
     keys = list(K.ROSTER_COLUMNS)
     ws.append([K.ROSTER_COLUMNS[k] for k in keys])
     for b in branches:
-        ws.append([getattr(b, k) for k in keys])
+        ws.append(["、".join(v) if isinstance(v := getattr(b, k), tuple) else v for k in keys])  # origin: codes
     wb.save(path)
 
 

@@ -31,9 +31,9 @@ def campaign(tmp_path_factory):
     run_pass(ws, candidates(ws.inbox), NOW)
     conn = open_ledger(ws.ledger)
     results = load_results(conn, checklist, settings, branches)
-    path, in_place = write_master(conn, results, checklist, settings, branches, ws.master, NOW)
+    written = write_master(conn, results, checklist, settings, branches, ws.master, NOW)
     conn.close()
-    assert in_place and path == ws.master
+    assert written.in_place and written.path == ws.master and written.kept is None
     return ws, results, checklist, settings, branches
 
 
@@ -135,7 +135,7 @@ def test_a_clerk_changes_parameters_and_a_rating_and_libreoffice_agrees_with_xlf
     bench = {r[0]: r[9] for r in overview.iter_rows(min_row=7, values_only=True) if r[0] and r[1] is not None}
     expected = benchmark_generals(scores, {b.code: b.general for b in branches}, p)
     assert sorted(g for g, v in bench.items() if v == "是") == sorted(expected)
-    assert SCORE_FIXED[0] == heads[0] and heads[-len(SCORE_TAIL):] == SCORE_TAIL
+    assert SCORE_FIXED[0] == heads[0] and heads[-len(SCORE_TAIL):] == [c.head for c in SCORE_TAIL]
 
 
 def test_a_full_sheet_continues_on_the_next(campaign, tmp_path, monkeypatch):
@@ -144,7 +144,7 @@ def test_a_full_sheet_continues_on_the_next(campaign, tmp_path, monkeypatch):
     ws, results, checklist, settings, branches = campaign
     monkeypatch.setattr(K, "EXCEL_MAX_ROWS", 200)
     conn = open_ledger(ws.ledger)
-    path, _ = write_master(conn, results, checklist, settings, branches, tmp_path / "master.xlsx", NOW)
+    path = write_master(conn, results, checklist, settings, branches, tmp_path / "master.xlsx", NOW).path
     total = conn.execute("SELECT COUNT(*) FROM t_activities a JOIN returns r ON r.id = a.return_id "
                          "WHERE r.current = 1").fetchone()[0]
     conn.close()
@@ -159,23 +159,24 @@ def test_a_locked_master_is_written_beside_it(campaign, tmp_path, monkeypatch):
     """On Windows a workbook open in Excel cannot be replaced; the new one goes beside it.
     os.replace is made to fail as Windows' would for the master only (tests run as root here,
     where no file can be locked against replacement)."""
-    import xlflow.master as master
+    import xlflow.keep as keep
 
     ws, results, checklist, settings, branches = campaign
     dest = tmp_path / "master.xlsx"
     dest.write_bytes(b"open in Excel")
-    real = master.os.replace
+    real = keep.os.replace
 
-    def locked(src, dst):
-        if Path(dst) == dest:
+    def locked(src, dst):  # Windows: a file open in Excel can be neither renamed nor replaced
+        if dest in (Path(src), Path(dst)):
             raise PermissionError(13, "文件被占用", str(dst))
         return real(src, dst)
 
-    monkeypatch.setattr(master.os, "replace", locked)
+    monkeypatch.setattr(keep.os, "replace", locked)
     conn = open_ledger(ws.ledger)
-    path, in_place = write_master(conn, results, checklist, settings, branches, dest, NOW)
+    written = write_master(conn, results, checklist, settings, branches, dest, NOW)
     conn.close()
-    assert not in_place and path == tmp_path / "master_20191128-100000.xlsx"
+    path = written.path
+    assert not written.in_place and path == tmp_path / "master_20191128-100000.xlsx"
     assert dest.read_bytes() == b"open in Excel" and openpyxl.load_workbook(path, read_only=True).sheetnames
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
 

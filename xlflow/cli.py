@@ -301,6 +301,8 @@ def _print_pass(result, stamp: bool = False) -> None:
     if result.rebuilt is not None:
         moved = "" if result.rebuilt.master_in_place else "（master.xlsx 正被打开，新表另存于此）"
         click.echo(f"{when}汇总表已更新：{result.rebuilt.master}{moved}")
+        if result.rebuilt.kept_message:
+            click.echo(f"{when}{result.rebuilt.kept_message}")
         run = result.rebuilt.reports
         if run is not None and (run.written or run.locked):
             busy = f"，{len(run.locked)} 份正被打开、下次再写" if run.locked else ""
@@ -459,6 +461,8 @@ def master(root: Path):
     done = rebuild_master(ws, dt.datetime.now().replace(microsecond=0))
     if not done.master_in_place:
         click.echo(f"master.xlsx 正被其他程序打开，新汇总表另存为：{done.master}")
+    if done.kept_message:
+        click.echo(done.kept_message)
     res = done.results
     click.echo(f"汇总表已生成：{done.master.resolve()}（已收 {len(res.branches)} 个支部，尚无合格报送 {len(res.missing)} 个，"
                f"样板名额 {res.quota}）")

@@ -375,3 +375,27 @@ def unidentified_rejections(conn) -> list[tuple[str, str]]:
     return [(r[0], r[1] or "") for r in conn.execute(
         """SELECT f.original_name, (SELECT message FROM findings WHERE file_id = f.id ORDER BY rowid LIMIT 1)
            FROM files f WHERE f.outcome = 'rejected' AND f.branch_code IS NULL ORDER BY f.id""")]
+
+
+# ---- reads for the master workbook (master.py streams them into its sheets) ----
+
+def current_records(conn, table: str, keys: list[str], with_row: bool):
+    """Rows of t_<table> (basic, members, activities, activists) of every current branch return:
+    (branch code, name, 总支[, the row in the branch's sheet], *keys), by branch code and row. A cursor:
+    10,000 branches' records are streamed, never held in memory."""
+    cols = ", ".join(f'x."{k}"' for k in keys)
+    row_col = "x.row, " if with_row else ""
+    return conn.execute(
+        f"""SELECT b.code, b.name, b.general, {row_col}{cols} FROM t_{table} x
+            JOIN returns r ON r.id = x.return_id AND r.current = 1 AND r.kind = ?
+            JOIN t_basic b ON b.return_id = r.id ORDER BY b.code, {'x.row' if with_row else 'b.code'}""",
+        (K.KIND_BRANCH,))
+
+
+def file_log(conn):
+    """Every file received, in order: (arrived_at, original name, outcome, branch code, errors,
+    warnings, its first finding — errors first —, where the original is kept, the feedback copy)."""
+    return conn.execute(
+        """SELECT f.arrived_at, f.original_name, f.outcome, f.branch_code, f.errors, f.warnings,
+                  (SELECT message FROM findings WHERE file_id = f.id ORDER BY severity = 'error' DESC, rowid LIMIT 1),
+                  f.stored_as, f.feedback FROM files f ORDER BY f.id""")

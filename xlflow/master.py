@@ -2,503 +2,514 @@
 
 Every derived figure (rating used, scores, category scores rescaled over applicable indicators,
 totals, rank, 等次, 样板 and 标杆院系 candidates, overview figures) is a classic Excel formula over
-the cells and the 参数 sheet, so a clerk who changes a rating or a parameter in Excel or WPS sees
+the cells and the 参数 sheet, so a clerk who tries a rating or a parameter in Excel or WPS sees
 everything recompute; each formula also carries the value xlflow computed (results.py), so
-viewers that do not recalculate show true numbers. Branch detail rows are contiguous (44 per
-branch, grouped by category), so each branch's formulas use direct ranges, not SUMIFS over the
-whole sheet: the workbook stays fast to recalculate at 10,000 branches. Raw records are
-streamed from the ledger (xlsxwriter constant_memory) and continue on a new sheet when a sheet
-is full, so 10,000 branches fit in bounded memory.
+viewers that do not recalculate show true numbers. Formulas name their columns (`Columns`), never
+fixed letters, so a column added to a sheet moves every reference with it. Branch detail rows are
+contiguous (one per indicator, grouped by category), so each branch's formulas use direct ranges,
+not SUMIFS over the whole sheet: the workbook stays fast to recalculate at 10,000 branches. Raw
+records are streamed from the ledger (xlsxwriter constant_memory) and continue on a new sheet when
+a sheet is full, so 10,000 branches fit in bounded memory.
+
+The master is rebuilt from the ledger after every pass; a copy a clerk edited since xlflow wrote it
+(sha256 in a sidecar manifest) is kept beside the new one under another name, never overwritten.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.evidence import verdict_of
-from xlflow.ledger import rejected_branches
+from xlflow.keep import Written, put_in_place
+from xlflow.ledger import current_records, file_log, rejected_branches
 from xlflow.results import Results
 from xlflow.roster import Branch
 from xlflow.settings import Settings
+from xlflow.sheetstyle import (FIRST, F, ClassicSheet, Col, Columns, Formats, Grid, Table, display_width, dropdown,
+                               page_setup, wrapped_lines)
 
-FIRST = 2  # 0-based first data row of every table sheet (row 1 title, row 2 header)
-P = f"'{K.MASTER_PARAMS}'!"
-D = f"'{K.MASTER_DETAIL}'!"
-S = f"'{K.MASTER_SCORES}'!"
-R = f"'{K.MASTER_ROSTER}'!"
+BRANCH = (Col("branch_code", "支部编码"), Col("branch_name", "支部名称"), Col("general", "所属总支"))
 
-DETAIL_COLUMNS = ["支部编码", "支部名称", "所属总支", "指标编码", "类别", "分值", "自评等次", "记录核验",
-                  "自评与记录不符", "初验等次", "复验等次", "采用等次", "采用来源", "系数", "可得分", "得分", "否决命中"]
-SCORE_FIXED = ["支部编码", "支部名称", "所属总支", "支部类型"]
-SCORE_TAIL = ["总分", "排名", "否决项数", "等次", "是否达标", "样板候选", "自评与记录不符", "初验结论", "复验结论"]
+DETAIL = Columns([
+    *BRANCH, Col("indicator", "指标编码"), Col("category", "类别"), Col("points", "分值"),
+    Col("self", "自评等次"), Col("evidence", "记录核验"), Col("mismatch", "自评与记录不符"),
+    Col("first", "初验等次", width=10), Col("second", "复验等次", width=10), Col("used", "采用等次"),
+    Col("source", "采用来源"), Col("factor", "系数"), Col("possible", "可得分"), Col("got", "得分"),
+    Col("veto", "否决命中"),
+])
+SCORE_HEAD = (*BRANCH, Col("type", "支部类型"))
+# The per-branch columns after the category scores. A new per-branch figure (e.g. 验收状态) is one
+# Col here plus its value in score_sheet's row dict.
+SCORE_TAIL = (
+    Col("total", "总分", "num"), Col("rank", "排名"), Col("vetoes", "否决项数"), Col("grade", "等次"),
+    Col("passed", "是否达标"), Col("model", "样板候选"), Col("mismatches", "自评与记录不符"),
+    Col("first", "初验结论"), Col("second", "复验结论"),
+)
+ROSTER = Columns([*BRANCH, Col("type", "支部类型"), Col("secretary", "支部书记"), Col("phone", "联系电话"),
+                  Col("status", "报送状态")])
+GENERALS = Columns([  # the overview's table per 党总支
+    Col("general", "党总支"), Col("expected", "应报"), Col("accepted", "已收"), Col("rejected", "退回待改"),
+    Col("missing", "未报"), Col("rate", "报送率", "pct"), Col("average", "平均分", "num"), Col("passed", "达标"),
+    Col("models", "样板候选"), Col("benchmark", "标杆院系候选"),
+])
+PROFILE = Columns([Col("category", "建设内容"), Col("weight", "权重"), Col("average", "平均得分", "num"),
+                   Col("rate", "得分率", "pct")])  # the overview's category profile
+GRADE_COUNTS = Columns([Col("grade", "等次"), Col("count", "支部数")])  # the overview's grade distribution
+EVIDENCE = Columns([*BRANCH, Col("indicator", "指标编码"), Col("rule", "核验内容"), Col("requirement", "要求"),
+                    Col("measured", "记录显示"), Col("verdict", "结论"), Col("detail", "说明"),
+                    Col("rows", "依据")])
+MISSING = Columns([*BRANCH, Col("secretary", "支部书记"), Col("phone", "联系电话"), Col("status", "状态")])
+LOG = Columns([Col("arrived", "收到时间", "datetime"), Col("name", "原文件名"), Col("outcome", "处理结果"),
+               Col("branch_code", "支部编码"), Col("errors", "错误"), Col("warnings", "提醒"),
+               Col("message", "说明", "wrap", width=40), Col("stored", "原件存档位置"), Col("feedback", "退回说明")])
+CHECKLIST = Columns([Col("code", "指标编码"), Col("category", "建设内容"), Col("seq", "序号"), Col("short", "简称"),
+                     Col("text", "具体指标", "wrap", width=60), Col("points", "分值"), Col("veto", "否决项"),
+                     Col("rules", "可核验的要求")])
+
+# Header rows as the tests and readers see them
+DETAIL_COLUMNS = DETAIL.heads
+SCORE_FIXED = [c.head for c in SCORE_HEAD]
 
 
-def _abs(row: int, col: int) -> str:
-    return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
+def score_columns(checklist: Checklist) -> Columns:
+    cats = [Col(f"cat_{c.code}", f"{c.short}（{c.weight:g}）", "num") for c in checklist.categories]
+    return Columns([*SCORE_HEAD, *cats, *SCORE_TAIL])
 
 
-class _Params:
+def _field_kinds() -> dict[str, dict[str, str]]:
+    """table -> field key -> how the master shows it (date cells, 是/否, else as stored), from the field
+    table (constants.FIELDS) that the branch workbook and the validator use too."""
+    return {t: {f.key: f.kind if f.kind in ("date", "yesno") else "text" for f in fs} for t, fs in K.FIELDS.items()}
+
+
+# -- the 参数 sheet's layout ---------------------------------------------------------------------------
+
+class Params:
     """Where each parameter sits on the 参数 sheet (absolute references for the formulas)."""
 
+    VALUE = 1  # column of the values (B)
+    RATING, GRADE, VETO, CATEGORY = 0, 3, 6, 8  # first column of each list
+    TOP = 9  # 0-based first row of the lists, their header above
+    LAST = 9  # last column the sheet uses (J)
+
     def __init__(self, checklist: Checklist):
-        n_r, n_g = len(checklist.ratings), len(checklist.grades)
+        n_r, n_g, top = len(checklist.ratings), len(checklist.grades), self.TOP
         self.pass_line, self.denominator, self.roster_count, self.quota, self.share = (
-            P + _abs(r, 1) for r in range(2, 7))
-        top = 9  # first row of the lists (0-based), header above
-        self.rating_names = f"{P}{_abs(top, 0)}:{_abs(top + n_r - 1, 0)}"
-        self.rating_factors = f"{P}{_abs(top, 1)}:{_abs(top + n_r - 1, 1)}"
-        self.grade_rows = [(P + _abs(top + i, 3), P + _abs(top + i, 4)) for i in range(n_g)]
-        self.veto = f"{P}{_abs(top, 6)}:{_abs(top + 49, 6)}"  # room for a clerk to add veto codes
-        self.weights = {c.code: P + _abs(top + i, 11) for i, c in enumerate(checklist.categories)}
-        self.top = top
-
-
-class _ClassicSheet(Worksheet):
-    """Our formulas use classic functions only (DESIGN.md), so xlsxwriter's ~30 regex passes per
-    formula that add _xlfn. prefixes to newer functions are pure cost: at 10,000 branches they
-    were a third of the build. Only the leading '=' is stripped."""
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        return formula[1:] if formula.startswith("=") else formula
-
-
-class _Grid:
-    """A small sheet's cells, collected in any order and written row by row."""
-
-    def __init__(self):
-        self.cells: dict[tuple[int, int], tuple] = {}
-
-    def put(self, r: int, c: int, value, fmt=None) -> None:
-        self.cells[(r, c)] = ("v", value, fmt, None)
-
-    def formula(self, r: int, c: int, text: str, value, fmt=None) -> None:
-        self.cells[(r, c)] = ("f", text, fmt, value)
-
-    def flush(self, ws, put) -> None:
-        for (r, c), (kind, v, fmt, cached) in sorted(self.cells.items()):
-            if kind == "f":
-                ws.write_formula(r, c, v, fmt, cached)
-            else:
-                put(ws, r, c, v, fmt)
-
-
-class MasterWriter:
-    def __init__(self, path: Path, results: Results, checklist: Checklist, settings: Settings,
-                 branches: list[Branch], conn, constant_memory: bool = True):
-        self.results, self.checklist, self.settings, self.branches, self.conn = results, checklist, settings, branches, conn
-        self.wb = xlsxwriter.Workbook(str(path), {"constant_memory": constant_memory, "strings_to_formulas": False,
-                                                  "strings_to_urls": False, "strings_to_numbers": False,
-                                                  "tmpdir": str(path.parent)})
-        self.wb.set_properties({"title": f"{settings.college}{settings.year}年党支部建设汇总表",
-                                "author": settings.department, "created": dt.datetime(settings.year, 1, 1)})
-        f = self.wb.add_format
-        self.f_title = f({"bold": True, "font_size": 14, "font_name": "黑体"})
-        self.f_head = f({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True, "valign": "vcenter"})
-        self.f_num = f({"num_format": "0.00"})
-        self.f_pct = f({"num_format": "0.0%"})
-        self.f_red = f({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-        self.f_green = f({"bg_color": "#C6EFCE", "font_color": "#006100"})
-        self.f_orange = f({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
-        self.p = _Params(checklist)
-        self.n = len(results.branches)
-        self.per = len(checklist.indicators)
-        self.sheets = {}
-        k = len(SCORE_FIXED) + len(checklist.categories)  # 得分表: column of 总分, then the tail
-        self.scores_cols = {name: xl_col_to_name(k + i) for i, name in enumerate(SCORE_TAIL)}
-        self.score_first_cat = len(SCORE_FIXED)
-        rejected = rejected_branches(conn)
-        accepted = {b.branch.code for b in results.branches}
-        self.status = {b.code: K.STATUS_ACCEPTED if b.code in accepted else
-                       K.STATUS_REJECTED if b.code in rejected else K.STATUS_MISSING for b in branches}
-        self.status_counts = {st: sum(1 for v in self.status.values() if v == st)
-                              for st in (K.STATUS_ACCEPTED, K.STATUS_REJECTED, K.STATUS_MISSING)}
-
-    # -- helpers ---------------------------------------------------------------------------
-    def sheet(self, name: str, title: str, headers: list[str], widths: list[int] | None = None):
-        ws = self.wb.add_worksheet(name, worksheet_class=_ClassicSheet)
-        ws.write_string(0, 0, title, self.f_title)
-        for c, h in enumerate(headers):
-            ws.write_string(1, c, h, self.f_head)
-            ws.set_column(c, c, (widths[c] if widths and c < len(widths) else max(10, len(h) * 2 + 2)))
-        ws.freeze_panes(FIRST, 0)
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(1)
-        self.sheets[name] = ws
-        return ws
+            self.cell(r, self.VALUE) for r in range(2, 7))
+        self.rating_names = self.cells(top, top + n_r - 1, self.RATING)
+        self.rating_factors = self.cells(top, top + n_r - 1, self.RATING + 1)
+        self.grade_rows = [(self.cell(top + i, self.GRADE), self.cell(top + i, self.GRADE + 1)) for i in range(n_g)]
+        self.veto = self.cells(top, top + 49, self.VETO)  # room below for a clerk to try more veto codes
+        self.weights = {c.code: self.cell(top + i, self.CATEGORY + 1) for i, c in enumerate(checklist.categories)}
 
     @staticmethod
-    def put(ws, r: int, c: int, value, fmt=None) -> None:
-        """Data cells: text stays text (a branch's '=…' is never a formula), numbers stay numbers."""
-        if value is None or value == "":
-            return
-        if isinstance(value, bool):
-            ws.write_string(r, c, "是" if value else "否", fmt)
-        elif isinstance(value, (int, float)):
-            ws.write_number(r, c, value, fmt)
-        else:
-            ws.write_string(r, c, str(value), fmt)
+    def cell(r: int, c: int) -> str:
+        return f"'{K.MASTER_PARAMS}'!" + xl_rowcol_to_cell(r, c, row_abs=True, col_abs=True)
 
-    def finish(self, ws, headers: list[str], last_row: int) -> None:
-        ws.autofilter(1, 0, max(1, last_row), len(headers) - 1)
+    @classmethod
+    def cells(cls, r0: int, r1: int, c: int) -> str:
+        return f"{cls.cell(r0, c)}:{xl_rowcol_to_cell(r1, c, row_abs=True, col_abs=True)}"
 
-    # -- sheets ----------------------------------------------------------------------------
-    def build(self) -> None:
-        # The order matters for constant_memory only within a sheet; tabs appear in this order.
-        self.overview()
-        self.scores()
-        self.detail()
-        self.evidence()
-        self.problems()
-        self.records()
-        self.roster()
-        self.missing()
-        self.log()
-        self.checklist_sheet()
-        self.params()
-        self.wb.close()
 
-    def params(self) -> None:
-        res, cl, p = self.results, self.checklist, self.p
-        ws = self.wb.add_worksheet(K.MASTER_PARAMS, worksheet_class=_ClassicSheet)
-        ws.set_column(0, 0, 22)
-        ws.set_column(1, 12, 12)
-        g = _Grid()  # constant_memory needs rows in order: collect, then write row by row
-        g.put(0, 0, "计分参数（修改后各表自动重算）", self.f_title)
-        rows = [("达标分数线", res.params.pass_line), ("样板比例（支部总数的几分之一，0 为不评）", res.params.quota_denominator),
-                ("支部总数", len(self.branches))]
-        for i, (label, value) in enumerate(rows):
-            g.put(2 + i, 0, label)
-            g.put(2 + i, 1, value)
-        g.put(5, 0, "样板名额")
-        g.formula(5, 1, f"=IF({p.denominator}>0,INT({p.roster_count}/{p.denominator}),0)", res.quota)
-        g.put(6, 0, "标杆院系：样板占本总支支部数不低于")
-        g.put(6, 1, res.params.benchmark_share, self.f_pct)
-        t = p.top
-        for col, head in ((0, "等次"), (1, "计分系数"), (3, "等次划分"), (4, "最低分"), (6, "否决项（指标编码）"),
-                          (10, "类别"), (11, "权重")):
-            g.put(t - 1, col, head, self.f_head)
-        for i, (name, factor) in enumerate(res.params.factors):
-            g.put(t + i, 0, name)
-            g.put(t + i, 1, "不计分" if factor is None else factor)
-        for i, (name, low) in enumerate(res.params.grades):
-            g.put(t + i, 3, name)
-            if low == res.params.pass_line:  # the 达标 grade follows the pass line
-                g.formula(t + i, 4, f"={_abs(2, 1)}", low)
-            else:
-                g.put(t + i, 4, low)
-        for i, code in enumerate(res.params.veto):
-            g.put(t + i, 6, code)
-        for i, c in enumerate(cl.categories):
-            g.put(t + i, 10, c.name)
-            g.put(t + i, 11, c.weight)
-        note = t + max(len(res.params.grades), len(cl.categories)) + 2
-        g.put(note, 0, "说明：采用等次取复验，无复验取初验，再无取自评；“不计分”的指标从本类别中扣除，"
-                       "本类别按适用指标折算回权重；否决项的采用等次系数为 0 时，总分再高也认定为未达标。")
-        g.flush(ws, self.put)
+# -- the book ----------------------------------------------------------------------------------------
 
-    def detail(self) -> None:
-        ws = self.sheet(K.MASTER_DETAIL, "指标明细（每个支部 44 项，采用等次和得分为公式）", DETAIL_COLUMNS,
-                        [10, 26, 18, 8, 14, 6, 9, 24, 8, 9, 9, 9, 8, 7, 7, 7, 7])
-        p, r = self.p, FIRST
-        cats = {c.code: c.short for c in self.checklist.categories}
-        for br in self.results.branches:
-            score, ev = br.score, br.evidence
-            for ind in self.checklist.indicators:
-                code = ind.code
-                row = [br.branch.code, br.branch.name, br.branch.general, code, cats[ind.category], ind.points,
-                       br.self_ratings.get(code, ""), verdict_of(code, ev),
-                       "是" if code in br.mismatches else "", br.first.ratings.get(code, ""), br.second.ratings.get(code, "")]
-                for c, v in enumerate(row):
-                    self.put(ws, r, c, v)
-                x = r + 1
-                factor = self.results.params.factor(score.used[code])
-                used, source = score.used[code], score.source[code]
-                ws.write_formula(r, 11, f'=IF(K{x}<>"",K{x},IF(J{x}<>"",J{x},G{x}))', None, used)
-                ws.write_formula(r, 12, f'=IF(K{x}<>"","复验",IF(J{x}<>"","初验","自评"))', None, source)
-                ws.write_formula(r, 13, f"=IFERROR(INDEX({p.rating_factors},MATCH(L{x},{p.rating_names},0)),0)",
-                                 None, "不计分" if factor is None else factor)
-                ws.write_formula(r, 14, f"=IF(ISNUMBER(N{x}),F{x},0)", None, 0 if factor is None else ind.points)
-                ws.write_formula(r, 15, f"=IF(ISNUMBER(N{x}),F{x}*N{x},0)", None,
-                                 0 if factor is None else ind.points * factor)
-                veto = 1 if code in self.results.params.veto and factor == 0 else 0
-                ws.write_formula(r, 16, f"=IF(COUNTIF({p.veto},D{x})=0,0,IF(N{x}=0,1,0))", None, veto)
-                r += 1
-        self.finish(ws, DETAIL_COLUMNS, r - 1)
+@dataclass
+class Book:
+    wb: xlsxwriter.Workbook
+    fmt: Formats
+    results: Results
+    checklist: Checklist
+    settings: Settings
+    branches: list[Branch]
+    conn: object
+    params: Params
+    scores: Columns
+    status: dict[str, str]  # branch code -> 已收 / 退回待改 / 未报
+    branch_widths: dict[str, str]  # branch column key -> its widest text in the roster
+    kinds: dict[str, dict[str, str]]  # see _field_kinds
 
-    def scores(self) -> None:
-        cl, p, res = self.checklist, self.p, self.results
-        cat_heads = [f"{c.short}（{c.weight:g}）" for c in cl.categories]
-        headers = SCORE_FIXED + cat_heads + SCORE_TAIL
-        ws = self.sheet(K.MASTER_SCORES, f"{self.settings.college}{self.settings.year}年党支部建设得分表"
-                                         f"（公式计算，改动参数或等次后自动重算）", headers,
-                        [10, 28, 20, 12] + [10] * len(cl.categories) + [8, 6, 8, 8, 8, 8, 12, 10, 10])
-        last = FIRST + self.n  # 1-based last row
-        k = len(SCORE_FIXED) + len(cl.categories)  # column of 总分
-        col = self.scores_cols
-        offsets, start = {}, 0
-        for c in cl.categories:
-            offsets[c.code] = (start, start + len(c.indicators) - 1)
-            start += len(c.indicators)
-        grades = res.params.grades
-        for i, br in enumerate(res.branches):
-            r, x, s = FIRST + i, FIRST + i + 1, br.score
-            d0 = FIRST + 1 + i * self.per  # 1-based first detail row of this branch
-            for c, v in enumerate([br.branch.code, br.branch.name, br.branch.general, br.branch.type]):
-                self.put(ws, r, c, v)
-            for j, cat in enumerate(cl.categories):
-                a, b = d0 + offsets[cat.code][0], d0 + offsets[cat.code][1]
-                possible, got = f"SUM({D}O{a}:O{b})", f"SUM({D}P{a}:P{b})"
-                w = p.weights[cat.code]
-                ws.write_formula(r, 4 + j, f"=IF({possible}=0,{w},{w}*{got}/{possible})", self.f_num,
-                                 s.categories[cat.code])
-            first_cat, last_cat = xl_col_to_name(4), xl_col_to_name(3 + len(cl.categories))
-            ws.write_formula(r, k, f"=ROUND(SUM({first_cat}{x}:{last_cat}{x}),2)", self.f_num, s.total)
-            ws.write_formula(r, k + 1, f"=RANK({col['总分']}{x},${col['总分']}${FIRST + 1}:${col['总分']}${max(last, FIRST + 1)})",
-                             None, s.rank)
-            ws.write_formula(r, k + 2, f"=SUM({D}Q{d0}:Q{d0 + self.per - 1})", None, len(s.veto_hits))
-            grade = f"{p.grade_rows[-1][0]}"
-            for name_cell, min_cell in reversed(p.grade_rows[:-1]):
-                grade = f"IF({col['总分']}{x}>={min_cell},{name_cell},{grade})"
-            ws.write_formula(r, k + 3, f"=IF({col['否决项数']}{x}>0,{p.grade_rows[-1][0]},{grade})", None, s.grade)
-            ws.write_formula(r, k + 4, f'=IF(AND({col["否决项数"]}{x}=0,{col["总分"]}{x}>={p.pass_line}),"是","否")',
-                             None, "是" if s.passed else "否")
-            ws.write_formula(r, k + 5, f'=IF(AND({col["是否达标"]}{x}="是",{col["排名"]}{x}<={p.quota}),"是","")',
-                             None, "是" if s.model else "")
-            self.put(ws, r, k + 6, len(br.mismatches) or "")
-            self.put(ws, r, k + 7, br.first.conclusion)
-            self.put(ws, r, k + 8, br.second.conclusion)
-        rng = f"{col['等次']}{FIRST + 1}:{col['等次']}{max(last, FIRST + 1)}"
-        ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": f'"{grades[-1][0]}"', "format": self.f_red})
-        ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": f'"{grades[0][0]}"', "format": self.f_green})
-        flag = f"{col['自评与记录不符']}{FIRST + 1}:{col['自评与记录不符']}{max(last, FIRST + 1)}"
-        ws.conditional_format(flag, {"type": "cell", "criteria": ">", "value": 0, "format": self.f_orange})
-        model = f"{col['样板候选']}{FIRST + 1}:{col['样板候选']}{max(last, FIRST + 1)}"
-        ws.conditional_format(model, {"type": "cell", "criteria": "==", "value": '"是"', "format": self.f_green})
-        self.finish(ws, headers, last - 1)
+    @property
+    def per(self) -> int:
+        return len(self.checklist.indicators)
 
-    def overview(self) -> None:
-        res, p = self.results, self.p
-        ws = self.wb.add_worksheet(K.MASTER_OVERVIEW, worksheet_class=_ClassicSheet)
-        ws.set_column(0, 0, 24)
-        ws.set_column(1, 10, 11)
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 1)  # the overview (tables and charts) on one A4 page
-        ws.activate()
-        g = _Grid()
-        s = self.settings
-        g.put(0, 0, f"{s.college}{s.year}年党支部标准化规范化建设汇总（{s.phase}引领）", self.f_title)
-        n_roster, last_s = len(self.branches), FIRST + max(self.n, 1)
-        roster_rng = lambda col: f"{R}${col}${FIRST + 1}:${col}${FIRST + max(n_roster, 1)}"  # noqa: E731
-        score_rng = lambda col: f"{S}${col}${FIRST + 1}:${col}${last_s}"  # noqa: E731
-        col = self.scores_cols
-        scored = [b.score for b in res.branches]
-        figures = [
-            ("支部总数", f"=COUNTA({roster_rng('A')})", n_roster),
-            ("已收", f'=COUNTIF({roster_rng("G")},"{K.STATUS_ACCEPTED}")', self.n),
-            ("退回待改", f'=COUNTIF({roster_rng("G")},"{K.STATUS_REJECTED}")', self.status_counts[K.STATUS_REJECTED]),
-            ("未报", f'=COUNTIF({roster_rng("G")},"{K.STATUS_MISSING}")', self.status_counts[K.STATUS_MISSING]),
-            ("平均分", f'=IFERROR(AVERAGE({score_rng(col["总分"])}),"")',
-             sum(x.total for x in scored) / len(scored) if scored else ""),
-            ("达标支部", f'=COUNTIF({score_rng(col["是否达标"])},"是")', sum(x.passed for x in scored)),
-            ("样板名额", f"={p.quota}", res.quota),
-            ("样板候选", f'=COUNTIF({score_rng(col["样板候选"])},"是")', sum(x.model for x in scored)),
-        ]
-        for i, (label, formula, value) in enumerate(figures):
-            g.put(2, i + 1, label, self.f_head)
-            g.formula(3, i + 1, formula, value, self.f_num if label == "平均分" else None)
-        g.put(3, 0, "全院", self.f_head)
-        # per 总支
-        top = 6
-        heads = ["党总支", "应报", "已收", "退回待改", "未报", "报送率", "平均分", "达标", "样板候选", "标杆院系候选"]
-        for c, h in enumerate(heads):
-            g.put(top - 1, c, h, self.f_head)
-        generals = list(dict.fromkeys(b.general for b in self.branches))
-        by_general = {gname: [b for b in res.branches if b.branch.general == gname] for gname in generals}
-        status = self.status
-        for i, gname in enumerate(generals):
-            r, x = top + i, top + i + 1
-            mine = [b for b in self.branches if b.general == gname]
-            got = by_general[gname]
-            counts = [len(mine)] + [sum(1 for b in mine if status[b.code] == st)
-                                    for st in (K.STATUS_ACCEPTED, K.STATUS_REJECTED, K.STATUS_MISSING)]
-            g.put(r, 0, gname)
-            g.formula(r, 1, f"=COUNTIF({roster_rng('C')},A{x})", counts[0])
-            for j, st in enumerate((K.STATUS_ACCEPTED, K.STATUS_REJECTED, K.STATUS_MISSING)):
-                g.formula(r, 2 + j, f'=COUNTIFS({roster_rng("C")},A{x},{roster_rng("G")},"{st}")', counts[1 + j])
-            g.formula(r, 5, f"=IF(B{x}=0,0,C{x}/B{x})", counts[1] / counts[0] if counts[0] else 0, self.f_pct)
-            avg = sum(b.score.total for b in got) / len(got) if got else ""
-            g.formula(r, 6, f'=IFERROR(AVERAGEIF({score_rng("C")},A{x},{score_rng(col["总分"])}),"")', avg, self.f_num)
-            passed, models = sum(b.score.passed for b in got), sum(b.score.model for b in got)
-            g.formula(r, 7, f'=COUNTIFS({score_rng("C")},A{x},{score_rng(col["是否达标"])},"是")', passed)
-            g.formula(r, 8, f'=COUNTIFS({score_rng("C")},A{x},{score_rng(col["样板候选"])},"是")', models)
-            g.formula(r, 9, f'=IF(AND(B{x}>0,H{x}=B{x},I{x}>={p.share}*B{x}),"是","")',
-                      "是" if gname in res.benchmarks else "")
-        end = top + len(generals)  # 0-based row after the per-总支 table
-        # category profile
-        ctop = end + 2
-        for c, h in enumerate(["建设内容", "权重", "平均得分", "得分率"]):
-            g.put(ctop - 1, c, h, self.f_head)
-        for j, cat in enumerate(self.checklist.categories):
-            r, x = ctop + j, ctop + j + 1
-            letter = xl_col_to_name(self.score_first_cat + j)
-            avg = sum(b.score.categories[cat.code] for b in res.branches) / self.n if self.n else 0
-            g.put(r, 0, cat.name)
-            g.formula(r, 1, f"={p.weights[cat.code]}", cat.weight)
-            g.formula(r, 2, f"=IFERROR(AVERAGE({score_rng(letter)}),0)", avg, self.f_num)
-            g.formula(r, 3, f"=IF(B{x}=0,0,C{x}/B{x})", avg / cat.weight if cat.weight else 0, self.f_pct)
-        cend = ctop + len(self.checklist.categories)
-        # grade distribution
-        gtop = cend + 2
-        g.put(gtop - 1, 0, "等次", self.f_head)
-        g.put(gtop - 1, 1, "支部数", self.f_head)
-        for j, (name, _) in enumerate(res.params.grades):
-            g.put(gtop + j, 0, name)
-            g.formula(gtop + j, 1, f'=COUNTIF({score_rng(col["等次"])},A{gtop + j + 1})',
-                      sum(1 for b in scored if b.grade == name))
-        g.flush(ws, self.put)
-        self._charts(ws, top, end, ctop, cend)
 
-    def _charts(self, ws, top: int, end: int, ctop: int, cend: int) -> None:
-        if end > top:
-            progress = self.wb.add_chart({"type": "column"})
-            for c, label in ((1, "应报"), (2, "已收")):
-                progress.add_series({"name": label, "categories": [K.MASTER_OVERVIEW, top, 0, end - 1, 0],
-                                     "values": [K.MASTER_OVERVIEW, top, c, end - 1, c]})
-            progress.set_title({"name": "各党总支报送进度"})
-            ws.insert_chart(top, 11, progress, {"x_scale": 1.3})
-            avg = self.wb.add_chart({"type": "bar"})
-            avg.add_series({"name": "平均分", "categories": [K.MASTER_OVERVIEW, top, 0, end - 1, 0],
-                            "values": [K.MASTER_OVERVIEW, top, 6, end - 1, 6]})
-            avg.set_title({"name": "各党总支平均分"})
-            avg.set_legend({"none": True})
-            ws.insert_chart(top + 16, 11, avg, {"x_scale": 1.3})
-        profile = self.wb.add_chart({"type": "radar"})
-        profile.add_series({"name": "得分率", "categories": [K.MASTER_OVERVIEW, ctop, 0, cend - 1, 0],
-                            "values": [K.MASTER_OVERVIEW, ctop, 3, cend - 1, 3]})
-        profile.set_title({"name": "建设内容得分率"})
-        ws.insert_chart(ctop, 5, profile)
+def _book(wb, results, checklist, settings, branches, conn) -> Book:
+    rejected = rejected_branches(conn)
+    accepted = {b.branch.code for b in results.branches}
+    status = {b.code: K.STATUS_ACCEPTED if b.code in accepted else K.STATUS_REJECTED if b.code in rejected
+              else K.STATUS_MISSING for b in branches}
+    widest = {key: max((getattr(b, attr) for b in branches), key=display_width, default="")
+              for key, attr in (("branch_code", "code"), ("branch_name", "name"), ("general", "general"))}
+    return Book(wb, Formats(wb), results, checklist, settings, branches, conn, Params(checklist),
+                score_columns(checklist), status, widest, _field_kinds())
 
-    def evidence(self) -> None:
-        heads = ["支部编码", "支部名称", "所属总支", "指标编码", "核验内容", "要求", "记录显示", "结论", "说明", "依据"]
-        ws = self.sheet(K.MASTER_EVIDENCE, "证据明细（由支部台账核验）", heads, [10, 26, 18, 8, 14, 20, 28, 8, 30, 30])
-        r = FIRST
-        for br in self.results.branches:
-            for e in br.evidence:
-                row = [br.branch.code, br.branch.name, br.branch.general, e.indicator, _RULE_NAMES.get(e.rule, e.rule),
-                       e.requirement, e.measured, e.verdict, e.detail, "；".join(e.rows)]
-                for c, v in enumerate(row):
-                    self.put(ws, r, c, v)
-                r += 1
-        for verdict, fmt in (("不符合", self.f_red), ("未到期", self.f_orange)):
-            ws.conditional_format(FIRST, 7, max(r - 1, FIRST), 7, {"type": "cell", "criteria": "==",
-                                                                   "value": f'"{verdict}"', "format": fmt})
-        self.finish(ws, heads, r - 1)
 
-    def problems(self) -> None:
-        keys = [k for k in K.PROBLEM_COLUMNS if k != "seq"]
-        heads = ["支部编码", "支部名称", "所属总支"] + [K.PROBLEM_COLUMNS[k] for k in keys]
-        ws = self.sheet(K.MASTER_PROBLEMS, "问题清单和责任清单汇总", heads, [10, 26, 18, 10, 36, 36, 10, 12, 10])
-        r = FIRST
-        for br in self.results.branches:
-            for p in br.problems:
-                for c, v in enumerate([br.branch.code, br.branch.name, br.branch.general] + [p.get(k) for k in keys]):
-                    self.put(ws, r, c, v)
-                r += 1
-        self.finish(ws, heads, r - 1)
+def _table(b: Book, name: str, title: str, cols: Columns, **kw) -> Table:
+    return Table(b.wb, b.fmt, name, title, cols, seen=b.branch_widths, **kw)
 
-    def records(self) -> None:
-        """基本信息 and the raw tables of every current return, streamed from the ledger."""
-        order = {b.code: i for i, b in enumerate(self.branches)}
-        basic_keys = list(K.BASIC_FIELDS)
-        self._stream(K.MASTER_BASIC, "各支部基本信息", ["支部编码", "支部名称", "所属总支"] +
-                     [K.BASIC_FIELDS[k] for k in basic_keys], "t_basic", basic_keys, order, with_row=False)
-        for sheet, title, table in ((K.MASTER_MEMBERS, "党员名册汇总", "members"),
-                                    (K.MASTER_ACTIVITIES, "三会一课记录汇总", "activities"),
-                                    (K.MASTER_ACTIVISTS, "入党积极分子汇总", "activists")):
-            keys = [k for k in K.TABLES[table][1] if k != "seq"]
-            self._stream(sheet, title, ["支部编码", "支部名称", "所属总支", "原表行号"] +
-                         [K.TABLES[table][1][k] for k in keys], f"t_{table}", keys, order, with_row=True)
 
-    def _stream(self, sheet, title, heads, table, keys, order, with_row: bool) -> None:
-        cols = ", ".join(f'x."{k}"' for k in keys)
-        row_col = "x.row, " if with_row else ""
-        cursor = self.conn.execute(
-            f"""SELECT b.code, b.name, b.general, {row_col}{cols} FROM {table} x
-                JOIN returns r ON r.id = x.return_id AND r.current = 1 AND r.kind = ?
-                JOIN t_basic b ON b.return_id = r.id ORDER BY b.code, {'x.row' if with_row else 'b.code'}""",
-            (K.KIND_BRANCH,))
-        part, ws, r = 1, self.sheet(sheet, title, heads), FIRST
-        for rec in cursor:
-            if r >= K.EXCEL_MAX_ROWS:  # a sheet is full: continue on the next one
-                self.finish(ws, heads, r - 1)
-                part += 1
-                ws, r = self.sheet(f"{sheet}({part})", f"{title}（续{part - 1}）", heads), FIRST
-            for c, v in enumerate(rec):
-                self.put(ws, r, c, v)
-            r += 1
-        self.finish(ws, heads, r - 1)
+def build(path: Path, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
+          conn, constant_memory: bool = True) -> None:
+    """Write the master workbook at path."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": constant_memory, "strings_to_formulas": False,
+                                         "strings_to_urls": False, "strings_to_numbers": False,
+                                         "tmpdir": str(path.parent)})
+    wb.set_properties({"title": f"{settings.college}{settings.year}年党支部建设汇总表",
+                       "author": settings.department, "created": dt.datetime(settings.year, 1, 1)})
+    book = _book(wb, results, checklist, settings, branches, conn)
+    for sheet in (overview_sheet, score_sheet, detail_sheet, evidence_sheet, problems_sheet, record_sheets,
+                  roster_sheet, missing_sheet, log_sheet, checklist_sheet, params_sheet):  # tabs in this order
+        sheet(book)
+    wb.close()
 
-    def roster(self) -> None:
-        heads = ["支部编码", "支部名称", "所属总支", "支部类型", "支部书记", "联系电话", "报送状态"]
-        ws = self.sheet(K.MASTER_ROSTER, "支部名册及报送状态", heads, [10, 28, 20, 14, 10, 14, 10])
-        for i, b in enumerate(self.branches):
-            for c, v in enumerate([b.code, b.name, b.general, b.type, b.secretary, b.phone, self.status[b.code]]):
-                self.put(ws, FIRST + i, c, v)
-        self.finish(ws, heads, FIRST + len(self.branches) - 1)
 
-    def missing(self) -> None:
-        heads = ["支部编码", "支部名称", "所属总支", "支部书记", "联系电话", "状态"]
-        ws = self.sheet(K.MASTER_MISSING, "尚未报送或退回待改的支部", heads, [10, 28, 20, 10, 14, 10])
-        r = FIRST
-        for b in self.branches:
-            if self.status[b.code] != K.STATUS_ACCEPTED:
-                for c, v in enumerate([b.code, b.name, b.general, b.secretary, b.phone, self.status[b.code]]):
-                    self.put(ws, r, c, v)
-                r += 1
-        self.finish(ws, heads, r - 1)
+# -- the sheets ----------------------------------------------------------------------------------------
 
-    def log(self) -> None:
-        heads = ["收到时间", "原文件名", "处理结果", "支部编码", "错误", "提醒", "说明", "原件存档位置", "退回说明"]
-        ws = self.sheet(K.MASTER_LOG, "报送记录（每个收到的文件一行）", heads, [18, 36, 8, 10, 6, 6, 50, 40, 40])
-        rows = self.conn.execute(
-            """SELECT f.arrived_at, f.original_name, f.outcome, f.branch_code, f.errors, f.warnings,
-                      (SELECT message FROM findings WHERE file_id = f.id ORDER BY severity = 'error' DESC, rowid LIMIT 1),
-                      f.stored_as, f.feedback FROM files f ORDER BY f.id""")
-        r = FIRST
-        for rec in rows:
-            rec = list(rec)
-            rec[0] = rec[0].replace("T", " ")
-            rec[2] = K.OUTCOME_NAMES.get(rec[2], rec[2])
-            for c, v in enumerate(rec):
-                self.put(ws, r, c, v)
-            r += 1
-        self.finish(ws, heads, r - 1)
+def params_sheet(b: Book) -> None:
+    res, cl, p = b.results, b.checklist, b.params
+    ws = b.wb.add_worksheet(K.MASTER_PARAMS, worksheet_class=ClassicSheet)
+    fmt, g = b.fmt, Grid()  # constant_memory needs rows in order: collect, then write row by row
+    g.put(0, 0, "计分参数（可在此试算：改动后各表自动重算）", fmt.title)
+    rows = [("达标分数线", res.params.pass_line, "长期修改：templates/checklist.yaml 中的 pass_line"),
+            ("样板比例（支部总数的几分之一，0 为不评）", res.params.quota_denominator,
+             "长期修改：xlflow.toml 中的 phase（达标、提质为 10，创优为 5）"),
+            ("支部总数", len(b.branches), "长期修改：templates/branches.xlsx（支部名册）"),
+            ("样板名额", F(f"=IF({p.denominator}>0,INT({p.roster_count}/{p.denominator}),0)", res.quota),
+             "公式：支部总数 ÷ 样板比例，取整"),
+            ("标杆院系：样板占本总支支部数不低于", res.params.benchmark_share, "长期修改：xlflow.toml 中的 benchmark_share")]
+    label_width = max(display_width(label) for label, _, _ in rows) + 2  # no label cut, on screen or paper
+    widths = {0: label_width, 1: 10, 2: 3, 3: 10, 4: 8, 5: 3, 6: 18, 7: 3, 8: 18, 9: 8}
+    for c, w in widths.items():
+        ws.set_column(c, c, w)
+    page_setup(ws, tall=1, margins=(0.5, 0.5, 0.6, 0.6))  # one page
+    span = sum(widths.values())
+    g.merge(1, 0, p.LAST, "在本表或“指标明细”的初验、复验等次中改动，只是在 Excel/WPS 中试算：各表随即重算，"
+                          "但不进入台账，下次生成汇总表时恢复为下列文件中的值（改过的汇总表会另存为"
+                          "“master（已修改-日期时间）.xlsx”，不会丢失）。要长期改变，请按每项右边或下方的说明修改。",
+            fmt.note, span)
+    for i, (label, value, where) in enumerate(rows):
+        g.put(2 + i, 0, label)
+        g.put(2 + i, p.VALUE, value, fmt.pct if i == 4 else None)
+        g.put(2 + i, p.VALUE + 2, where)
+    t = p.TOP
+    for col, head in ((p.RATING, "等次"), (p.RATING + 1, "计分系数"), (p.GRADE, "等次划分"), (p.GRADE + 1, "最低分"),
+                      (p.VETO, "否决项（指标编码）"), (p.CATEGORY, "类别"), (p.CATEGORY + 1, "权重")):
+        g.put(t - 1, col, head, fmt.head)
+    for i, (name, factor) in enumerate(res.params.factors):
+        g.put(t + i, p.RATING, name)
+        g.put(t + i, p.RATING + 1, "不计分" if factor is None else factor)
+    for i, (name, low) in enumerate(res.params.grades):
+        g.put(t + i, p.GRADE, name)
+        # the 达标 grade follows the pass line
+        g.put(t + i, p.GRADE + 1, F(f"={p.pass_line}", low) if low == res.params.pass_line else low)
+    for i, code in enumerate(res.params.veto):
+        g.put(t + i, p.VETO, code)
+    for i, c in enumerate(cl.categories):
+        g.put(t + i, p.CATEGORY, c.name)
+        g.put(t + i, p.CATEGORY + 1, c.weight)
+    note = t + max(len(res.params.factors), len(res.params.grades), len(res.params.veto), len(cl.categories)) + 1
+    g.merge(note, 0, p.LAST, "长期修改：等次和计分系数（ratings）、等次划分（grades）、否决项（veto）、类别权重"
+                             "（categories 的 weight）都在 templates/checklist.yaml 中修改，下次生成汇总表时生效；"
+                             "初验、复验等次由各党总支和学院填写验收工作簿（outbox/review/），交回 inbox/ 后计入。",
+            fmt.note, span)
+    g.merge(note + 1, 0, p.LAST, "计分规则：采用等次取复验，无复验取初验，再无取自评；“不计分”的指标从本类别中扣除，"
+                                 "本类别按适用指标折算回权重；否决项的采用等次系数为 0 时，总分再高也认定为未达标。",
+            fmt.wrap, span)
+    g.flush(ws)
 
-    def checklist_sheet(self) -> None:
-        heads = ["指标编码", "建设内容", "序号", "简称", "具体指标", "分值", "否决项", "可核验的要求"]
-        ws = self.sheet(K.MASTER_CHECKLIST, f"建设要点清单（版本 {self.checklist.version}）", heads,
-                        [8, 16, 5, 18, 70, 6, 6, 30])
-        r = FIRST
-        for cat in self.checklist.categories:
-            for ind in cat.indicators:
-                rules = "；".join(_RULE_NAMES.get(x.type, x.type) for x in ind.rules)
-                for c, v in enumerate([ind.code, cat.name, ind.seq, ind.short, ind.text, ind.points,
-                                       "是" if ind.veto else "", rules]):
-                    self.put(ws, r, c, v)
-                r += 1
-        self.finish(ws, heads, r - 1)
+
+def detail_sheet(b: Book) -> None:
+    p, res, cols = b.params, b.results, DETAIL
+    t = _table(b, K.MASTER_DETAIL, f"指标明细（每个支部 {b.per} 项，采用等次和得分为公式）", cols)
+    f = cols.row_formula
+    used = f('=IF({second}<>"",{second},IF({first}<>"",{first},{self}))')
+    source = f('=IF({second}<>"","复验",IF({first}<>"","初验","自评"))')
+    factor = f("=IFERROR(INDEX({factors},MATCH({used},{names},0)),0)", factors=p.rating_factors, names=p.rating_names)
+    possible = f("=IF(ISNUMBER({factor}),{points},0)")
+    got = f("=IF(ISNUMBER({factor}),{points}*{factor},0)")
+    veto = f("=IF(COUNTIF({vetoes},{indicator})=0,0,IF({factor}=0,1,0))", vetoes=p.veto)
+    cats = {c.code: c.short for c in b.checklist.categories}
+    for br in res.branches:
+        s, ev, code_, name, general = br.score, br.evidence, br.branch.code, br.branch.name, br.branch.general
+        for ind in b.checklist.indicators:
+            code = ind.code
+            x = t.r + 1
+            k = res.params.factor(s.used[code])
+            t.row({"branch_code": code_, "branch_name": name, "general": general, "indicator": code,
+                   "category": cats[ind.category], "points": ind.points, "self": br.self_ratings.get(code),
+                   "evidence": verdict_of(code, ev), "mismatch": "是" if code in br.mismatches else None,
+                   "first": br.first.ratings.get(code), "second": br.second.ratings.get(code),
+                   "used": F(used.format(r=x), s.used[code]), "source": F(source.format(r=x), s.source[code]),
+                   "factor": F(factor.format(r=x), "不计分" if k is None else k),
+                   "possible": F(possible.format(r=x), 0 if k is None else ind.points),
+                   "got": F(got.format(r=x), 0 if k is None else ind.points * k),
+                   "veto": F(veto.format(r=x), 1 if code in res.params.veto and k == 0 else 0)})
+    first, last = t.first_last()
+    for key in ("first", "second"):  # ratings a clerk may try: only the checklist's
+        dropdown(t.ws, first - 1, cols[key], last - 1, p.rating_names, cols.cols[cols[key]].head,
+                 [r.name for r in b.checklist.ratings], "请从下拉列表中选择。此处改动只用于试算，"
+                 "长期有效的验收等次请通过验收工作簿交回。")
+    t.close()
+
+
+def score_sheet(b: Book) -> None:
+    cl, p, res, cols, s = b.checklist, b.params, b.results, b.scores, b.settings
+    t = _table(b, K.MASTER_SCORES, f"{s.college}{s.year}年党支部建设得分表（公式计算，改动参数或等次后自动重算）", cols)
+    f = cols.row_formula
+    first_cat, last_cat = (f"cat_{c.code}" for c in (cl.categories[0], cl.categories[-1]))
+    n = len(res.branches)
+    total_col = cols.span("total", FIRST + 1, FIRST + max(n, 1), absolute=True)
+    total = f("=ROUND(SUM({a}:{b}),2)", a=cols.letter(first_cat) + "{r}", b=cols.letter(last_cat) + "{r}")
+    rank = f("=RANK({total},{all})", all=total_col)
+    grade = p.grade_rows[-1][0]
+    for name_cell, min_cell in reversed(p.grade_rows[:-1]):
+        grade = f"IF({{total}}>={min_cell},{name_cell},{grade})"
+    grade = f(f"=IF({{vetoes}}>0,{p.grade_rows[-1][0]},{grade})")
+    passed = f('=IF(AND({vetoes}=0,{total}>={line}),"是","否")', line=p.pass_line)
+    model = f('=IF(AND({passed}="是",{rank}<={quota}),"是","")', quota=p.quota)
+    offsets, start = {}, 0
+    for c in cl.categories:
+        offsets[c.code] = (start, start + len(c.indicators) - 1)
+        start += len(c.indicators)
+    for i, br in enumerate(res.branches):
+        x, sc = t.r + 1, br.score
+        d0 = FIRST + 1 + i * b.per  # 1-based first detail row of this branch
+        row = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
+               "type": br.branch.type}
+        for cat in cl.categories:
+            a, z = d0 + offsets[cat.code][0], d0 + offsets[cat.code][1]
+            can = f"SUM({DETAIL.span('possible', a, z, K.MASTER_DETAIL)})"
+            got = f"SUM({DETAIL.span('got', a, z, K.MASTER_DETAIL)})"
+            w = p.weights[cat.code]
+            row[f"cat_{cat.code}"] = F(f"=IF({can}=0,{w},{w}*{got}/{can})", sc.categories[cat.code])
+        row |= {"total": F(total.format(r=x), sc.total), "rank": F(rank.format(r=x), sc.rank),
+                "vetoes": F(f"=SUM({DETAIL.span('veto', d0, d0 + b.per - 1, K.MASTER_DETAIL)})", len(sc.veto_hits)),
+                "grade": F(grade.format(r=x), sc.grade), "passed": F(passed.format(r=x), "是" if sc.passed else "否"),
+                "model": F(model.format(r=x), "是" if sc.model else ""), "mismatches": len(br.mismatches) or None,
+                "first": br.first.conclusion, "second": br.second.conclusion}
+        t.row(row)
+    first, last = t.first_last()
+    grades, fmt = res.params.grades, b.fmt
+    for key, value, style in (("grade", f'"{grades[-1][0]}"', fmt.bad), ("grade", f'"{grades[0][0]}"', fmt.good),
+                              ("model", '"是"', fmt.good)):
+        t.ws.conditional_format(cols.span(key, first, last), {"type": "cell", "criteria": "==", "value": value,
+                                                              "format": style})
+    t.ws.conditional_format(cols.span("mismatches", first, last), {"type": "cell", "criteria": ">", "value": 0,
+                                                                   "format": fmt.warn})
+    t.close()
+
+
+def _block(b: Book, g: Grid, top: int, cols: Columns, rows: list[dict]) -> int:
+    """A table on a small sheet: its header in row top - 1, then one {key: value} per row, formatted
+    by the column's kind. Returns the row after it."""
+    for c, h in enumerate(cols.heads):
+        g.put(top - 1, c, h, b.fmt.head)
+    for i, values in enumerate(rows):
+        for key, v in values.items():
+            kind = cols.cols[cols[key]].kind
+            g.put(top + i, cols[key], v, None if kind == "text" else getattr(b.fmt, kind))
+    return top + len(rows)
+
+
+def overview_sheet(b: Book) -> None:
+    res, p, s, fmt, sc = b.results, b.params, b.settings, b.fmt, b.scores
+    ws = b.wb.add_worksheet(K.MASTER_OVERVIEW, worksheet_class=ClassicSheet)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, max(len(GENERALS) - 1, 8), 11)
+    page_setup(ws, tall=1)  # the overview (tables and charts) on one A4 page
+    ws.activate()
+    g = Grid()
+    g.put(0, 0, f"{s.college}{s.year}年党支部标准化规范化建设汇总（{s.phase}引领）", fmt.title)
+    n, n_roster = len(res.branches), len(b.branches)
+
+    def roster(key):
+        return ROSTER.span(key, FIRST + 1, FIRST + max(n_roster, 1), K.MASTER_ROSTER, absolute=True)
+
+    def scores(key):
+        return sc.span(key, FIRST + 1, FIRST + max(n, 1), K.MASTER_SCORES, absolute=True)
+
+    scored = [x.score for x in res.branches]
+    counts = {st: sum(1 for v in b.status.values() if v == st) for st in (K.STATUS_REJECTED, K.STATUS_MISSING)}
+    figures = [
+        ("支部总数", f"=COUNTA({roster('branch_code')})", n_roster),
+        ("已收", f'=COUNTIF({roster("status")},"{K.STATUS_ACCEPTED}")', n),
+        ("退回待改", f'=COUNTIF({roster("status")},"{K.STATUS_REJECTED}")', counts[K.STATUS_REJECTED]),
+        ("未报", f'=COUNTIF({roster("status")},"{K.STATUS_MISSING}")', counts[K.STATUS_MISSING]),
+        ("平均分", f'=IFERROR(AVERAGE({scores("total")}),"")', sum(x.total for x in scored) / n if n else ""),
+        ("达标支部", f'=COUNTIF({scores("passed")},"是")', sum(x.passed for x in scored)),
+        ("样板名额", f"={p.quota}", res.quota),
+        ("样板候选", f'=COUNTIF({scores("model")},"是")', sum(x.model for x in scored)),
+    ]
+    for i, (label, formula, value) in enumerate(figures):
+        g.put(2, i + 1, label, fmt.head)
+        g.put(3, i + 1, F(formula, value), fmt.num if label == "平均分" else None)
+    g.put(3, 0, "全院", fmt.head)
+
+    # per 总支
+    top, f = 6, GENERALS.row_formula
+    statuses = {"accepted": K.STATUS_ACCEPTED, "rejected": K.STATUS_REJECTED, "missing": K.STATUS_MISSING}
+    by_status = {key: f(f'=COUNTIFS({roster("general")},{{general}},{roster("status")},"{st}")')
+                 for key, st in statuses.items()}
+    expected = f("=COUNTIF({rg},{general})", rg=roster("general"))
+    rate = f("=IF({expected}=0,0,{accepted}/{expected})")
+    average = f('=IFERROR(AVERAGEIF({g},{general},{t}),"")', g=scores("general"), t=scores("total"))
+    passed = f('=COUNTIFS({g},{general},{p},"是")', g=scores("general"), p=scores("passed"))
+    models = f('=COUNTIFS({g},{general},{m},"是")', g=scores("general"), m=scores("model"))
+    bench = f('=IF(AND({expected}>0,{passed}={expected},{models}>={share}*{expected}),"是","")', share=p.share)
+    rows = []
+    for i, gname in enumerate(dict.fromkeys(x.general for x in b.branches)):
+        x = top + i + 1
+        mine = [c for c in b.branches if c.general == gname]
+        got = [c for c in res.branches if c.branch.general == gname]
+        values = {"general": gname, "expected": F(expected.format(r=x), len(mine)),
+                  **{key: F(by_status[key].format(r=x), sum(1 for c in mine if b.status[c.code] == st))
+                     for key, st in statuses.items()}}
+        rows.append(values | {
+            "rate": F(rate.format(r=x), values["accepted"].value / len(mine) if mine else 0),
+            "average": F(average.format(r=x), sum(c.score.total for c in got) / len(got) if got else ""),
+            "passed": F(passed.format(r=x), sum(c.score.passed for c in got)),
+            "models": F(models.format(r=x), sum(c.score.model for c in got)),
+            "benchmark": F(bench.format(r=x), "是" if gname in res.benchmarks else "")})
+    end = _block(b, g, top, GENERALS, rows)
+
+    # category profile
+    ctop, f = end + 2, PROFILE.row_formula
+    rate = f("=IF({weight}=0,0,{average}/{weight})")
+    rows = []
+    for j, cat in enumerate(b.checklist.categories):
+        avg = sum(c.score.categories[cat.code] for c in res.branches) / n if n else 0
+        rows.append({"category": cat.name, "weight": F(f"={p.weights[cat.code]}", cat.weight),
+                     "average": F(f"=IFERROR(AVERAGE({scores('cat_' + cat.code)}),0)", avg),
+                     "rate": F(rate.format(r=ctop + j + 1), avg / cat.weight if cat.weight else 0)})
+    cend = _block(b, g, ctop, PROFILE, rows)
+
+    # grade distribution
+    gtop = cend + 2
+    count = GRADE_COUNTS.row_formula('=COUNTIF({g},{grade})', g=scores("grade"))
+    _block(b, g, gtop, GRADE_COUNTS, [
+        {"grade": name, "count": F(count.format(r=gtop + j + 1), sum(1 for x in scored if x.grade == name))}
+        for j, (name, _) in enumerate(res.params.grades)])
+    g.flush(ws)
+    _charts(b, ws, top, end, ctop, cend)
+
+
+def _charts(b: Book, ws, top: int, end: int, ctop: int, cend: int) -> None:
+    wb, cols, right = b.wb, GENERALS, len(GENERALS) + 1
+    if end > top:
+        progress, name = wb.add_chart({"type": "column"}), cols["general"]
+        for key in ("expected", "accepted"):
+            c = cols[key]
+            progress.add_series({"name": cols.cols[c].head, "categories": [K.MASTER_OVERVIEW, top, name, end - 1, name],
+                                 "values": [K.MASTER_OVERVIEW, top, c, end - 1, c]})
+        progress.set_title({"name": "各党总支报送进度"})
+        ws.insert_chart(top, right, progress, {"x_scale": 1.3})
+        avg, c = wb.add_chart({"type": "bar"}), cols["average"]
+        avg.add_series({"name": "平均分", "categories": [K.MASTER_OVERVIEW, top, name, end - 1, name],
+                        "values": [K.MASTER_OVERVIEW, top, c, end - 1, c]})
+        avg.set_title({"name": "各党总支平均分"})
+        avg.set_legend({"none": True})
+        ws.insert_chart(top + 16, right, avg, {"x_scale": 1.3})
+    profile = wb.add_chart({"type": "radar"})
+    c, rate = PROFILE["category"], PROFILE["rate"]
+    profile.add_series({"name": "得分率", "categories": [K.MASTER_OVERVIEW, ctop, c, cend - 1, c],
+                        "values": [K.MASTER_OVERVIEW, ctop, rate, cend - 1, rate]})
+    profile.set_title({"name": "建设内容得分率"})
+    ws.insert_chart(ctop, 5, profile)
+
+
+def evidence_sheet(b: Book) -> None:
+    t = _table(b, K.MASTER_EVIDENCE, "证据明细（由支部台账核验）", EVIDENCE)
+    for br in b.results.branches:
+        for e in br.evidence:
+            t.row({"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
+                   "indicator": e.indicator, "rule": _RULE_NAMES.get(e.rule, e.rule), "requirement": e.requirement,
+                   "measured": e.measured, "verdict": e.verdict, "detail": e.detail, "rows": "；".join(e.rows)})
+    first, last = t.first_last()
+    for verdict, style in (("不符合", b.fmt.bad), ("未到期", b.fmt.warn)):
+        t.ws.conditional_format(EVIDENCE.span("verdict", first, last), {"type": "cell", "criteria": "==",
+                                                                        "value": f'"{verdict}"', "format": style})
+    t.close()
+
+
+def _record_columns(table: str, kinds: dict[str, str], with_row: bool) -> Columns:
+    heads = K.BASIC_FIELDS if table == "basic" else K.TABLES[table][1]
+    return Columns([*BRANCH, *([Col("row", "原表行号")] if with_row else []),
+                    *(Col(k, heads[k], kinds.get(k, "text")) for k in heads if k != "seq")])
+
+
+def problems_sheet(b: Book) -> None:
+    cols = _record_columns("problems", b.kinds["problems"], with_row=False)
+    t = _table(b, K.MASTER_PROBLEMS, "问题清单和责任清单汇总", cols)
+    keys = [c.key for c in cols.cols[len(BRANCH):]]
+    for br in b.results.branches:
+        for prob in br.problems:
+            t.row({"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
+                   **{k: prob.get(k) for k in keys}})
+    t.close()
+
+
+def record_sheets(b: Book) -> None:
+    """基本信息 and the raw tables of every current return, streamed from the ledger."""
+    for sheet, title, table in ((K.MASTER_BASIC, "各支部基本信息", "basic"),
+                                (K.MASTER_MEMBERS, "党员名册汇总", "members"),
+                                (K.MASTER_ACTIVITIES, "三会一课记录汇总", "activities"),
+                                (K.MASTER_ACTIVISTS, "入党积极分子汇总", "activists")):
+        with_row = table != "basic"
+        cols = _record_columns(table, b.kinds[table], with_row)
+        keys = [c.key for c in cols.cols]
+        t = _table(b, sheet, title, cols, spill=True)
+        for rec in current_records(b.conn, table, keys[len(BRANCH) + with_row:], with_row):
+            t.row(dict(zip(keys, rec)))
+        t.close()
+
+
+def roster_sheet(b: Book) -> None:
+    t = _table(b, K.MASTER_ROSTER, "支部名册及报送状态", ROSTER)
+    for x in b.branches:
+        t.row({"branch_code": x.code, "branch_name": x.name, "general": x.general, "type": x.type,
+               "secretary": x.secretary, "phone": x.phone, "status": b.status[x.code]})
+    t.close()
+
+
+def missing_sheet(b: Book) -> None:
+    t = _table(b, K.MASTER_MISSING, "尚未报送或退回待改的支部", MISSING)
+    for x in b.branches:
+        if b.status[x.code] != K.STATUS_ACCEPTED:
+            t.row({"branch_code": x.code, "branch_name": x.name, "general": x.general, "secretary": x.secretary,
+                   "phone": x.phone, "status": b.status[x.code]})
+    t.close()
+
+
+def log_sheet(b: Book) -> None:
+    t = _table(b, K.MASTER_LOG, "报送记录（每个收到的文件一行）", LOG, top=True)
+    width = LOG.cols[LOG["message"]].width
+    for rec in file_log(b.conn):
+        row = dict(zip(("arrived", "name", "outcome", "branch_code", "errors", "warnings", "message", "stored",
+                        "feedback"), rec))
+        row["outcome"] = K.OUTCOME_NAMES.get(row["outcome"], row["outcome"])
+        if row["message"]:  # the whole finding readable, on screen and on paper
+            t.ws.set_row(t.r, 15 * min(wrapped_lines(row["message"], width), 8) + 3)
+        t.row(row)
+    t.close()
+
+
+def checklist_sheet(b: Book) -> None:
+    t = _table(b, K.MASTER_CHECKLIST, f"建设要点清单（版本 {b.checklist.version}）", CHECKLIST, top=True)
+    width = CHECKLIST.cols[CHECKLIST["text"]].width
+    for cat in b.checklist.categories:
+        for ind in cat.indicators:
+            t.ws.set_row(t.r, 15 * wrapped_lines(ind.text, width) + 3)
+            t.row({"code": ind.code, "category": cat.name, "seq": ind.seq, "short": ind.short, "text": ind.text,
+                   "points": ind.points, "veto": "是" if ind.veto else None,
+                   "rules": "；".join(_RULE_NAMES.get(x.type, x.type) for x in ind.rules)})
+    t.close()
 
 
 _RULE_NAMES = {
@@ -510,21 +521,6 @@ _RULE_NAMES = {
 
 
 def write_master(conn, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
-                 dest: Path, now: dt.datetime) -> tuple[Path, bool]:
-    """Build the master beside dest and rename it into place. If dest is locked (open in Excel),
-    keep the new one beside it with a timestamp. Returns (where it is, whether that is dest)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".master.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        MasterWriter(tmp, results, checklist, settings, branches, conn).build()
-        try:
-            os.replace(tmp, dest)
-            return dest, True
-        except PermissionError:
-            beside = dest.with_name(f"{dest.stem}_{now:%Y%m%d-%H%M%S}{dest.suffix}")
-            os.replace(tmp, beside)
-            return beside, False
-    finally:
-        tmp.unlink(missing_ok=True)
+                 dest: Path, now: dt.datetime) -> Written:
+    """Build the master and put it at dest, keeping a clerk's edited copy (keep.put_in_place)."""
+    return put_in_place(lambda tmp: build(tmp, results, checklist, settings, branches, conn), dest, now)

@@ -289,3 +289,10 @@ CLI_NO_FOLDER = "找不到工作目录“{root}”。请用 --root 指定已有�
 CLI_NOT_A_FOLDER = ("{where}“{root}”不是 xlflow 的工作目录（其中没有 xlflow.toml，也没有 templates/checklist.yaml），"
                     "未做任何处理。请用 --root 指定工作目录，例如 xlflow {command} --root 2019年支部建设；"
                     "或先运行 xlflow init {quoted} 把它建成工作目录。")
+
+
+# ---- the master workbook (master.py, outputs.py): a clerk's edit is kept, never overwritten ----
+def master_edit_kept(dest_name: str, kept_name: str) -> str:
+    return (f"汇总表 {dest_name} 在 xlflow 上次生成后被改动并保存过，改过的文件已原样另存为 {kept_name}"
+            f"（在同一文件夹），新的 {dest_name} 已按台账重新生成。汇总表中的改动只是试算；要长期生效，"
+            "计分参数请改 templates/checklist.yaml 或 xlflow.toml，初验、复验等次请通过验收工作簿交回 inbox/。")

@@ -4,16 +4,20 @@ the ledger, the checklist and the settings. Called after every pass that changed
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from xlflow.checklist import Checklist
 from xlflow.ledger import open_ledger
 from xlflow.master import write_master
+from xlflow.messages import master_edit_kept
 from xlflow.reports import ReportRun, write_reports
 from xlflow.results import Results, load_results
 from xlflow.settings import Settings
 from xlflow.workspace import Workspace
+
+log = logging.getLogger("xlflow")
 
 
 @dataclass
@@ -22,6 +26,8 @@ class Rebuilt:
     master_in_place: bool  # False: master.xlsx was open elsewhere, the new one sits beside it
     results: Results
     reports: ReportRun | None = None
+    master_kept: Path | None = None  # the clerk's edited master.xlsx, kept under this name
+    kept_message: str = ""  # what to tell the clerk about it (console and log)
 
 
 def rebuild_outputs(ws: Workspace, now: dt.datetime) -> Rebuilt:
@@ -40,7 +46,11 @@ def rebuild_master(ws: Workspace, now: dt.datetime, checklist: Checklist | None 
     conn = open_ledger(ws.ledger)
     try:
         results = load_results(conn, checklist, settings, branches)
-        path, in_place = write_master(conn, results, checklist, settings, branches, ws.master, now)
+        written = write_master(conn, results, checklist, settings, branches, ws.master, now)
     finally:
         conn.close()
-    return Rebuilt(path, in_place, results)
+    done = Rebuilt(written.path, written.in_place, results, master_kept=written.kept)
+    if written.kept:
+        done.kept_message = master_edit_kept(ws.master.name, written.kept.name)
+        log.warning(done.kept_message)
+    return done
