@@ -22,9 +22,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
-from openpyxl import Workbook
 
 import xlflow.files
+from helpers import write_roster
 from xlflow import constants as K
 from xlflow import documents as D
 from xlflow import reports as R
@@ -49,17 +49,6 @@ GB = {"top": "2098", "bottom": "1984", "left": "1588", "right": "1474"}  # 37/35
 # ---- the campaign ------------------------------------------------------------------------------
 
 MEETING, DECIDED = "学院党委2019年第12次会议", dt.date(2019, 12, 24)
-
-
-def write_roster(path: Path, branches) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = K.ROSTER_SHEET
-    keys = list(K.ROSTER_COLUMNS)
-    ws.append([K.ROSTER_COLUMNS[k] for k in keys])
-    for b in branches:
-        ws.append([getattr(b, k) for k in keys])
-    wb.save(path)
 
 
 @pytest.fixture(scope="module")
