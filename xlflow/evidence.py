@@ -51,7 +51,7 @@ _WHEN = {"committee": ("设支委会的支部", "未设支委会"), "groups": ("
 class Evidence:
     indicator: str  # indicator code, e.g. ZJ02
     rule: str  # rule type, e.g. frequency
-    measured: str  # what the records show, e.g. "3 个季度中 2 个季度召开"
+    measured: str  # what the records show, e.g. "第一季度至第三季度中有 2 个季度召开"
     requirement: str  # e.g. "支部党员大会每季度至少 1 次"
     verdict: str  # one of VERDICTS
     rows: tuple[str, ...] = ()  # where it came from: "三会一课 第 5、9 行", "党员名册 第 7 行 张三"
@@ -257,7 +257,7 @@ def _secretary_training(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
     verdict = _yearly(done, c)
     return _ev(verdict, "书记本年度已参加集中轮训" if done else "书记本年度未参加集中轮训",
                f"书记每年参加集中轮训 {rule.get('per_year')} 次", c.basic_ref(d, "secretary_trained"),
-               "年度未结束，尚未到期" if verdict == PENDING else "")
+               "年底前参加轮训即可" if verdict == PENDING else "")
 
 
 def _venue(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
@@ -280,10 +280,14 @@ def _periodic(items: list[tuple[dt.date, int]], per: str, need: int, what: str, 
     due = [i for i, p in enumerate(ps) if p.last < d.as_of]
     short = [i for i in due if counts[i] < need]
     verb_n = verb if need == 1 else f"{verb}满 {need} 次"
-    if due and per == "year":
-        measured = "、".join(f"{ps[i].label}{verb} {counts[i]} 次" for i in due)
+    # worded as a clerk would: "1月至10月每月均召开", "第一季度至第三季度中有 2 个季度召开"
+    if due and (per == "year" or len(due) == 1):
+        measured = "、".join(f"{ps[i].label}{verb} {counts[i]} 次" if counts[i] else f"{ps[i].label}未{verb}"
+                            for i in due)
     elif due:
-        measured = f"{len(due)} {_UNIT[per]}中 {len(due) - len(short)} {_UNIT[per]}{verb_n}"
+        span, met = f"{ps[due[0]].label}至{ps[due[-1]].label}", len(due) - len(short)
+        measured = (f"{span}{_EVERY[per]}均{verb_n}" if not short else f"{span}均未{verb_n}" if not met
+                    else f"{span}中有 {met} {_UNIT[per]}{verb_n}")
     if short:
         missing = "、".join(ps[i].label + (f"（仅 {counts[i]} 次）" if counts[i] else "") for i in short)
         return FAIL, measured, rows, f"缺 {missing}"
@@ -291,10 +295,10 @@ def _periodic(items: list[tuple[dt.date, int]], per: str, need: int, what: str, 
         return PASS, measured, rows, ""
     # nothing is over yet: only the running period can speak (done early, or still owed)
     now = next((i for i, p in enumerate(ps) if p.first <= d.as_of <= p.last), len(ps) - 1)
-    measured = f"{ps[now].label}（未结束）已{verb} {counts[now]} 次"
+    measured = f"{ps[now].label}尚未结束，已{verb} {counts[now]} 次"
     if counts[now] >= need:
         return PASS, measured, rows, ""
-    return PENDING, measured, rows, f"{ps[now].label}尚未结束，尚未到期"
+    return PENDING, measured, rows, f"{ps[now].label}结束前还需{verb} {need - counts[now]} 次"
 
 
 def _frequency(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
