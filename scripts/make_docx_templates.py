@@ -511,7 +511,8 @@ def acceptance():
     b.p("尚未认定。目前进度：{{ stage }}。是否认定达标，以学院党委会议的决定为准。")
     b.tag("{%p endif %}")
     b.tag("{%p if decided %}")
-    sign(b, "{{ signer }}", "{{ decision_date }}", gap=1)
+    b.blank(keep_next=True)  # a form's signature lines (as in 四、五), right-aligned, never split
+    b.p("{{ committee }}（盖章）\n{{ decision_date }}", SIGN)
     b.tag("{%p endif %}")
     return doc
 
@@ -574,7 +575,7 @@ def imprint(doc, b: Body, office: str, printed: str) -> None:
            '<w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/></w:pPr></w:p>')
     doc.add_section(WD_SECTION.EVEN_PAGE)
     sec = doc.sections[-1]
-    for footer in (sec.footer, sec.even_page_footer, sec.first_page_footer):
+    for footer in (sec.footer, sec.even_page_footer):
         footer.is_linked_to_previous = False  # an empty footer of its own: no page number
     rule = '<w:{} w:val="single" w:sz="8" w:space="1" w:color="000000"/>'
     r = rpr(FANGSONG, SZ_4)

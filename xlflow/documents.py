@@ -276,7 +276,6 @@ def acceptance_context(br: BranchResult, checklist: Checklist, params: Params, s
     decided = st.stage in (K.STAGE_RECOGNIZED, K.STAGE_NOT_RECOGNIZED)
     return {**_common(settings),
             "title": title_text([settings.college, "党支部建设", "达标验收意见书"]),
-            "signer": signature(settings.committee),
             "branch": _branch_info(br),
             "scores": [{"seq": n, "name": c.name, "weight": _num(c.weight), "score": _score(s.categories.get(c.code))}
                        for n, c in enumerate(checklist.categories, 1)],
