@@ -88,9 +88,10 @@ def rpr(east: str, size: int, bold: bool = False, color: str | None = None, lati
 
 def ppr(*, line: int | None = LINE, rule: str = "exact", jc: str | None = None, first_chars: int | None = None,
         grid: bool = False, keep_next: bool = False, outline: int | None = None, before: int = 0, after: int = 0,
-        right_chars: int | None = None, left: int | None = None, extra: str = "") -> str:
-    """A w:pPr in schema order. first_chars / right_chars are in 1/100 character, left in twips."""
-    parts = ["<w:keepNext/>" if keep_next else "", extra, "" if grid else '<w:snapToGrid w:val="0"/>']
+        right_chars: int | None = None, left: int | None = None, extra: str = "", tail: str = "") -> str:
+    """A w:pPr in schema order. first_chars / right_chars are in 1/100 character, left in twips; extra:
+    elements before w:pBdr (keepLines, framePr), tail: those between w:pBdr and w:snapToGrid."""
+    parts = ["<w:keepNext/>" if keep_next else "", extra, tail, "" if grid else '<w:snapToGrid w:val="0"/>']
     spacing = f'<w:spacing w:before="{before}" w:after="{after}"'
     spacing += f' w:line="{line}" w:lineRule="{rule}"/>' if line else "/>"
     parts.append(spacing)
@@ -160,7 +161,9 @@ def setup_styles(doc, *, certificate: bool = False) -> None:
     _add_style(doc, BODY, "公文正文", ppr(line=line, first_chars=200, jc="both"), body)
     _add_style(doc, PLAIN, "公文顶格", ppr(line=line, jc="both"), body)
     _add_style(doc, SIGN, "公文落款", ppr(line=line, jc="right", right_chars=400, extra="<w:keepLines/>"), body)
-    _add_style(doc, SIGNATURE, "公文署名", ppr(line=line, jc="center", left=SIGN_LEFT, extra="<w:keepLines/>"), body)
+    # no extra space between Chinese and Arabic numerals (autoSpaceDE/DN): the date is as wide as counted
+    _add_style(doc, SIGNATURE, "公文署名", ppr(line=line, jc="center", left=SIGN_LEFT, extra="<w:keepLines/>",
+                                           tail='<w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'), body)
     _add_style(doc, TABLE, "表格文字", ppr(line=300, rule="atLeast", grid=False, jc="left"),
                rpr(FANGSONG, SZ_XIAO4))
     _add_style(doc, TABLE_HEAD, "表格标题行", ppr(line=300, rule="atLeast", grid=False, jc="center"),
