@@ -146,7 +146,7 @@ def setup_styles(doc, *, certificate: bool = False) -> None:
         f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" w:eastAsia="{FANGSONG}" w:cs="{LATIN}" w:hint="eastAsia"/>'
         f'<w:kern w:val="2"/><w:sz w:val="{SZ_3}"/><w:szCs w:val="{SZ_3}"/>'
         '<w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr></w:rPrDefault>'
-        '<w:pPrDefault><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr></w:pPrDefault>'
+        '<w:pPrDefault><w:pPr><w:widowControl/><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr></w:pPrDefault>'
         '</w:docDefaults>'))
 
     line = None if certificate else LINE
@@ -283,12 +283,14 @@ class Body:
                   '<w:r><w:br w:type="page"/></w:r></w:p>')
 
     def table(self, columns: list[tuple[str, int, str]], rows: list, *, font: str = TABLE, size: int | None = None,
-              header: bool = True) -> None:
+              header: bool = True, keep_next: bool = False) -> None:
         """A bordered table: columns are (header, width in twips, alignment of the data cells).
 
         rows: each a list of cell texts (one per column), or a str: a control row holding only a
         {%tr … %} tag, written as one merged cell. Widths must add up to at most the text width.
+        keep_next: the table on the same page as the paragraph after it (a signature under it).
         """
+        keep = "<w:keepNext/>" if keep_next else ""
         widths = [w for _, w, _ in columns]
         total = sum(widths)
         assert total <= TEXT_W, (total, TEXT_W)
@@ -310,7 +312,7 @@ class Body:
             span_xml = f'<w:gridSpan w:val="{span}"/>' if span > 1 else ""
             run = f'<w:r>{size_r}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>' if text else ""
             return (f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{span_xml}<w:vAlign w:val="center"/></w:tcPr>'
-                    f'<w:p><w:pPr><w:pStyle w:val="{style}"/><w:jc w:val="{jc}"/></w:pPr>{run}</w:p></w:tc>')
+                    f'<w:p><w:pPr><w:pStyle w:val="{style}"/>{keep}<w:jc w:val="{jc}"/></w:pPr>{run}</w:p></w:tc>')
 
         if header:
             xml.append('<w:tr><w:trPr><w:cantSplit/><w:tblHeader/><w:trHeight w:val="454"/></w:trPr>')
@@ -333,7 +335,7 @@ class Body:
         xml.append("</w:tbl>")
         self._add("".join(xml))
         # a little air below the table (6 pt), off the line grid
-        self._add(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{PLAIN}"/>'
+        self._add(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{PLAIN}"/>{keep}'
                   '<w:spacing w:before="0" w:after="0" w:line="120" w:lineRule="exact"/></w:pPr></w:p>')
 
 
@@ -489,16 +491,16 @@ def acceptance():
     for no, key, who, unit in (("四", "first", "党总支初验意见", "党总支（盖章）"),
                                ("五", "second", "学院复验意见", "党委组织部（盖章）")):
         b.p(f"{no}、{who}", "Heading1")
-        b.p(f"结论：{{{{ {key}.conclusion }}}}")
+        b.p(f"结论：{{{{ {key}.conclusion }}}}", keep_next=True)
         b.tag(f"{{%p if {key}.opinion %}}")
-        b.p(f"{{{{ {key}.opinion }}}}")
+        b.p(f"{{{{ {key}.opinion }}}}", keep_next=True)
         b.tag("{%p endif %}")
         b.tag(f"{{%p if {key}.comments %}}")
         b.table([("指标", 1100, "center"), ("内容", 2744, "left"), ("等次", 1200, "center"), ("意见", 3800, "left")], [
             f"{{%tr for c in {key}.comments %}}",
             ["{{ c.code }}", "{{ c.short }}", "{{ c.rating }}", "{{ c.comment }}"],
             "{%tr endfor %}",
-        ])
+        ], keep_next=True)
         b.tag("{%p endif %}")
         b.blank(keep_next=True)
         b.p(f"{unit}　　　　负责人（签字）：{{{{ {key}.reviewer }}}}\n{{{{ {key}.date }}}}", SIGN)

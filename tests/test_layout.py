@@ -121,8 +121,14 @@ def printed(campaign, libreoffice, tmp_path_factory):  # noqa: F811
     for d in docs.values():
         if d.kind in (D.ANNUAL, D.REMINDER, D.DECISION):
             picks[d.path] = (d.kind, d.context)
-    acceptances = [d for d in docs.values() if d.kind == D.ACCEPTANCE][:3]
-    picks.update({d.path: (d.kind, d.context) for d in acceptances})
+    acceptances = [d for d in docs.values() if d.kind == D.ACCEPTANCE]
+    picks.update({d.path: (d.kind, d.context) for d in acceptances[:3]})
+    # 意见书 whose 复验 opinion grows by about a line at a time: their signature blocks fall on every
+    # line of a page, the page's foot included
+    decided = next(d for d in acceptances if d.context["recognized"] and d.context["second"]["opinion"])
+    for k in range(0, 23):
+        second = {**decided.context["second"], "opinion": "台账规范，记录完整，" * (3 * k) + "同意认定达标。"}
+        picks[f"opinion_{k}.docx"] = (D.ACCEPTANCE, {**decided.context, "second": second})
     # a decision naming no 样板: one attachment, not numbered; annexes of several lengths, so that
     # the text ends on an odd page in some and on an even page in others
     plain = copy.deepcopy(res)
@@ -207,6 +213,27 @@ def test_the_signature_is_centred_over_the_date_and_never_alone_on_a_page(printe
             assert abs(date.centre - at) < CHAR3 / 2, f"{name}: date centred at {date.centre:.1f} pt, not {at:.1f}"
         others = [ln for ln in content(pp[n - 1]) if ln not in (*signer, date)]
         assert others and others[-1].y1 < signer[0].y0, f"{name}: page {n} holds only the signature"
+
+
+def test_the_forms_signature_lines_stay_together_under_the_text(printed):
+    """The 意见书's blocks (党总支/党委组织部（盖章）… and the committee's) are never split from their date."""
+    blocks, wrong = 0, []
+    for name, (_, ctx, pp) in _of(printed, D.ACCEPTANCE).items():
+        for n, page in enumerate(pp, 1):
+            texts = [ln.text for ln in content(page)]
+            for i, t in enumerate(texts):
+                if t.endswith("（盖章）") or "负责人（签字）" in t:
+                    blocks += 1
+                    if not (i + 1 < len(texts) and (DATE.match(texts[i + 1]) or "年月日" in texts[i + 1])):
+                        wrong.append(f"{name}: “{t}” at the foot of page {n}, its date on the next")
+                    # (at the top of a page it may be: LibreOffice does not keep a table, nor a
+                    # paragraph of a whole page, with the paragraph after it; the page then goes on)
+                    if i == 0 and len(texts) < 3:
+                        wrong.append(f"{name}: page {n} holds only “{t}” and its date")
+            if texts and DATE.match(texts[0]) and n > 1:
+                wrong.append(f"{name}: page {n} begins with the date")
+    assert not wrong
+    assert blocks >= 3 * 23
 
 
 def design_width(text: str) -> float:
