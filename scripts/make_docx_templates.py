@@ -444,7 +444,7 @@ def acceptance():
     b.p("否决项“{{ veto }}”评为“未达标”，总分再高也不能认定达标，须限期整改后重新申请验收。")
     b.tag("{%p endif %}")
     b.tag("{%p if deductions %}")
-    b.p("扣分的指标如下：")
+    b.p("扣分的指标如下：", keep_next=True)
     b.table([("指标", 1100, "center"), ("内容", 3344, "left"), ("验收等次", 1400, "center"),
              ("等次来源", 1400, "center"), ("得分/分值", 1600, "center")], [
         "{%tr for d in deductions %}",
@@ -622,8 +622,9 @@ def annual():
     b.p("按照《{{ college }}党支部建设“两化一创”强基引领三年行动计划（2019-2021）》要求，"
         "现将本总支{{ year }}年度党支部标准化规范化建设情况报告如下。")
     b.p("一、基本情况", "Heading1")
-    b.p("本总支共有党支部{{ total }}个（{{ types }}）。截至{{ as_of }}，{{ returned }}个党支部报送了验收材料，"
-        "{{ missing|length }}个尚未报送。")
+    b.p("本总支共有党支部{{ total }}个（{{ types }}）。截至{{ as_of }}，{% if not missing %}所属党支部均已报送验收材料"
+        "{% elif not returned %}所属党支部均未报送验收材料"
+        "{% else %}{{ returned }}个党支部报送了验收材料，{{ missing|length }}个尚未报送{% endif %}。")
     b.tag("{%p if returned %}")
     b.p("验收进度：{{ stages }}；{{ models_text }}。按验收计分，{{ grades }}，平均得分{{ average }}分。")
     b.tag("{%p endif %}")
@@ -635,7 +636,7 @@ def annual():
         ["{{ r.seq }}", "{{ r.name }}", "{{ r.stage }}", "{{ r.total }}", "{{ r.grade }}", "{{ r.rank }}", "{{ r.note }}"],
         "{%tr endfor %}",
     ], size=SZ_5)
-    b.p("各项建设内容的平均得分和得分率如下：")
+    b.p("各项建设内容的平均得分和得分率如下：", keep_next=True)
     b.table([("建设内容", 3844, "left"), ("分值", 1500, "center"), ("平均得分", 1750, "center"),
              ("得分率", 1750, "center")], [
         "{%tr for c in categories %}",
@@ -647,7 +648,7 @@ def annual():
     b.tag("{%p endif %}")
     b.p("三、存在的主要问题及整改情况", "Heading1")
     b.tag("{%p if problems %}")
-    b.p("各党支部共查摆问题{{ problems|length }}个，其中{{ problem_status }}。")
+    b.p("各党支部共查摆问题{{ problems|length }}个，其中{{ problem_status }}。", keep_next=True)
     b.table([("序号", 700, "center"), ("党支部", 2600, "left"), ("指标", 900, "center"), ("存在问题", 3644, "left"),
              ("整改状态", 1000, "center")], [
         "{%tr for q in problems %}",
@@ -659,7 +660,7 @@ def annual():
     b.tag("{%p endif %}")
     b.p("四、未报送党支部", "Heading1")
     b.tag("{%p if missing %}")
-    b.p("下列{{ missing|length }}个党支部尚未报送验收材料，本总支将督促其尽快报送：")
+    b.p("下列{{ missing|length }}个党支部尚未报送验收材料，本总支将督促其尽快报送：", keep_next=True)
     b.table([("序号", 700, "center"), ("支部编码", 1300, "center"), ("党支部", 4044, "left"),
              ("支部书记", 1100, "center"), ("联系电话", 1700, "center")], [
         "{%tr for m in missing %}",
@@ -671,7 +672,7 @@ def annual():
     b.tag("{%p endif %}")
     b.p("五、下一步工作", "Heading1")
     b.p("本总支将针对验收中发现的问题，督促各党支部逐项整改、按期销号；对未达标的党支部限期整顿，"
-        "确保所属党支部全部达标；积极培育校级“样板党支部”，推动党支部建设质量整体提升。")
+        "确保所属党支部全部达标；积极培育校级“样板党支部”，推动党支部建设质量整体提升。", keep_next=True)
     b.p("特此报告。", keep_next=True)
     sign(b, "{{ signer }}", "{{ date }}")
     return doc
@@ -693,7 +694,7 @@ def reminder():
             ("rectify", "下列{{ rectify|length }}个党支部的验收结论为“整改后再验”，整改期限已过，"
                                          "尚未交回整改后的填报表：")):
         b.tag(f"{{%p if {key} %}}")
-        b.p(text)
+        b.p(text, keep_next=True)
         what = [("情况", 1900, "left")] if key == "rectify" else []  # the others' 情况 is the sentence above
         b.table([("序号", 700, "center"), ("支部编码", 1300, "center"), ("党支部", 4144 - 1900 * len(what), "left"),
                  *what, ("支部书记", 1000, "center"), ("联系电话", 1700, "center")], [
