@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -231,7 +232,7 @@ def test_activist_reports_scale_with_quarters_over_since_designation():
                            activist("丙", D(2018, 9, 1), D(2019, 10, 1), 3, row=5)])
     e = rule_ev(data, "activist_reports")
     assert (e.verdict, e.detail, e.rows) == (FAIL, "甲 2/3 次", ("入党积极分子 第 3 行 甲",))
-    assert e.measured == "3 名积极分子中 2 名汇报次数达到要求（已过 3 个季度）"
+    assert e.measured == "3 名积极分子中 2 名按期汇报（已过 3 个季度）"
 
 
 def test_activist_review():
@@ -390,3 +391,10 @@ def test_ledger_round_trip_gives_the_same_evidence(samples, tmp_path):
         assert stored.self_ratings == direct.self_ratings
         assert check_return(stored, CHECKLIST, SETTINGS) == check_return(direct, CHECKLIST, SETTINGS)
     conn.close()
+
+
+def test_counts_read_as_a_clerk_writes_them():
+    """“14 名党员均足月缴纳”, never “14 名党员中 14 名”, nor “中 0 名”."""
+    texts = [e.measured for e in check_return(make(), CHECKLIST, SETTINGS)]
+    assert any(re.fullmatch(r"已过 10 个月，\d+ 名党员均足月缴纳", t) for t in texts), texts
+    assert not [t for t in texts if re.search(r"(\d+) 名\w+中 \1 名|中 0 名|(\d+) 个\w+中 \2 个", t)], texts
