@@ -393,6 +393,13 @@ def test_docx_page_fonts_grid_and_page_number(campaign, kind):
         assert tbl.find(f"{W}tblPr/{W}tblBorders/{W}insideV") is not None
         for tc in tbl.iter(f"{W}tc"):
             assert tc.find(f"{W}tcPr/{W}tcW").get(f"{W}type") == "dxa"
+    if kind == D.DECISION:  # the 版记: a section from the next even page, a full-width frame at its foot
+        assert sect.find(f"{W}type").get(f"{W}val") == "evenPage"
+        [frame] = [p for p in doc.iter(f"{W}p") if p.find(f"{W}pPr/{W}framePr") is not None]
+        fp = frame.find(f"{W}pPr/{W}framePr")
+        assert (fp.get(f"{W}w"), fp.get(f"{W}yAlign"), fp.get(f"{W}vAnchor")) == ("8844", "bottom", "margin")
+        rules = frame.find(f"{W}pPr/{W}pBdr")
+        assert [rules.find(f"{W}{side}").get(f"{W}sz") for side in ("top", "bottom")] == ["8", "8"]  # 0.35 mm
     body = ET.tostring(doc, encoding="unicode")
     assert "{{" not in body and "{%" not in body, "every tag is rendered"
     assert not re.search(r"\d{4}-\d{2}-\d{2}", "".join(t.text or "" for t in doc.iter(f"{W}t"))), \
