@@ -37,7 +37,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import docx
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
@@ -60,9 +60,17 @@ LINE = 579  # 28.95 pt: 22 lines in 225 mm
 CHAR_SPACE = -849  # 1/4096 pt: 28 characters of 3号 in 156 mm
 CONDENSE = -6  # 1/20 pt: 3号 characters 0.3 pt closer, so 28 fit a line without snapping to the grid
 RED = "FF0000"
+# 署名 centred over the 成文日期, the date 右空四字 (GB/T 9704 7.3.5.1): the centre of a date such as
+# 2019年12月24日 (8 Times digits and 3 characters of condensed 3号) four characters in from the right;
+# the 署名 paragraph is centred on it by a box from SIGN_LEFT to the right edge. xlflow breaks a
+# 署名 too long for the box into lines (documents.SIGN_EM).
+CHAR = TEXT_W / 28
+DATE_W = 8 * (SZ_3 * 5 + CONDENSE) + 3 * (SZ_3 * 10 + CONDENSE)
+SIGN_LEFT = round(2 * (TEXT_W - 4 * CHAR - DATE_W / 2) - TEXT_W)
 
 # ---- style ids ----
 BODY, PLAIN, SIGN, TABLE, TABLE_HEAD, NOTE = "GwBody", "GwPlain", "GwSign", "GwTable", "GwTableHead", "GwNote"
+SIGNATURE = "GwSignature"
 
 
 def rpr(east: str, size: int, bold: bool = False, color: str | None = None, latin: str = LATIN,
@@ -80,15 +88,18 @@ def rpr(east: str, size: int, bold: bool = False, color: str | None = None, lati
 
 def ppr(*, line: int | None = LINE, rule: str = "exact", jc: str | None = None, first_chars: int | None = None,
         grid: bool = False, keep_next: bool = False, outline: int | None = None, before: int = 0, after: int = 0,
-        right_chars: int | None = None, extra: str = "") -> str:
-    """A w:pPr in schema order. first_chars / right_chars are in 1/100 character."""
-    parts = ["<w:keepNext/>" if keep_next else "", extra, "" if grid else '<w:snapToGrid w:val="0"/>']
+        right_chars: int | None = None, left: int | None = None, extra: str = "", tail: str = "") -> str:
+    """A w:pPr in schema order. first_chars / right_chars are in 1/100 character, left in twips; extra:
+    elements before w:pBdr (keepLines, framePr), tail: those between w:pBdr and w:snapToGrid."""
+    parts = ["<w:keepNext/>" if keep_next else "", extra, tail, "" if grid else '<w:snapToGrid w:val="0"/>']
     spacing = f'<w:spacing w:before="{before}" w:after="{after}"'
     spacing += f' w:line="{line}" w:lineRule="{rule}"/>' if line else "/>"
     parts.append(spacing)
     ind = []
     if first_chars is not None:
         ind.append(f'w:firstLineChars="{first_chars}" w:firstLine="{first_chars * SZ_3 * 10 // 100}"')
+    if left is not None:
+        ind.append(f'w:left="{left}" w:right="0"')
     if right_chars is not None:
         ind.append(f'w:rightChars="{right_chars}" w:right="{right_chars * SZ_3 * 10 // 100}"')
     if ind:
@@ -135,7 +146,7 @@ def setup_styles(doc, *, certificate: bool = False) -> None:
         f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" w:eastAsia="{FANGSONG}" w:cs="{LATIN}" w:hint="eastAsia"/>'
         f'<w:kern w:val="2"/><w:sz w:val="{SZ_3}"/><w:szCs w:val="{SZ_3}"/>'
         '<w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr></w:rPrDefault>'
-        '<w:pPrDefault><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr></w:pPrDefault>'
+        '<w:pPrDefault><w:pPr><w:widowControl/><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr></w:pPrDefault>'
         '</w:docDefaults>'))
 
     line = None if certificate else LINE
@@ -149,7 +160,10 @@ def setup_styles(doc, *, certificate: bool = False) -> None:
                                                 extra="<w:keepLines/>"), rpr(KAITI, SZ_3, spacing=CONDENSE))
     _add_style(doc, BODY, "公文正文", ppr(line=line, first_chars=200, jc="both"), body)
     _add_style(doc, PLAIN, "公文顶格", ppr(line=line, jc="both"), body)
-    _add_style(doc, SIGN, "公文落款", ppr(line=line, jc="right", right_chars=400), body)
+    _add_style(doc, SIGN, "公文落款", ppr(line=line, jc="right", right_chars=400, extra="<w:keepLines/>"), body)
+    # no extra space between Chinese and Arabic numerals (autoSpaceDE/DN): the date is as wide as counted
+    _add_style(doc, SIGNATURE, "公文署名", ppr(line=line, jc="center", left=SIGN_LEFT, extra="<w:keepLines/>",
+                                           tail='<w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'), body)
     _add_style(doc, TABLE, "表格文字", ppr(line=300, rule="atLeast", grid=False, jc="left"),
                rpr(FANGSONG, SZ_XIAO4))
     _add_style(doc, TABLE_HEAD, "表格标题行", ppr(line=300, rule="atLeast", grid=False, jc="center"),
@@ -243,36 +257,40 @@ class Body:
         self.anchor.addprevious(parse_xml(xml))
 
     def p(self, text: str = "", style: str = BODY, *, jc: str | None = None, r: str = "", extra_ppr: str = "",
-          border: str = "") -> None:
-        """One paragraph; text may hold docxtpl tags. r: run properties (raw) for direct formatting."""
-        p_pr = f'<w:pStyle w:val="{style}"/>'
+          border: str = "", keep_next: bool = False) -> None:
+        """One paragraph; text may hold docxtpl tags and \n (a line break inside the paragraph).
+        r: run properties (raw) for direct formatting. keep_next: on the same page as the next one."""
+        p_pr = f'<w:pStyle w:val="{style}"/>' + ("<w:keepNext/>" if keep_next else "")
         if border:
             p_pr += border
         p_pr += extra_ppr
         if jc:
             p_pr += f'<w:jc w:val="{jc}"/>'
-        run = f'<w:r>{r}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>' if text else ""
+        run = "<w:r><w:br/></w:r>".join(f'<w:r>{r}<w:t xml:space="preserve">{escape(line)}</w:t></w:r>'
+                                         for line in text.split("\n")) if text else ""
         self._add(f'<w:p {nsdecls("w")}><w:pPr>{p_pr}</w:pPr>{run}</w:p>')
 
     def tag(self, tag: str) -> None:
         """A paragraph holding only a {%p … %} tag (docxtpl removes the paragraph)."""
         self.p(tag, PLAIN)
 
-    def blank(self, n: int = 1, style: str = PLAIN) -> None:
+    def blank(self, n: int = 1, style: str = PLAIN, keep_next: bool = False) -> None:
         for _ in range(n):
-            self.p("", style)
+            self.p("", style, keep_next=keep_next)
 
     def page_break(self) -> None:
         self._add(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{PLAIN}"/></w:pPr>'
                   '<w:r><w:br w:type="page"/></w:r></w:p>')
 
     def table(self, columns: list[tuple[str, int, str]], rows: list, *, font: str = TABLE, size: int | None = None,
-              header: bool = True) -> None:
+              header: bool = True, keep_next: bool = False) -> None:
         """A bordered table: columns are (header, width in twips, alignment of the data cells).
 
         rows: each a list of cell texts (one per column), or a str: a control row holding only a
         {%tr … %} tag, written as one merged cell. Widths must add up to at most the text width.
+        keep_next: the table on the same page as the paragraph after it (a signature under it).
         """
+        keep = "<w:keepNext/>" if keep_next else ""
         widths = [w for _, w, _ in columns]
         total = sum(widths)
         assert total <= TEXT_W, (total, TEXT_W)
@@ -294,7 +312,7 @@ class Body:
             span_xml = f'<w:gridSpan w:val="{span}"/>' if span > 1 else ""
             run = f'<w:r>{size_r}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>' if text else ""
             return (f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{span_xml}<w:vAlign w:val="center"/></w:tcPr>'
-                    f'<w:p><w:pPr><w:pStyle w:val="{style}"/><w:jc w:val="{jc}"/></w:pPr>{run}</w:p></w:tc>')
+                    f'<w:p><w:pPr><w:pStyle w:val="{style}"/>{keep}<w:jc w:val="{jc}"/></w:pPr>{run}</w:p></w:tc>')
 
         if header:
             xml.append('<w:tr><w:trPr><w:cantSplit/><w:tblHeader/><w:trHeight w:val="454"/></w:trPr>')
@@ -317,7 +335,7 @@ class Body:
         xml.append("</w:tbl>")
         self._add("".join(xml))
         # a little air below the table (6 pt), off the line grid
-        self._add(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{PLAIN}"/>'
+        self._add(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{PLAIN}"/>{keep}'
                   '<w:spacing w:before="0" w:after="0" w:line="120" w:lineRule="exact"/></w:pPr></w:p>')
 
 
@@ -342,7 +360,7 @@ def new_document(*, landscape: bool = False, title: str = ""):
 
 
 KEEP_STYLES = {"Normal", "DefaultParagraphFont", "TableNormal", "NoList", "Title", "Heading1", "Heading2", "Header",
-               "Footer", BODY, PLAIN, SIGN, TABLE, TABLE_HEAD, NOTE}
+               "Footer", BODY, PLAIN, SIGN, SIGNATURE, TABLE, TABLE_HEAD, NOTE}
 DROP_PARTS = ("/thumbnail", "/stylesWithEffects", "/customXml", "/webSettings", "/numbering")
 
 
@@ -389,9 +407,10 @@ def save(doc, path: Path) -> None:
 
 
 def sign(b: Body, who: str, when: str, gap: int = 2) -> None:
-    b.blank(gap)
-    b.p(who, SIGN, extra_ppr="")
-    b.p(when, SIGN)
+    """署名 over 成文日期, centred on it, in one paragraph that is never split and stays on the page
+    of the text above (the paragraph before it is written with keep_next=True)."""
+    b.blank(gap, keep_next=True)
+    b.p(f"{who}\n{when}", SIGNATURE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +419,7 @@ def sign(b: Body, who: str, when: str, gap: int = 2) -> None:
 
 def acceptance():
     doc, b = new_document(title="党支部建设达标验收意见书")
-    b.p("{{ college }}党支部建设达标验收意见书", "Title")
+    b.p("{{ title }}", "Title")
     b.p("（{{ year }}年度）", PLAIN, jc="center", r=rpr(KAITI, SZ_3))
     b.blank()
     b.table([("项目", 1500, "center"), ("内容", 2922, "left"), ("项目", 1500, "center"), ("内容", 2922, "left")], [
@@ -424,8 +443,8 @@ def acceptance():
     b.tag("{%p if veto %}")
     b.p("否决项“{{ veto }}”评为“未达标”，总分再高也不能认定达标，须限期整改后重新申请验收。")
     b.tag("{%p endif %}")
-    b.p("（一）扣分指标", "Heading2")
     b.tag("{%p if deductions %}")
+    b.p("扣分的指标如下：", keep_next=True)
     b.table([("指标", 1100, "center"), ("内容", 3344, "left"), ("验收等次", 1400, "center"),
              ("等次来源", 1400, "center"), ("得分/分值", 1600, "center")], [
         "{%tr for d in deductions %}",
@@ -472,35 +491,33 @@ def acceptance():
     for no, key, who, unit in (("四", "first", "党总支初验意见", "党总支（盖章）"),
                                ("五", "second", "学院复验意见", "党委组织部（盖章）")):
         b.p(f"{no}、{who}", "Heading1")
-        b.p(f"结论：{{{{ {key}.conclusion }}}}")
+        b.p(f"结论：{{{{ {key}.conclusion }}}}", keep_next=True)
         b.tag(f"{{%p if {key}.opinion %}}")
-        b.p(f"{{{{ {key}.opinion }}}}")
+        b.p(f"{{{{ {key}.opinion }}}}", keep_next=True)
         b.tag("{%p endif %}")
         b.tag(f"{{%p if {key}.comments %}}")
         b.table([("指标", 1100, "center"), ("内容", 2744, "left"), ("等次", 1200, "center"), ("意见", 3800, "left")], [
             f"{{%tr for c in {key}.comments %}}",
             ["{{ c.code }}", "{{ c.short }}", "{{ c.rating }}", "{{ c.comment }}"],
             "{%tr endfor %}",
-        ])
+        ], keep_next=True)
         b.tag("{%p endif %}")
-        b.blank()
-        b.p(f"{unit}　　　　负责人（签字）：{{{{ {key}.reviewer }}}}", SIGN)
-        b.p(f"{{{{ {key}.date }}}}", SIGN)
+        b.blank(keep_next=True)
+        b.p(f"{unit}　　　　负责人（签字）：{{{{ {key}.reviewer }}}}\n{{{{ {key}.date }}}}", SIGN)
 
     b.p("六、学院党委认定意见", "Heading1")
     b.tag("{%p if recognized %}")
     b.p("经{{ meeting }}研究，该支部达到《三标准三规范》建设要求，认定为达标党支部"
-        "{% if model %}，评为校级“样板党支部”{% endif %}。")
+        "{% if model %}，评为校级“样板党支部”{% endif %}。", keep_next=True)
     b.tag("{%p elif decided %}")
     b.p("经{{ meeting }}研究，暂不认定为达标党支部{% if decision_note %}（{{ decision_note }}）{% endif %}，"
-        "请限期整改后重新申请验收。")
+        "请限期整改后重新申请验收。", keep_next=True)
     b.tag("{%p else %}")
     b.p("尚未认定。目前进度：{{ stage }}。是否认定达标，以学院党委会议的决定为准。")
     b.tag("{%p endif %}")
     b.tag("{%p if decided %}")
-    b.blank()
-    b.p("{{ committee }}（盖章）", SIGN)
-    b.p("{{ decision_date }}", SIGN)
+    b.blank(keep_next=True)  # a form's signature lines (as in 四、五), right-aligned, never split
+    b.p("{{ committee }}（盖章）\n{{ decision_date }}", SIGN)
     b.tag("{%p endif %}")
     return doc
 
@@ -527,16 +544,16 @@ def decision():
         "{{ models|length }}个党支部校级“样板党支部”称号{% if show_benchmarks %}，授予{{ benchmarks[0].name }}等"
         "{{ benchmarks|length }}个党总支“标杆院系”称号{% endif %}。")
     b.p("希望受到表彰的党支部珍惜荣誉，发挥示范引领作用。各党支部要以先进为榜样，对照标准查漏补缺、"
-        "整改提升，推动学院党支部建设质量全面提升。")
+        "整改提升，推动学院党支部建设质量全面提升。", keep_next=True)
     b.tag("{%p else %}")
     b.p("{{ no_models }}希望认定达标的党支部巩固成果、对标争先，尚未达标的党支部对照标准限期整改，"
-        "推动学院党支部建设质量全面提升。")
+        "推动学院党支部建设质量全面提升。", keep_next=True)
     b.tag("{%p endif %}")
-    b.blank()
+    b.blank(keep_next=True)
     b.tag("{%p for a in annexes %}")
-    b.p("{{ a.line }}")
+    b.p("{{ a.line }}", keep_next=True)
     b.tag("{%p endfor %}")
-    sign(b, "{{ committee }}", "{{ date }}")
+    sign(b, "{{ signer }}", "{{ date }}")
     b.tag("{%p for a in annexes %}")
     b.page_break()
     b.p("{{ a.no }}", PLAIN, r=rpr(HEITI, SZ_3))
@@ -549,13 +566,32 @@ def decision():
         "{%tr endfor %}",
     ])
     b.tag("{%p endfor %}")
-    # 版记: 印发机关 and 印发日期 between two lines
-    b.blank(2)
-    b.p("{{ committee }}办公室\t{{ printed }}", NOTE,
-        border='<w:pBdr><w:top w:val="single" w:sz="8" w:space="4" w:color="000000"/>'
-               '<w:bottom w:val="single" w:sz="8" w:space="4" w:color="000000"/></w:pBdr>',
-        extra_ppr='<w:ind w:left="280" w:right="0"/>')
+    imprint(doc, b, "{{ committee }}办公室", "{{ printed }}")
     return doc
+
+
+def imprint(doc, b: Body, office: str, printed: str) -> None:
+    """The 版记 (GB/T 9704 8.2): 印发机关 左空一字 and 印发日期 右空一字 between two full-width rules,
+    at the foot of the last page, which is an even page (the back of the last sheet). It is a
+    section of its own that starts on the next even page (Word and LibreOffice put a blank page
+    before it when the text ends on an even page), without page number (GB/T 9704 7.5), holding
+    the 版记 in a frame at the bottom of the text block."""
+    b._add(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{PLAIN}"/>'
+           '<w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/></w:pPr></w:p>')
+    doc.add_section(WD_SECTION.EVEN_PAGE)
+    sec = doc.sections[-1]
+    for footer in (sec.footer, sec.even_page_footer):
+        footer.is_linked_to_previous = False  # an empty footer of its own: no page number
+    rule = '<w:{} w:val="single" w:sz="8" w:space="1" w:color="000000"/>'
+    r = rpr(FANGSONG, SZ_4)
+    b._add(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{NOTE}"/>'
+           f'<w:framePr w:w="{TEXT_W}" w:wrap="notBeside" w:vAnchor="margin" w:hAnchor="margin" '
+           'w:xAlign="center" w:yAlign="bottom"/>'
+           f'<w:pBdr>{rule.format("top")}{rule.format("bottom")}</w:pBdr>'
+           f'<w:tabs><w:tab w:val="left" w:pos="280"/><w:tab w:val="right" w:pos="{TEXT_W - 280}"/></w:tabs>'
+           '<w:ind w:left="0" w:right="0"/></w:pPr>'
+           f'<w:r>{r}<w:tab/><w:t xml:space="preserve">{escape(office)}</w:t></w:r>'
+           f'<w:r>{r}<w:tab/><w:t xml:space="preserve">{escape(printed)}</w:t></w:r></w:p>')
 
 
 def certificate():
@@ -580,14 +616,15 @@ def certificate():
 
 def annual():
     doc, b = new_document(title="党总支年度党支部建设情况报告")
-    b.p("{{ general }}关于{{ year }}年度党支部标准化规范化建设情况的报告", "Title")
+    b.p("{{ title }}", "Title")
     b.blank()
     b.p("学院党委：", PLAIN)
     b.p("按照《{{ college }}党支部建设“两化一创”强基引领三年行动计划（2019-2021）》要求，"
         "现将本总支{{ year }}年度党支部标准化规范化建设情况报告如下。")
     b.p("一、基本情况", "Heading1")
-    b.p("本总支共有党支部{{ total }}个（{{ types }}）。截至{{ as_of }}，{{ returned }}个党支部报送了验收材料，"
-        "{{ missing|length }}个尚未报送。")
+    b.p("本总支共有党支部{{ total }}个（{{ types }}）。截至{{ as_of }}，{% if not missing %}所属党支部均已报送验收材料"
+        "{% elif not returned %}所属党支部均未报送验收材料"
+        "{% else %}{{ returned }}个党支部报送了验收材料，{{ missing|length }}个尚未报送{% endif %}。")
     b.tag("{%p if returned %}")
     b.p("验收进度：{{ stages }}；{{ models_text }}。按验收计分，{{ grades }}，平均得分{{ average }}分。")
     b.tag("{%p endif %}")
@@ -599,7 +636,7 @@ def annual():
         ["{{ r.seq }}", "{{ r.name }}", "{{ r.stage }}", "{{ r.total }}", "{{ r.grade }}", "{{ r.rank }}", "{{ r.note }}"],
         "{%tr endfor %}",
     ], size=SZ_5)
-    b.p("（一）各项建设内容得分情况", "Heading2")
+    b.p("各项建设内容的平均得分和得分率如下：", keep_next=True)
     b.table([("建设内容", 3844, "left"), ("分值", 1500, "center"), ("平均得分", 1750, "center"),
              ("得分率", 1750, "center")], [
         "{%tr for c in categories %}",
@@ -611,7 +648,7 @@ def annual():
     b.tag("{%p endif %}")
     b.p("三、存在的主要问题及整改情况", "Heading1")
     b.tag("{%p if problems %}")
-    b.p("各党支部共查摆问题{{ problems|length }}个，其中{{ problem_status }}。")
+    b.p("各党支部共查摆问题{{ problems|length }}个，其中{{ problem_status }}。", keep_next=True)
     b.table([("序号", 700, "center"), ("党支部", 2600, "left"), ("指标", 900, "center"), ("存在问题", 3644, "left"),
              ("整改状态", 1000, "center")], [
         "{%tr for q in problems %}",
@@ -623,20 +660,21 @@ def annual():
     b.tag("{%p endif %}")
     b.p("四、未报送党支部", "Heading1")
     b.tag("{%p if missing %}")
-    b.p("下列{{ missing|length }}个党支部尚未报送验收材料，本总支将督促其尽快报送：")
+    b.p("下列{{ missing|length }}个党支部尚未报送验收材料，本总支将督促其尽快报送：", keep_next=True)
     b.table([("序号", 700, "center"), ("支部编码", 1300, "center"), ("党支部", 4044, "left"),
-             ("支部书记", 1200, "center"), ("联系电话", 1600, "center")], [
+             ("支部书记", 1100, "center"), ("联系电话", 1700, "center")], [
         "{%tr for m in missing %}",
         ["{{ m.seq }}", "{{ m.code }}", "{{ m.name }}", "{{ m.secretary }}", "{{ m.phone }}"],
         "{%tr endfor %}",
-    ])
+    ], size=SZ_5)
     b.tag("{%p else %}")
     b.p("本总支所属党支部均已报送验收材料。")
     b.tag("{%p endif %}")
     b.p("五、下一步工作", "Heading1")
     b.p("本总支将针对验收中发现的问题，督促各党支部逐项整改、按期销号；对未达标的党支部限期整顿，"
-        "确保所属党支部全部达标；积极培育校级“样板党支部”，推动党支部建设质量整体提升。")
-    sign(b, "{{ general }}", "{{ date }}")
+        "确保所属党支部全部达标；积极培育校级“样板党支部”，推动党支部建设质量整体提升。", keep_next=True)
+    b.p("特此报告。", keep_next=True)
+    sign(b, "{{ signer }}", "{{ date }}")
     return doc
 
 
@@ -656,7 +694,7 @@ def reminder():
             ("rectify", "下列{{ rectify|length }}个党支部的验收结论为“整改后再验”，整改期限已过，"
                                          "尚未交回整改后的填报表：")):
         b.tag(f"{{%p if {key} %}}")
-        b.p(text)
+        b.p(text, keep_next=True)
         what = [("情况", 1900, "left")] if key == "rectify" else []  # the others' 情况 is the sentence above
         b.table([("序号", 700, "center"), ("支部编码", 1300, "center"), ("党支部", 4144 - 1900 * len(what), "left"),
                  *what, ("支部书记", 1000, "center"), ("联系电话", 1700, "center")], [
@@ -672,8 +710,8 @@ def reminder():
     b.p("请督促上述党支部在{{ deadline }}前报送。")
     b.tag("{%p endif %}")
     b.p("填报表请使用下发的模板填写，不要改动表格结构；被退回的，按退回说明修改后重新报送。")
-    b.p("联系方式：{{ contact }}")
-    sign(b, "{{ department }}", "{{ date }}", gap=1)
+    b.p("联系方式：{{ contact }}", keep_next=True)
+    sign(b, "{{ signer }}", "{{ date }}", gap=1)
     return doc
 
 

@@ -444,9 +444,14 @@ def _worker_main() -> int:
                     raise RuntimeError("no PDF export filter for this document type")
             else:
                 filt = job["filter"]
-            doc.storeToURL(
-                uno.systemPathToFileUrl(job["dst"]), props(FilterName=filt, Overwrite=True)
-            )
+            store = props(FilterName=filt, Overwrite=True)
+            if filt == "writer_pdf_Export":
+                # keep the blank pages Writer inserts (before a section that starts on an even
+                # page), as a double-sided print has them
+                data = uno.Any("[]com.sun.star.beans.PropertyValue", props(IsSkipEmptyPages=False))
+                store += props(FilterData=data)
+            # uno.invoke: a plain call would not pass FilterData as a typed sequence
+            uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(job["dst"]), store))
             res["ok"] = True
         except Exception as exc:  # report and carry on with the next job
             failed = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -151,14 +152,16 @@ def test_venue():
 
 def test_quarter_without_members_meeting_is_named():
     e = rule_ev(make(activities=without(MEETING, 8)), "frequency", MEETING)
-    assert (e.verdict, e.measured, e.detail) == (FAIL, "3 个季度中 2 个季度召开", "缺 第三季度")
+    assert (e.verdict, e.measured, e.detail) == (FAIL, "第一季度至第三季度中有 2 个季度召开", "缺 第三季度")
     assert e.requirement == "支部党员大会每季度至少 1 次"
     assert e.rows == ("三会一课 第 7、17、33 行",)  # the meetings counted: February, May, November
 
 
 def test_missing_months_are_listed():
+    e = rule_ev(make(), "frequency", THEME_DAY)
+    assert (e.verdict, e.measured, e.detail) == (PASS, "1月至10月每月均开展", "")
     e = rule_ev(make(activities=without(THEME_DAY, 3, 7)), "frequency", THEME_DAY)
-    assert (e.verdict, e.measured, e.detail) == (FAIL, "10 个月中 8 个月开展", "缺 3月、7月")
+    assert (e.verdict, e.measured, e.detail) == (FAIL, "1月至10月中有 8 个月开展", "缺 3月、7月")
 
 
 def test_the_running_month_is_not_required_until_it_is_over():
@@ -170,7 +173,7 @@ def test_the_running_month_is_not_required_until_it_is_over():
     # a quarterly rule in the second month of the first quarter: nothing due yet
     early = make(D(2019, 2, 10), activities=[])
     e = rule_ev(early, "frequency", MEETING)
-    assert (e.verdict, e.detail) == (PENDING, "第一季度尚未结束，尚未到期")
+    assert (e.verdict, e.detail) == (PENDING, "第一季度结束前还需召开 1 次")
     done_early = make(D(2019, 2, 10), activities=[activity(D(2019, 2, 1), MEETING, _row=3)])
     assert rule_ev(done_early, "frequency", MEETING).verdict == PASS
 
@@ -189,7 +192,7 @@ def test_group_meetings_only_when_there_are_groups_and_per_group():
     one_a_month = clean_activities() + [activity(D(2019, m, 20), GROUP, _row=100 + m) for m in range(1, 11)]
     assert rule_ev(make(groups=1, activities=one_a_month), "frequency", GROUP).verdict == PASS
     e = rule_ev(make(groups=2, activities=one_a_month), "frequency", GROUP)
-    assert (e.verdict, e.measured) == (FAIL, "10 个月中 0 个月召开满 2 次")
+    assert (e.verdict, e.measured) == (FAIL, "1月至10月均未召开满 2 次")
     assert "2 个共 2 次" in e.requirement and e.detail.startswith("缺 1月（仅 1 次）")
     two = one_a_month + [activity(D(2019, m, 21), GROUP, _row=200 + m) for m in range(1, 11)]
     assert rule_ev(make(groups=2, activities=two), "frequency", GROUP).verdict == PASS
@@ -198,9 +201,9 @@ def test_group_meetings_only_when_there_are_groups_and_per_group():
 def test_yearly_meeting_is_pending_until_the_year_is_over():
     acts = without(LIFE, 3)
     e = rule_ev(make(activities=acts), "frequency", LIFE)
-    assert (e.verdict, e.measured, e.detail) == (PENDING, "2019年（未结束）已召开 0 次", "2019年尚未结束，尚未到期")
+    assert (e.verdict, e.measured, e.detail) == (PENDING, "2019年尚未结束，已召开 0 次", "2019年结束前还需召开 1 次")
     e = rule_ev(make(AFTER, activities=acts), "frequency", LIFE)
-    assert (e.verdict, e.measured, e.detail) == (FAIL, "2019年召开 0 次", "缺 2019年")
+    assert (e.verdict, e.measured, e.detail) == (FAIL, "2019年未召开", "缺 2019年")
     assert rule_ev(make(), "frequency", LIFE).verdict == PASS  # done already: 符合 before the year ends
 
 
@@ -229,7 +232,7 @@ def test_activist_reports_scale_with_quarters_over_since_designation():
                            activist("丙", D(2018, 9, 1), D(2019, 10, 1), 3, row=5)])
     e = rule_ev(data, "activist_reports")
     assert (e.verdict, e.detail, e.rows) == (FAIL, "甲 2/3 次", ("入党积极分子 第 3 行 甲",))
-    assert e.measured == "3 名积极分子中 2 名汇报次数达到要求（已过 3 个季度）"
+    assert e.measured == "3 名积极分子中 2 名按期汇报（已过 3 个季度）"
 
 
 def test_activist_review():
@@ -327,7 +330,7 @@ def test_parameters_come_from_the_checklist():
     assert (e.verdict, e.requirement) == (FAIL, "党员每年集中学习培训不少于 40 学时")
     half = Rule("frequency", (("activity", MEETING), ("min", 2), ("per", "half")))
     e = check_return(make(), one(half), SETTINGS)[0]
-    assert (e.verdict, e.measured, e.requirement) == (PASS, "1 个半年中 1 个半年召开满 2 次", "支部党员大会每半年至少 2 次")
+    assert (e.verdict, e.measured, e.requirement) == (PASS, "上半年召开 2 次", "支部党员大会每半年至少 2 次")
 
 
 # ---- the whole path: a sample workbook, read, validated, checked; the ledger round trip ---------------
@@ -388,3 +391,10 @@ def test_ledger_round_trip_gives_the_same_evidence(samples, tmp_path):
         assert stored.self_ratings == direct.self_ratings
         assert check_return(stored, CHECKLIST, SETTINGS) == check_return(direct, CHECKLIST, SETTINGS)
     conn.close()
+
+
+def test_counts_read_as_a_clerk_writes_them():
+    """“14 名党员均足月缴纳”, never “14 名党员中 14 名”, nor “中 0 名”."""
+    texts = [e.measured for e in check_return(make(), CHECKLIST, SETTINGS)]
+    assert any(re.fullmatch(r"已过 10 个月，\d+ 名党员均足月缴纳", t) for t in texts), texts
+    assert not [t for t in texts if re.search(r"(\d+) 名\w+中 \1 名|中 0 名|(\d+) 个\w+中 \2 个", t)], texts

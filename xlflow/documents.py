@@ -40,7 +40,7 @@ from xlflow.scoring import Params
 from xlflow.settings import Settings
 from xlflow.trajectory import general_years
 
-FORMAT = 2  # bump when contexts or rendering change: every document is then rendered again
+FORMAT = 3  # bump when contexts or rendering change: every document is then rendered again
 
 ACCEPTANCE, DECISION, CERTIFICATE, ANNUAL, REMINDER = "达标验收意见书", "表彰决定", "证书", "年度报告", "催报通知"
 KINDS = (ACCEPTANCE, CERTIFICATE, ANNUAL, REMINDER, DECISION)
@@ -88,6 +88,76 @@ def clean(value):
     if isinstance(value, (list, tuple)):
         return [clean(v) for v in value]
     return value
+
+
+# ---- titles ----------------------------------------------------------------------------------------
+
+TITLE_EM = 19  # a title line (2号, 22 pt) holds 20 characters of the 156 mm text block: one spare
+
+
+def _em(text: str) -> float:
+    """Width in characters of the title font: Latin letters and digits are half as wide."""
+    return sum(0.5 if ord(ch) < 0x2000 else 1.0 for ch in text)
+
+
+def title_lines(words: Iterable[str], width: float = TITLE_EM) -> list[str]:
+    """A title broken only between its words (GB/T 9704 7.3.3: 排列对称，长短适宜, in 梯形 or 菱形),
+    in as few lines as fit, as even as possible. A word longer than a line is cut where it must be."""
+    parts: list[str] = []
+    for w in words:
+        while _em(w) > width:  # only a name longer than a whole line
+            cut = next(i for i in range(len(w), 0, -1) if _em(w[:i]) <= width)
+            parts.append(w[:cut])
+            w = w[cut:]
+        if w:
+            parts.append(w)
+    n = len(parts)
+    # best[i] = (lines, unevenness, breaks) for parts[i:]: fewest lines first, then the least squared
+    # difference of the lines from an even share of the title
+    share = _em("".join(parts)) / _min_lines(parts, width)
+    best: list[tuple[int, float, list[int]]] = [(0, 0.0, [])] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        options = []
+        for j in range(i + 1, n + 1):
+            w = _em("".join(parts[i:j]))
+            if w > width and j > i + 1:
+                break
+            lines, spread, breaks = best[j]
+            options.append((lines + 1, spread + (w - share) ** 2, [j, *breaks]))
+        best[i] = min(options, key=lambda t: (t[0], t[1]))
+    seq = [0, *best[0][2]]
+    return ["".join(parts[a:b]) for a, b in zip(seq, seq[1:])]
+
+
+def _min_lines(parts: list[str], width: float) -> int:
+    lines, used = 1, 0.0
+    for p in parts:
+        w = _em(p)
+        if used and used + w > width:
+            lines, used = lines + 1, 0.0
+        used += w
+    return lines
+
+
+def title_text(words: Iterable[str]) -> str:
+    """The title as one string, its lines joined by \n (docxtpl makes them line breaks)."""
+    return "\n".join(title_lines(words))
+
+
+SIGN_EM = 14  # the 署名 is centred on the 成文日期: about 15 characters of 3号 fit around that centre
+
+
+def signature(name: str, width: float = SIGN_EM) -> str:
+    """A 署名 as lines that fit centred over the date, broken after 学院 or 委员会 if too long."""
+    return "\n".join(title_lines(re.split(r"(?<=学院)|(?<=委员会)", name), width))
+
+
+def full_name(general: str, settings: Settings) -> str:
+    """A 总支's full name for its signature: 机电工程学院党总支 → 中共鹤壁职业技术学院机电工程学院总支部委员会."""
+    stem = settings.committee.removesuffix("委员会")
+    if general.endswith("党总支"):
+        return stem + general.removesuffix("党总支") + "总支部委员会"
+    return general if general.startswith("中共") else stem + general
 
 
 def _date_text(value) -> str:
@@ -205,6 +275,7 @@ def acceptance_context(br: BranchResult, checklist: Checklist, params: Params, s
     st = br.standing
     decided = st.stage in (K.STAGE_RECOGNIZED, K.STAGE_NOT_RECOGNIZED)
     return {**_common(settings),
+            "title": title_text([settings.college, "党支部建设", "达标验收意见书"]),
             "branch": _branch_info(br),
             "scores": [{"seq": n, "name": c.name, "weight": _num(c.weight), "score": _score(s.categories.get(c.code))}
                        for n, c in enumerate(checklist.categories, 1)],
@@ -259,7 +330,9 @@ def annual_context(general: str, members: list[BranchResult], missing: list[Bran
                                                      if models else "")
     else:
         standing = "学院党委尚未作出认定，暂无认定达标的党支部"
-    return {**_common(settings), "general": general, "total": len(everyone),
+    title = title_text([general, "关于", f"{settings.year}年度", "党支部", "标准化", "规范化", "建设情况的报告"])
+    return {**_common(settings), "general": general, "title": title, "signer": signature(full_name(general, settings)),
+            "total": len(everyone),
             "types": _counts((b.type for b in everyone), K.BRANCH_TYPES),
             "as_of": cn_date(issued), "date": cn_date(issued), "returned": len(members),
             "grades": _counts((s.grade for s in scores), (g for g, _ in params.grades)),
@@ -294,6 +367,7 @@ def reminder_due(general: str, results: Results, branches: dict[str, Branch], to
 def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], settings: Settings, today: dt.date,
                      number: int = 0) -> dict:
     return {**_common(settings), "general": general, "doc_code": settings.doc_code("reminder", number),
+            "signer": signature(settings.department),
             "missing": _chain_rows(due["missing"]), "rejected": _chain_rows(due["rejected"]),
             "reviews": _chain_rows(due["reviews"]), "rectify": _chain_rows(due["rectify"]),
             "first_deadline": cn_date(settings.first_review_deadline),
@@ -331,22 +405,25 @@ def decision_context(results: Results, settings: Settings, candidates: list[Bran
     models = candidates if draft else [r for r in recognized if r.standing.model]
     show = settings.phase == BENCHMARK_PHASE and not draft
     benchmarks = decided_benchmarks(results, settings) if show else []
-    honours = "和表彰校级“样板党支部”" if models else ""
-    honours += "、“标杆院系”" if benchmarks else ""
-    title = f"{settings.committee}关于认定{settings.year}年度达标党支部{honours}的决定"
-    annexes = [(f"{settings.year}年度{'拟认定的' if draft else ''}达标党支部名单", listed, True)]
+    words = ["（草稿）"] if draft else []
+    words += [settings.committee, "关于认定", f"{settings.year}年度", "达标党支部"]
+    words += ["和表彰", "校级“样板党支部”"] if models else []
+    words += ["、“标杆院系”"] if benchmarks else []
+    words.append("的决定")
+    year = f"{settings.year}年度"
+    annexes = [([year, "拟认定的" if draft else "", "达标党支部名单"], listed, True)]
     if models:
-        annexes.append((f"{settings.year}年度{'拟评定的' if draft else ''}校级“样板党支部”名单", models, True))
+        annexes.append(([year, "拟评定的" if draft else "", "校级“样板党支部”名单"], models, True))
     if benchmarks:
-        annexes.append((f"{settings.year}年度“标杆院系”名单", benchmarks, False))
-    many = len(annexes) > 1
+        annexes.append(([year, "“标杆院系”名单"], benchmarks, False))
+    many = len(annexes) > 1  # a single attachment is not numbered (GB/T 9704 7.3.4)
     rows = []
     for n, (name, items, branches) in enumerate(annexes, 1):
         lead = ("附件：" if n == 1 else "　　　") + (f"{n}．" if many else "")
         table = [{"seq": i, "name": x.branch.name, "general": x.branch.general} if branches
                  else {"seq": i, "name": x, "general": "—"} for i, x in enumerate(items, 1)]
-        rows.append({"no": f"附件{n}" if many else "附件", "line": lead + name, "title": name, "rows": table,
-                     "unit": "所属党总支" if branches else "备注"})
+        rows.append({"no": f"附件{n}" if many else "附件", "line": lead + "".join(name), "title": title_text(name),
+                     "rows": table, "unit": "所属党总支" if branches else "备注"})
     date = cn_date(d.decided_on) if d and d.decided_on and not draft else PENDING
     if models:
         no_models = ""
@@ -354,7 +431,7 @@ def decision_context(results: Results, settings: Settings, candidates: list[Bran
         no_models = "经学院党委研究，本年度暂不评定校级“样板党支部”。"
     else:
         no_models = f"本年度为{settings.phase}阶段，按三年行动计划树立标准、鼓励创建，不评定校级“样板党支部”。"
-    return {**_common(settings), "draft": draft, "title": ("（草稿）" if draft else "") + title,
+    return {**_common(settings), "draft": draft, "title": title_text(words), "signer": signature(settings.committee),
             "doc_code": "" if draft else settings.doc_code("decision"),
             "doc_line": "草稿：未经学院党委会议决定，不作为正式文件印发" if draft else settings.doc_code("decision"),
             "total_branches": len(brs) + len(results.missing), "returned": len(brs), "recognized": len(listed),

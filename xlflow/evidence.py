@@ -51,7 +51,7 @@ _WHEN = {"committee": ("设支委会的支部", "未设支委会"), "groups": ("
 class Evidence:
     indicator: str  # indicator code, e.g. ZJ02
     rule: str  # rule type, e.g. frequency
-    measured: str  # what the records show, e.g. "3 个季度中 2 个季度召开"
+    measured: str  # what the records show, e.g. "第一季度至第三季度中有 2 个季度召开"
     requirement: str  # e.g. "支部党员大会每季度至少 1 次"
     verdict: str  # one of VERDICTS
     rows: tuple[str, ...] = ()  # where it came from: "三会一课 第 5、9 行", "党员名册 第 7 行 张三"
@@ -196,6 +196,13 @@ def _ev(verdict: str, measured: str, requirement: str, rows=(), detail: str = ""
             "rows": tuple(r for r in rows if r), "detail": detail}
 
 
+def _share(n: int, k: int, who: str, what: str) -> str:
+    """As a clerk counts: 14 名党员均足月缴纳 (all), 14 名党员中 12 名足月缴纳 (some), 均未 (none)."""
+    if k == n:
+        return f"{n} 名{who}均{what}"
+    return f"{n} 名{who}均未{what}" if k == 0 else f"{n} 名{who}中 {k} 名{what}"
+
+
 def _yearly(ok: bool, c: _Ctx) -> str:
     return PASS if ok else FAIL if c.year_over else PENDING
 
@@ -257,7 +264,7 @@ def _secretary_training(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
     verdict = _yearly(done, c)
     return _ev(verdict, "书记本年度已参加集中轮训" if done else "书记本年度未参加集中轮训",
                f"书记每年参加集中轮训 {rule.get('per_year')} 次", c.basic_ref(d, "secretary_trained"),
-               "年度未结束，尚未到期" if verdict == PENDING else "")
+               "年底前参加轮训即可" if verdict == PENDING else "")
 
 
 def _venue(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
@@ -280,10 +287,14 @@ def _periodic(items: list[tuple[dt.date, int]], per: str, need: int, what: str, 
     due = [i for i, p in enumerate(ps) if p.last < d.as_of]
     short = [i for i in due if counts[i] < need]
     verb_n = verb if need == 1 else f"{verb}满 {need} 次"
-    if due and per == "year":
-        measured = "、".join(f"{ps[i].label}{verb} {counts[i]} 次" for i in due)
+    # worded as a clerk would: "1月至10月每月均召开", "第一季度至第三季度中有 2 个季度召开"
+    if due and (per == "year" or len(due) == 1):
+        measured = "、".join(f"{ps[i].label}{verb} {counts[i]} 次" if counts[i] else f"{ps[i].label}未{verb}"
+                            for i in due)
     elif due:
-        measured = f"{len(due)} {_UNIT[per]}中 {len(due) - len(short)} {_UNIT[per]}{verb_n}"
+        span, met = f"{ps[due[0]].label}至{ps[due[-1]].label}", len(due) - len(short)
+        measured = (f"{span}{_EVERY[per]}均{verb_n}" if not short else f"{span}均未{verb_n}" if not met
+                    else f"{span}中有 {met} {_UNIT[per]}{verb_n}")
     if short:
         missing = "、".join(ps[i].label + (f"（仅 {counts[i]} 次）" if counts[i] else "") for i in short)
         return FAIL, measured, rows, f"缺 {missing}"
@@ -291,10 +302,10 @@ def _periodic(items: list[tuple[dt.date, int]], per: str, need: int, what: str, 
         return PASS, measured, rows, ""
     # nothing is over yet: only the running period can speak (done early, or still owed)
     now = next((i for i, p in enumerate(ps) if p.first <= d.as_of <= p.last), len(ps) - 1)
-    measured = f"{ps[now].label}（未结束）已{verb} {counts[now]} 次"
+    measured = f"{ps[now].label}尚未结束，已{verb} {counts[now]} 次"
     if counts[now] >= need:
         return PASS, measured, rows, ""
-    return PENDING, measured, rows, f"{ps[now].label}尚未结束，尚未到期"
+    return PENDING, measured, rows, f"{ps[now].label}结束前还需{verb} {need - counts[now]} 次"
 
 
 def _frequency(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
@@ -335,7 +346,7 @@ def _activist_reports(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
         if got < owed:
             short.append((a, got, owed))
     n = len(d.activists)
-    return _ev(FAIL if short else PASS, f"{n} 名积极分子中 {n - len(short)} 名汇报次数达到要求（已过 {len(due)} {_UNIT[per]}）",
+    return _ev(FAIL if short else PASS, _share(n, n - len(short), "积极分子", "按期汇报") + f"（已过 {len(due)} {_UNIT[per]}）",
                req, _who(K.SHEET_ACTIVISTS, [a for a, _, _ in short]),
                "、".join(f"{a['name']} {got}/{owed} 次" for a, got, owed in short))
 
@@ -345,14 +356,14 @@ def _study_hours(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
     low = [m for m in d.members if (m.get("study_hours") or 0) < need]
     verdict = _yearly(not low, c)
     names = "、".join(f"{m['name']} {m.get('study_hours') or 0:g} 学时" for m in low)
-    return _ev(verdict, f"{n} 名党员中 {n - len(low)} 名达到 {need} 学时", f"党员每年集中学习培训不少于 {need} 学时",
+    return _ev(verdict, _share(n, n - len(low), "党员", f"达到 {need} 学时"), f"党员每年集中学习培训不少于 {need} 学时",
                _who(K.SHEET_MEMBERS, low), f"年度未结束，尚未达到：{names}" if verdict == PENDING else names)
 
 
 def _dues(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
     months, n = len(_due("month", c.settings, d.as_of)), len(d.members)
     short = [m for m in d.members if (m.get("dues_months") or 0) < months]
-    return _ev(FAIL if short else PASS, f"已过 {months} 个月，{n} 名党员中 {n - len(short)} 名足月缴纳",
+    return _ev(FAIL if short else PASS, f"已过 {months} 个月，" + _share(n, n - len(short), "党员", "足月缴纳"),
                "党员按月缴纳党费", _who(K.SHEET_MEMBERS, short),
                "、".join(f"{m['name']} {m.get('dues_months') or 0}/{months} 个月" for m in short))
 
@@ -368,7 +379,7 @@ def _activist_review(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
     n = len(d.activists)
     detail = "、".join(f"{a['name']} 最近考察 {a['last_review']:%Y-%m-%d}" if a.get("last_review")
                       else f"{a['name']} 确定为积极分子后未考察" for a in late)
-    return _ev(FAIL if late else PASS, f"{n} 名积极分子中 {n - len(late)} 名在 {since:%Y-%m-%d} 之后考察过",
+    return _ev(FAIL if late else PASS, _share(n, n - len(late), "积极分子", f"在 {since:%Y-%m-%d} 之后考察过"),
                req, _who(K.SHEET_ACTIVISTS, late), detail)
 
 
@@ -381,7 +392,7 @@ def _org_life_gap(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
     gone = [m for m in d.members if not m.get("last_life") or m["last_life"] < since]
     detail = "、".join(f"{m['name']} 最近一次 {m['last_life']:%Y-%m-%d}" if m.get("last_life")
                       else f"{m['name']} 未填写" for m in gone)
-    return _ev(FAIL if gone else PASS, f"{len(d.members)} 名党员中 {len(gone)} 名最近一次组织生活早于 {since:%Y-%m-%d}",
+    return _ev(FAIL if gone else PASS, _share(len(d.members), len(d.members) - len(gone), "党员", f"在 {since:%Y-%m-%d} 之后参加过组织生活"),
                req, _who(K.SHEET_MEMBERS, gone), detail)
 
 
