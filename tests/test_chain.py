@@ -411,3 +411,30 @@ def test_a_model_already_in_the_register_is_not_named_again(chain, tmp_path):
     name = next(b.name for b in ws.roster() if b.code == code)
     assert [f.message for f in checked.report.findings] == [
         f"认定结论!{col['评为校级样板党支部']}3：{name}已在2018年评为校级样板党支部，已在样板名册中，不必重复评定，请选“否”。"]
+
+
+def test_the_master_shows_the_same_status_as_the_documents(chain, tmp_path):
+    from xlflow.outputs import rebuild_outputs
+
+    ws = Workspace(shutil.copytree(chain["snaps"]["decided"].root, tmp_path / "w"))
+    done = rebuild_outputs(ws, dt.datetime(2019, 12, 26, 9))
+    res = done.results
+    wb = openpyxl.load_workbook(done.master, data_only=True)
+    scores = wb[K.MASTER_SCORES]
+    head = {c.value: c.column for c in scores[K.HEADER_ROW] if c.value}
+    shown = {scores.cell(r, head["支部编码"]).value: (scores.cell(r, head["验收状态"]).value,
+                                                  scores.cell(r, head["党委评定样板"]).value)
+             for r in range(K.HEADER_ROW + 1, scores.max_row + 1) if scores.cell(r, head["支部编码"]).value}
+    certified = {p.name.split("_")[0] for p in ws.reports.glob("证书/*.docx")}
+    assert shown and set(shown) == {r.branch.code for r in res.branches}
+    for code, (stage, _) in shown.items():
+        st = res.standing(code)
+        assert stage == st.stage
+        assert (stage == K.STAGE_RECOGNIZED) == (code in certified)
+        text = _docx_text(next(ws.reports.glob(f"验收意见书/{code}_*.docx")))
+        assert (st.stage == K.STAGE_RECOGNIZED) == ("认定为达标党支部" in text)
+    roster = wb[K.MASTER_ROSTER]
+    rhead = {c.value: c.column for c in roster[K.HEADER_ROW] if c.value}
+    every = {roster.cell(r, rhead["支部编码"]).value: roster.cell(r, rhead["验收状态"]).value
+             for r in range(K.HEADER_ROW + 1, roster.max_row + 1) if roster.cell(r, rhead["支部编码"]).value}
+    assert every == {c: st.stage for c, st in res.standings.items()}

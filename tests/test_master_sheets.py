@@ -91,7 +91,7 @@ def test_an_inserted_column_breaks_no_formula_in_libreoffice(campaign, libreoffi
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     monkeypatch.setattr(master, "DETAIL", insert(insert(master.DETAIL, "points", Col("note", "备注")),
                                                  "factor", Col("note2", "备注二")))
-    monkeypatch.setattr(master, "SCORE_TAIL", (Col("acceptance", "验收状态"), *master.SCORE_TAIL))
+    monkeypatch.setattr(master, "SCORE_TAIL", (Col("inserted", "插入的列"), *master.SCORE_TAIL))
     monkeypatch.setattr(master, "SCORE_HEAD", (*master.SCORE_HEAD[:1], Col("x", "插入列"), *master.SCORE_HEAD[1:]))
     monkeypatch.setattr(master, "ROSTER", insert(master.ROSTER, "general", Col("x", "插入列")))
     monkeypatch.setattr(master, "GENERALS", insert(master.GENERALS, "expected", Col("x", "插入列")))

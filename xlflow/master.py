@@ -50,14 +50,14 @@ SCORE_HEAD = (*BRANCH, Col("type", "支部类型"))
 SCORE_TAIL = (
     Col("total", "总分", "num"), Col("rank", "排名"), Col("vetoes", "否决项数"), Col("grade", "等次"),
     Col("passed", "是否达标"), Col("model", "样板候选"), Col("mismatches", "自评与记录不符"),
-    Col("first", "初验结论"), Col("second", "复验结论"),
+    Col("first", "初验结论"), Col("second", "复验结论"), Col("acceptance", "验收状态"), Col("decided", "党委评定样板"),
 )
 ROSTER = Columns([*BRANCH, Col("type", "支部类型"), Col("secretary", "支部书记"), Col("phone", "联系电话"),
-                  Col("status", "报送状态")])
+                  Col("status", "报送状态"), Col("acceptance", "验收状态")])
 GENERALS = Columns([  # the overview's table per 党总支
     Col("general", "党总支"), Col("expected", "应报"), Col("accepted", "已收"), Col("rejected", "退回待改"),
     Col("missing", "未报"), Col("rate", "报送率", "pct"), Col("average", "平均分", "num"), Col("passed", "达标"),
-    Col("models", "样板候选"), Col("benchmark", "标杆院系候选"),
+    Col("models", "样板候选"), Col("benchmark", "标杆院系候选"), Col("recognized", "认定达标"),
 ])
 PROFILE = Columns([Col("category", "建设内容"), Col("weight", "权重"), Col("average", "平均得分", "num"),
                    Col("rate", "得分率", "pct")])  # the overview's category profile
@@ -259,6 +259,13 @@ def detail_sheet(b: Book) -> None:
     t.close()
 
 
+def _decided_model(st) -> str:
+    """The committee's 样板 (not the score's candidate): named this year, or held from an earlier one."""
+    if st.model:
+        return "是"
+    return f"{st.model_since}年评定" if st.model_since else ""
+
+
 def score_sheet(b: Book) -> None:
     cl, p, res, cols, s = b.checklist, b.params, b.results, b.scores, b.settings
     t = _table(b, K.MASTER_SCORES, f"{s.college}{s.year}年党支部建设得分表（公式计算，改动参数或等次后自动重算）", cols)
@@ -293,7 +300,8 @@ def score_sheet(b: Book) -> None:
                 "vetoes": F(f"=SUM({DETAIL.span('veto', d0, d0 + b.per - 1, K.MASTER_DETAIL)})", len(sc.veto_hits)),
                 "grade": F(grade.format(r=x), sc.grade), "passed": F(passed.format(r=x), "是" if sc.passed else "否"),
                 "model": F(model.format(r=x), "是" if sc.model else ""), "mismatches": len(br.mismatches) or None,
-                "first": br.first.conclusion, "second": br.second.conclusion}
+                "first": br.first.conclusion, "second": br.second.conclusion,
+                "acceptance": br.standing.stage, "decided": _decided_model(br.standing)}
         t.row(row)
     first, last = t.first_last()
     grades, fmt = res.params.grades, b.fmt
@@ -346,6 +354,8 @@ def overview_sheet(b: Book) -> None:
         ("达标支部", f'=COUNTIF({scores("passed")},"是")', sum(x.passed for x in scored)),
         ("样板名额", f"={p.quota}", res.quota),
         ("样板候选", f'=COUNTIF({scores("model")},"是")', sum(x.model for x in scored)),
+        ("认定达标", f'=COUNTIF({roster("acceptance")},"{K.STAGE_RECOGNIZED}")',
+         sum(1 for st in res.standings.values() if st.stage == K.STAGE_RECOGNIZED)),
     ]
     for i, (label, formula, value) in enumerate(figures):
         g.put(2, i + 1, label, fmt.head)
@@ -363,6 +373,8 @@ def overview_sheet(b: Book) -> None:
     passed = f('=COUNTIFS({g},{general},{p},"是")', g=scores("general"), p=scores("passed"))
     models = f('=COUNTIFS({g},{general},{m},"是")', g=scores("general"), m=scores("model"))
     bench = f('=IF(AND({expected}>0,{passed}={expected},{models}>={share}*{expected}),"是","")', share=p.share)
+    recognized = f('=COUNTIFS({rg},{general},{ra},"{st}")', rg=roster("general"), ra=roster("acceptance"),
+                   st=K.STAGE_RECOGNIZED)
     rows = []
     for i, gname in enumerate(dict.fromkeys(x.general for x in b.branches)):
         x = top + i + 1
@@ -376,7 +388,9 @@ def overview_sheet(b: Book) -> None:
             "average": F(average.format(r=x), sum(c.score.total for c in got) / len(got) if got else ""),
             "passed": F(passed.format(r=x), sum(c.score.passed for c in got)),
             "models": F(models.format(r=x), sum(c.score.model for c in got)),
-            "benchmark": F(bench.format(r=x), "是" if gname in res.benchmarks else "")})
+            "benchmark": F(bench.format(r=x), "是" if gname in res.benchmarks else ""),
+            "recognized": F(recognized.format(r=x),
+                            sum(1 for c in mine if res.standings[c.code].stage == K.STAGE_RECOGNIZED))})
     end = _block(b, g, top, GENERALS, rows)
 
     # category profile
@@ -474,7 +488,8 @@ def roster_sheet(b: Book) -> None:
     t = _table(b, K.MASTER_ROSTER, "支部名册及报送状态", ROSTER)
     for x in b.branches:
         t.row({"branch_code": x.code, "branch_name": x.name, "general": x.general, "type": x.type,
-               "secretary": x.secretary, "phone": x.phone, "status": b.status[x.code]})
+               "secretary": x.secretary, "phone": x.phone, "status": b.status[x.code],
+               "acceptance": b.results.standings[x.code].stage})
     t.close()
 
 

@@ -45,7 +45,7 @@ def rebuild_master(ws: Workspace, now: dt.datetime, checklist: Checklist | None 
     checklist, settings, branches = checklist or ws.checklist(), settings or ws.settings(), ws.roster()
     conn = open_ledger(ws.ledger)
     try:
-        results = load_results(conn, checklist, settings, branches)
+        results = load_results(conn, checklist, settings, branches, today=now.date())  # the caller's clock
         written = write_master(conn, results, checklist, settings, branches, ws.master, now)
     finally:
         conn.close()
