@@ -715,7 +715,43 @@ def reminder():
     return doc
 
 
+def summary():
+    doc, b = new_document(title="三年行动总结")
+    b.p("{{ title }}", "Title")
+    b.blank()
+    b.p("学院党委：", PLAIN)
+    b.p("按照《{{ college }}党支部建设“两化一创”强基引领三年行动计划（2019-2021）》要求，{{ general }}党支部建设"
+        "经过达标引领、提质引领、创优引领三个阶段，现将三年来的情况总结如下。")
+    b.p("一、三年来的进展", "Heading1")
+    b.p("{{ progress }}；目前共有校级“样板党支部”{{ models }}个。{% if benchmarks %}{{ benchmarks }}被认定为“标杆院系”。{% endif %}",
+        keep_next=True)
+    b.table([("年度", 1800, "center"), ("党支部数", 1700, "center"), ("认定达标", 1800, "center"),
+             ("认定比例", 1744, "center"), ("样板党支部", 1800, "center")], [
+        "{%tr for t in table %}",
+        ["{{ t.year }}", "{{ t.branches }}", "{{ t.recognized }}", "{{ t.rate }}", "{{ t.models }}"],
+        "{%tr endfor %}",
+    ])
+    b.p("二、各党支部三年验收情况", "Heading1")
+    b.p("各党支部每年的验收进度如下（认定达标以学院党委会议的决定为准）：", keep_next=True)
+    b.table([("序号", 700, "center"), ("党支部", 3544, "left"), ("{{ years[0] }}", 1530, "center"),
+             ("{{ years[1] }}", 1530, "center"), ("{{ years[2] }}", 1540, "center")], [
+        "{%tr for r in rows %}",
+        ["{{ r.seq }}", "{{ r.name }}", "{{ r.cells[0] }}", "{{ r.cells[1] }}", "{{ r.cells[2] }}"],
+        "{%tr endfor %}",
+    ], size=SZ_5)
+    b.p("三、问题整改", "Heading1")
+    b.p("往年查摆、本年度带入的问题{{ carried }}个，已完成整改{{ closed }}个；本年度新查摆问题{{ opened }}个。"
+        "尚未完成的问题将继续跟踪，逐项销号。")
+    b.p("四、下一步工作", "Heading1")
+    b.p("巩固三年行动成果，坚持标准化规范化建设常态长效，持续开展达标创建和样板培育，推动党支部建设质量整体提升。",
+        keep_next=True)
+    b.p("特此报告。", keep_next=True)
+    sign(b, "{{ signer }}", "{{ date }}")
+    return doc
+
+
 TEMPLATES = {
+    "三年总结.docx": summary,
     "达标验收意见书.docx": acceptance,
     "表彰决定.docx": decision,
     "证书.docx": certificate,

@@ -154,3 +154,24 @@ def test_benchmark_generals_are_judged_on_the_three_years(campaign):
         assert (general in chosen) == ok, general
     text = "\n".join(campaign["lines"])
     assert f"标杆院系：{'、'.join(chosen) or '本年度没有党总支达到标杆院系条件'}" in text
+
+
+def test_the_2021_documents_include_the_three_year_summary(campaign, libreoffice, tmp_path):
+    import re
+    import subprocess
+
+    ws = campaign["years"][2021]
+    res = _results(ws, 2021)
+    college = ws.reports / "三年总结" / "鹤壁职业技术学院_三年总结.docx"
+    assert college.is_file()
+    assert len(list((ws.reports / "三年总结").glob("*.docx"))) == 1 + len({b.general for b in ws.roster()})
+    pdf = libreoffice.to_pdf(college, tmp_path / "s.pdf")
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                                             text=True, check=True).stdout)
+    counts = {y: sum(st.stage == K.STAGE_RECOGNIZED for st in sts.values())
+              for y, sts in {**res.earlier, 2021: res.standings}.items()}
+    assert f"认定达标的党支部由2019年的{counts[2019]}个" in text and f"到2021年的{counts[2021]}个" in text
+    for y in (2019, 2020, 2021):
+        assert f"{y}年60{counts[y]}" in text  # the table row: year, branches, 认定
+    assert "特此报告。" in text and "三年行动总结（2019—2021年）" in text
+    assert not (campaign["years"][2020].reports / "三年总结").exists()  # only in the 创优 year

@@ -38,14 +38,15 @@ from xlflow.results import BranchResult, Results, Review, ledger_date
 from xlflow.roster import Branch
 from xlflow.scoring import Params
 from xlflow.settings import Settings
-from xlflow.trajectory import general_years
 
 FORMAT = 3  # bump when contexts or rendering change: every document is then rendered again
 
 ACCEPTANCE, DECISION, CERTIFICATE, ANNUAL, REMINDER = "达标验收意见书", "表彰决定", "证书", "年度报告", "催报通知"
-KINDS = (ACCEPTANCE, CERTIFICATE, ANNUAL, REMINDER, DECISION)
+SUMMARY = "三年总结"  # the 创优 year: per 总支 and for the college
+KINDS = (ACCEPTANCE, CERTIFICATE, ANNUAL, REMINDER, DECISION, SUMMARY)
 TEMPLATES = {kind: f"{kind}.docx" for kind in KINDS}  # in the working folder's templates/
-FOLDERS = {ACCEPTANCE: "验收意见书", CERTIFICATE: "证书", ANNUAL: "年度报告", REMINDER: "催报通知", DECISION: ""}
+FOLDERS = {ACCEPTANCE: "验收意见书", CERTIFICATE: "证书", ANNUAL: "年度报告", REMINDER: "催报通知", DECISION: "",
+           SUMMARY: "三年总结"}
 DRAFTS = "草稿"  # drafts of a kind (the 表彰决定 before the committee decides) sit here, never beside finals
 PENDING = "（待党委会议决定）"
 
@@ -477,6 +478,10 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
         if any(due.values()):
             add(REMINDER, f"{general}_{REMINDER}.docx", lambda: reminder_context(general, due, settings, today, reminders))
             reminders += 1
+    if settings.phase == BENCHMARK_PHASE:  # the last year of the plan: the road of the three years
+        for general in _generals(results):
+            add(SUMMARY, f"{general}_{SUMMARY}.docx", lambda: summary_context(general, results, settings, issued))
+        add(SUMMARY, f"{settings.college}_{SUMMARY}.docx", lambda: summary_context(None, results, settings, issued))
     if any(r.standing.recognized for r in results.branches):
         add(DECISION, f"{settings.year}年度{DECISION}.docx", lambda: decision_context(results, settings, []))
     elif any(r.standing.stage == K.STAGE_AWAIT_DECISION for r in results.branches):
@@ -491,37 +496,39 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
 
 # ---- the three-year summary (三年总结, the 创优 year) ----------------------------------------------------
 
-SUMMARY = "三年总结"
-
-
-def summary_context(general: str | None, road: list, settings: Settings, benchmarks: list[str],
-                    issued: dt.date) -> dict:
-    """The campaign's road for one 总支 (general) or the whole college (None), from trajectory.roads:
-    each year's 认定 and average score, 样板, problems opened and closed, and each branch's stages."""
-    mine = [r for r in road if general is None or r.general == general]
-    years = sorted({y for r in mine for y in r.years})
-    per_general = general_years(mine)
+def summary_context(general: str | None, results: Results, settings: Settings, issued: dt.date) -> dict:
+    """The campaign's three years for one 总支 (general) or the whole college (None), from each year's
+    decisions (results.earlier and this year's standings): 认定 and 样板 per year, every branch's stage
+    each year, problems carried and closed this year, and the 标杆院系 chosen."""
+    years = {**results.earlier, settings.year: results.standings}
+    order = sorted(years)
+    roster = [r.branch for r in results.branches] + results.missing
+    mine = [b for b in roster if general is None or b.general == general]
+    codes = {b.code for b in mine}
     table = []
-    for y in years:
-        marks = [r.years[y] for r in mine if y in r.years]
-        totals = [m.total for m in marks if m.total is not None]
-        recognized = sum(m.stage == K.STAGE_RECOGNIZED for m in marks)
-        table.append({"year": y, "branches": len(marks), "recognized": recognized,
-                      "rate": f"{recognized / len(marks):.0%}" if marks else "",
-                      "average": _score(sum(totals) / len(totals)) if totals else "",
-                      "models": sum(m.model for m in marks)})
-    rows = [{"seq": n, "name": r.name, **{f"y{i}": (r.years[y].stage if y in r.years else "") for i, y in enumerate(years)}}
-            for n, r in enumerate(mine, 1)]
-    generals_rows = [{"seq": n, "name": g, **{f"y{i}": f"{v[y][1]}/{v[y][2]}" if y in v else "" for i, y in enumerate(years)}}
-                     for n, (g, v) in enumerate(per_general.items(), 1)] if general is None else []
-    first, last = (table[0], table[-1]) if table else ({}, {})
-    return {**_common(settings), "general": general or settings.college, "college_wide": general is None,
-            "years": [str(y) for y in years], "first_year": years[0] if years else settings.year,
-            "last_year": years[-1] if years else settings.year, "table": table, "rows": rows,
-            "generals": generals_rows,
-            "progress": (f"认定达标的党支部由{first.get('year')}年的{first.get('recognized')}个（{first.get('rate')}）"
-                         f"增加到{last.get('year')}年的{last.get('recognized')}个（{last.get('rate')}）") if table else "",
-            "opened": sum(r.opened for r in mine), "closed": sum(r.closed for r in mine),
-            "improved": sum(len(r.improved) for r in mine), "declined": sum(len(r.declined) for r in mine),
-            "benchmarks": "、".join(b for b in benchmarks if general is None or b == general) or "无",
+    for y in order:
+        sts = [st for c, st in years[y].items() if c in codes]
+        recognized = sum(st.stage == K.STAGE_RECOGNIZED for st in sts)
+        table.append({"year": f"{y}年", "branches": len(sts), "recognized": recognized,
+                      "rate": f"{recognized / len(sts):.0%}" if sts else "",
+                      "models": sum(bool(st.model or st.model_since) for st in sts)})
+    cols = [f"{y}年" for y in order][-3:]
+    rows = []
+    for n, b in enumerate(sorted(mine, key=lambda x: (x.general, x.code)), 1):
+        cells = [years[y][b.code].stage if b.code in years[y] else "" for y in order][-3:]
+        rows.append({"seq": n, "name": b.name, "cells": cells + [""] * (3 - len(cells))})
+    problems = [p for r in results.branches if r.branch.code in codes for p in r.problems]
+    old = [p for p in problems if (p.get("raised") or settings.year) < settings.year]
+    closed = sum(1 for p in old if p.get("status") == K.PROBLEM_STATUS[-1])
+    first, last = table[0], table[-1]
+    who = general or settings.college
+    title = title_text([who, "党支部建设“两化一创”强基引领", f"三年行动总结（{order[0]}—{order[-1]}年）"])
+    bench = decided_benchmarks(results, settings)
+    return {**_common(settings), "general": who, "title": title, "college_wide": general is None,
+            "signer": signature(settings.committee if general is None else full_name(general, settings)),
+            "years": cols + [""] * (3 - len(cols)), "table": table, "rows": rows,
+            "progress": (f"认定达标的党支部由{first['year']}的{first['recognized']}个（{first['rate']}）"
+                         f"到{last['year']}的{last['recognized']}个（{last['rate']}）"),
+            "models": last["models"], "carried": len(old), "closed": closed, "opened": len(problems) - len(old),
+            "benchmarks": "、".join(g for g in bench if general is None or g == general) or "",
             "date": cn_date(issued)}

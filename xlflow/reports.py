@@ -27,7 +27,7 @@ from docxtpl import DocxTemplate
 
 from xlflow.checklist import Checklist
 from xlflow.doccheck import check_changed_templates, environment
-from xlflow.documents import DECISION, DRAFTS, FOLDERS, FORMAT, KINDS, Doc, plan
+from xlflow.documents import BENCHMARK_PHASE, DECISION, DRAFTS, FOLDERS, FORMAT, KINDS, SUMMARY, Doc, plan
 from xlflow.errors import TemplateError
 from xlflow.files import atomic_path, atomic_write_bytes
 from xlflow.results import Results
@@ -131,7 +131,8 @@ def write_reports(results: Results, checklist: Checklist, settings: Settings, te
     remove those that no longer apply, and record what was written in outdir/.manifest.json.
 
     progress, if given, is called as progress(done, total) as documents are finished."""
-    kinds = tuple(kinds)
+    # the 三年总结 belongs to the 创优 year: a folder of another year needs no template for it
+    kinds = tuple(k for k in kinds if k != SUMMARY or settings.phase == BENCHMARK_PHASE)
     outdir = Path(outdir)
     manifest_path = outdir / MANIFEST
     stored = _read_manifest(manifest_path)
