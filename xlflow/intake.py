@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import olefile
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from .errors import XlflowError
 from .messages import Finding, finding
@@ -43,7 +44,9 @@ MAX_RATIO = 200                 # uncompressed:compressed per member ...
 RATIO_MIN_BYTES = 1 * MB        # ... for members larger than this (tiny parts compress wildly)
 MAX_STYLES_BYTES = 5 * MB       # xl/styles.xml: copy-paste style explosions slow every reader
 MAX_XML_PART_BYTES = 10 * MB    # parts parsed whole here ([Content_Types].xml, workbook.xml, rels)
-MAX_ROWS = 200_000              # rows declared (<dimension>) or present (<row>) per sheet
+MAX_ROWS = 200_000              # rows present (<row>) per sheet
+MAX_CELLS = 1_000_000           # the block from A1 to the farthest cell holding data, per sheet:
+                                # the reader allocates that whole block (32 bytes a cell), filled or not
 # zipfile enforces the declared sizes while reading (it stops at file_size and checks the CRC),
 # so the declared sizes above are real bounds on what any read in this module decompresses.
 
@@ -267,7 +270,6 @@ def _sniff_text(text: str) -> str:
 
 # ---- limits ----
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY")
-_DIMENSION = re.compile(rb"<(?:[\w.-]{1,16}:)?dimension\s+ref=\"([^\"]*)\"")
 _ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?row[\s>/]")  # <row …> or <x:row …>, not <rowBreaks>
 _ROW_TAIL = 32  # longer than any _ROW match, so a tag cut between two chunks is still counted
 _MIN_ROW_TAG = 5  # the shortest _ROW match: "<row" and one more byte
@@ -410,21 +412,81 @@ def _xml_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
 
 
 def _row_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding]:
+    """Rows present, then the block the reader would allocate: a sheet's <dimension> is only what it
+    declares (the reader ignores it), so the cells holding data are found and measured instead."""
     sheets = _sheet_names(zf, parts)
     for info in zf.infolist():
         part = info.filename
         if not (part.startswith("xl/worksheets/") and part.endswith(".xml")):
             continue
         sheet = sheets.get(part, part)
-        match = _DIMENSION.search(parts.head(zf, info))
-        last = re.search(rb"(\d+)$", match.group(1)) if match else None
-        if last and int(last.group(1)) > MAX_ROWS:
-            return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
-                             detail=f"使用范围到第 {int(last.group(1)):,} 行")]
         if _count_rows(zf, info, parts.whole.get(part)) > MAX_ROWS:
             return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
                              detail=f"实际超过 {MAX_ROWS:,} 行")]
+        rows, cols = _extent(zf, info, parts.whole.get(part))
+        if rows * cols > MAX_CELLS:
+            far = f"{xl_col_to_name(max(cols, 1) - 1)}{max(rows, 1)}"
+            return [_finding("F117", name, sheet=sheet, cell=far, rows=f"{rows:,}", cols=f"{cols:,}",
+                             limit=f"{MAX_CELLS:,}")]
     return []
+
+
+# A cell that may hold data: <c …> not self-closed (<c r="B2" s="1"/> is formatting only, which
+# readers skip). Attributes of <c> never contain "/" or ">", so [^>/]* cannot run past the tag.
+_VALUED_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?c(?:\s[^>/]*)?>")
+_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"[^>/]*>")
+_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?row\s[^>]*?\br=\"([0-9]{1,7})\"")
+# The form every writer uses (r first, no prefix), found by literal search: only the cells past
+# column Z or row 999 are looked at; the rest fit in Z999 whatever they are.
+_WIDE = re.compile(rb'<c r="([A-Z]{2,3})[0-9]{1,7}"[^>/]*>')
+_DEEP = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{4,7})"[^>/]*>')
+_NARROW_COLS, _SHALLOW_ROWS = 26, 999
+_ANY_CELL = re.compile(rb"<c[\s>/]")
+_PREFIXED_CELL = re.compile(rb":c[\s>/]")  # <x:c …> (or text that looks so: then the slow way)
+
+
+def _extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> tuple[int, int]:
+    """(rows, columns) of the block from A1 to the farthest cell that may hold data: an upper
+    bound of what a reader allocates. A cell or row without its r="…" takes the place after the
+    one before it, so each such one can push the bound out by one at most; they are counted.
+    Rows matter only for such cells: a cell's own r="…" says where it is."""
+    rows = cols = loose_rows = loose_cells = 0
+    for chunk in _tag_chunks(zf, info, whole):
+        if len(_ANY_CELL.findall(chunk)) == chunk.count(b'<c r="') and not _PREFIXED_CELL.search(chunk):
+            wide, deep = _WIDE.findall(chunk), _DEEP.findall(chunk)
+            letters = set(wide)
+            if chunk.count(b'<c r="'):
+                rows, cols = max(rows, _SHALLOW_ROWS), max(cols, _NARROW_COLS)
+        else:  # prefixed tags, r="…" not first or missing: every cell and row looked at
+            refs = _CELL_REF.findall(chunk)
+            row_refs = _ROW_REF.findall(chunk)
+            loose_cells += len(_VALUED_CELL.findall(chunk)) - len(refs)
+            loose_rows += len(_ROW.findall(chunk)) - len(row_refs)
+            letters, deep = {c for c, _ in refs}, [r for _, r in refs] + row_refs
+        if deep:
+            rows = max(rows, max(map(int, deep)))
+        if letters:
+            cols = max(cols, max(xl_cell_to_rowcol(c.decode() + "1")[1] + 1 for c in letters))
+    return rows + loose_rows, cols + loose_cells
+
+
+def _tag_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None):
+    """The part's content in pieces that each end before a "<": no tag is ever cut in two."""
+    if whole is not None:
+        yield whole
+        return
+    tail = b""
+    with zf.open(info) as f:
+        while chunk := f.read(_CHUNK):
+            buf = tail + chunk
+            cut = buf.rfind(b"<")
+            if cut <= 0:
+                tail = buf
+                continue
+            yield buf[:cut]
+            tail = buf[cut:]
+    if tail:
+        yield tail
 
 
 def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> int:

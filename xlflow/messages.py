@@ -51,6 +51,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "F115": (ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。"),
     "F116": (ERROR, "文件“{file}”的内容无法处理（表格结构异常）。请使用下发的原始填报表重新填写后提交；"
                     "如仍有问题，请把文件交组织部查看。"),
+    # issue 12: a sheet whose data reach far beyond the form (the reader would allocate the whole block)
+    "F117": (ERROR, "文件“{file}”的工作表“{sheet}”中，单元格 {cell} 有内容，远在填报区域之外"
+                    "（从 A1 到该单元格共 {rows} 行 × {cols} 列，超过 {limit} 个单元格的上限），xlflow 拒绝读取。"
+                    "请在 Excel 或 WPS 中打开该工作表，按 Ctrl+End 跳到最后一个有内容的单元格，"
+                    "删除填报区域以外的内容（或整行、整列删除）后保存，再重新提交。"),
     # (intake block end)
     # ingest.py: duplicates (D1xx)
     "D101": (WARNING, "文件“{file}”与此前收到的文件完全相同，已作为重复文件存档，不再重复处理。"),

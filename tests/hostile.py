@@ -1,0 +1,70 @@
+"""Hostile and mutated returns for the fault tests and bench/faults_bench.py: each takes a real
+filled return (bytes of an .xlsx) and returns the bytes of a damaged or poisoned one, as a copy
+tool, a careless clerk or a hostile sender would make it. Real zips, real sheet XML."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import zipfile
+
+XFD_CELL = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+def sheet_part(data: bytes, sheet: str) -> str:
+    """The part name of the worksheet called `sheet` (via workbook.xml and its rels)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        book = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(rf'<sheet [^>]*name="{re.escape(sheet)}"[^>]*r:id="([^"]+)"', book).group(1)
+    target = re.search(rf'<Relationship [^>]*Id="{rid}"[^>]*Target="([^"]+)"', rels)
+    if target is None:  # attributes in the other order
+        target = re.search(rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rid}"', rels)
+    return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
+
+
+def rewrite(data: bytes, edits: dict[str, callable]) -> bytes:
+    """A copy of the zip with the named members passed through their edit (bytes → bytes)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename in edits:
+                body = edits[info.filename](body)
+            dst.writestr(info.filename, body, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def far_cell(data: bytes, sheet: str = "三会一课", row_xml: str = XFD_CELL) -> bytes:
+    """One cell typed far away (XFD1048576, legal in Excel), the <dimension> left as it was."""
+    return rewrite(data, {sheet_part(data, sheet): lambda b: b.replace(b"</sheetData>", row_xml.encode() + b"</sheetData>")})
+
+
+def late_doctype(data: bytes, pad: int = 6000) -> bytes:
+    """A DTD after a long comment, past the first 4 KiB of the part."""
+    return rewrite(data, {"xl/workbook.xml": lambda b: re.sub(
+        rb"^(<\?xml[^>]*\?>)", lambda m: m.group(1) + b"<!--" + b" " * pad + b"-->"
+        + b'<!DOCTYPE workbook [<!ENTITY e "x">]>', b, count=1)})
+
+
+def truncated(data: bytes, keep: float = 0.6) -> bytes:
+    return data[:int(len(data) * keep)]
+
+
+def flip_bytes(data: bytes, rng: random.Random, n: int = 8) -> bytes:
+    buf = bytearray(data)
+    for _ in range(n):
+        buf[rng.randrange(len(buf))] ^= 1 << rng.randrange(8)
+    return bytes(buf)
+
+
+def huge_text(data: bytes, sheet: str = "三会一课", length: int = 40_000) -> bytes:
+    """A cell holding more text than Excel's 32,767-character limit (only other tools write it)."""
+    text = "很长的议题" * (length // 5)
+    row = f'<row r="3"><c r="E3" t="inlineStr"><is><t>{text}</t></is></c></row>'
+
+    def edit(b: bytes) -> bytes:  # replace whatever row 3 is with ours
+        b = re.sub(rb'<row r="3"[ >].*?</row>|<row r="3"[^>]*/>', b"", b, count=1, flags=re.S)
+        return re.sub(rb'(<row r="4"[ >])', row.encode() + rb"\1", b, count=1)
+    return rewrite(data, {sheet_part(data, sheet): edit})
