@@ -88,3 +88,74 @@ def test_a_cell_at_xfd1048576_is_sent_back_and_the_pass_goes_on(camp):
     assert first_message(camp, "二支部.xlsx") == FAR.format(file="二支部.xlsx")
     assert camp.inbox_top() == set() and (camp.ws.master).is_file()
     assert "二支部.xlsx" in done.stdout and "退回" in done.stdout
+
+
+# ---------------------------------------------------------------- long names (defect 2)
+def fits_everywhere(path: Path) -> bool:
+    """ext4 (255 bytes of UTF-8), NTFS (255 UTF-16 units) and a Windows path of 259 characters."""
+    name = path.name
+    return (len(name.encode()) <= 255 and len(name.encode("utf-16-le")) // 2 <= 255
+            and len(str(path.absolute())) <= 259)
+
+
+def test_long_file_names_are_archived_under_names_that_fit_and_kept_whole_in_the_ledger(tmp_path):
+    """The audit's names: 83 Chinese characters (254 bytes, legal on ext4) for a good return, and 76
+    (228 bytes) for a file that gets a feedback note. Before, the move raised "File name too long"
+    on every pass and nothing after it was archived. The working folder sits deep, as on a clerk's
+    desktop, so the Windows path limit counts too."""
+    from xlflow.watch import ingest_once
+
+    camp = Campaign(tmp_path / ("二零一九年党支部标准化规范化建设" * 3))
+    good_name = "机电工程学院党总支第一党支部" * 5 + "二零一九年度自查表格最终版.xlsx"
+    odd_name = "请查收" * 25 + "件.xlsx"
+    assert len(good_name.encode()) == 254 and len(odd_name.encode()) == 233
+    camp.drop(camp.fill(camp.branch(0), "a.xlsx"), good_name)
+    (camp.ws.inbox / odd_name).write_text("<html><table><tr><td>支部</td></tr></table></html>", encoding="utf-8")
+    camp.drop(camp.fill(camp.branch(1), "b.xlsx"), "二支部.xlsx")
+
+    result = ingest_once(camp.ws, settle_seconds=0)
+
+    assert sorted((o.name, o.outcome) for o in result.outcomes) == sorted(
+        [(good_name, "accepted"), (odd_name, "rejected"), ("二支部.xlsx", "accepted")])
+    assert camp.inbox_top() == set()
+    files = camp.files()
+    assert set(files) == {good_name, odd_name, "二支部.xlsx"}  # the original names, whole
+    for r in files.values():
+        assert r["moved"] == 1 and fits_everywhere(camp.ws.root / r["stored_as"]), r["stored_as"]
+    stored = camp.ws.root / files[good_name]["stored_as"]
+    assert stored.suffix == ".xlsx" and good_name.startswith(Path(stored.name.split("_", 2)[2]).stem)  # a cut of it
+    note = camp.ws.root / files[odd_name]["feedback"]
+    assert note.is_file() and fits_everywhere(note) and "_退回说明_" in note.name
+    assert result.rebuilt is not None and camp.ws.master.is_file()
+
+
+def test_a_record_left_with_a_name_too_long_is_moved_under_a_fitted_name(camp):
+    """A ledger written before names were fitted holds a stored name the disk refuses: the next
+    pass shortens it and completes the move."""
+    name = "第一党支部" * 16 + ".xlsx"  # 245 bytes; with the time and hash before it, 270
+    camp.drop(camp.fill(camp.branch(0), "a.xlsx"), name)
+    camp.run()
+    r = camp.files()[name]
+    stored = camp.ws.root / r["stored_as"]
+    stored.rename(camp.ws.inbox / name)  # as it was before the move
+    too_long = f"{stored.parent.relative_to(camp.ws.root).as_posix()}/20191128-090000_{r['sha256'][:8]}_{name}"
+    with contextlib.closing(camp.db()) as conn:
+        conn.execute("UPDATE files SET moved = 0, stored_as = ?", (too_long,))
+
+    camp.run()
+
+    r = camp.files()[name]
+    assert r["moved"] == 1 and r["stored_as"] != too_long and (camp.ws.root / r["stored_as"]).is_file()
+    assert camp.inbox_top() == set()
+
+
+def test_fit_filename_cuts_whole_characters_and_keeps_the_extension(tmp_path):
+    from xlflow.files import fit_filename
+
+    name = fit_filename("支" * 200 + ".xlsx")
+    assert name == "支" * 83 + ".xlsx" and len(name.encode()) == 254
+    assert fit_filename("a" * 300, tail="_退回说明_1.xlsx").endswith("a_退回说明_1.xlsx")
+    assert len(fit_filename("a" * 300, tail="_退回说明_1.xlsx").encode()) <= 255
+    assert fit_filename("😀" * 200 + ".xlsx") == "😀" * 62 + ".xlsx"  # 4 bytes, 2 UTF-16 units each
+    deep = tmp_path / ("d" * (240 - len(str(tmp_path))))
+    assert len(str(deep / fit_filename("x" * 100 + ".xlsx", deep))) == 259

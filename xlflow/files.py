@@ -35,3 +35,30 @@ def safe_filename(text: str) -> str:
     bad = '<>:"/\\|?*'
     cleaned = "".join("_" if c in bad or ord(c) < 32 else c for c in text).strip(" .")
     return cleaned or "_"
+
+
+# What every filesystem the clerks use takes: ext4 counts a name's UTF-8 bytes, NTFS and exFAT its
+# UTF-16 units (255 each), and Windows programs (Explorer, Excel, zip tools) stop at a whole path
+# of 259 characters (MAX_PATH less its NUL). A Chinese character is 3 bytes in UTF-8.
+NAME_BYTES, NAME_UNITS, WINDOWS_PATH = 255, 255, 259
+
+
+def fit_filename(name: str, folder: Path | str | None = None, tail: str = "") -> str:
+    """safe_filename(name + tail), shortened from the end of `name` (its extension, and `tail`,
+    kept) until it fits every filesystem and, with `folder`, a Windows path. Callers keep the
+    full name elsewhere (the ledger) and put what makes the name unique where it is not cut."""
+    name, tail = safe_filename(name), safe_filename(tail) if tail else ""
+    if not tail:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and len(ext) <= 10:
+            name, tail = stem, f".{ext}"
+    room = NAME_UNITS
+    if folder is not None:  # a folder that deep still gets a name, however short
+        room = max(min(room, WINDOWS_PATH - len(os.path.join(os.path.abspath(folder), ""))), 16)
+
+    def fits(text: str) -> bool:
+        return (len(text.encode("utf-8", "surrogateescape")) <= NAME_BYTES
+                and len(text.encode("utf-16-le", "surrogatepass")) // 2 <= room)
+    while name and not fits(name + tail):
+        name = name[:-1]
+    return (name.rstrip(" .") or "_") + tail

@@ -19,7 +19,7 @@ from pathlib import Path
 from xlflow import constants as K
 from xlflow import ledger
 from xlflow.feedback import write_feedback, write_unreadable_note
-from xlflow.files import safe_filename
+from xlflow.files import fit_filename, safe_filename
 from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
 from xlflow.messages import Finding, Report, finding
@@ -88,8 +88,9 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _stored_name(now: dt.datetime, sha: str, name: str) -> str:
-    return f"{now:%Y%m%d-%H%M%S}_{sha[:8]}_{safe_filename(name)}"
+def _stored_name(now: dt.datetime, sha: str, name: str, folder: Path) -> str:
+    """Time and hash first (unique), then as much of the original name as fits (ledger keeps it all)."""
+    return fit_filename(f"{now:%Y%m%d-%H%M%S}_{sha[:8]}_{name}", folder)
 
 
 def _move(ws: Workspace, row) -> bool:
@@ -115,6 +116,7 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
     if moves:  # records a killed pass committed but did not flush go to disk before their files move
         ledger.sync(conn)
     for row in moves:
+        row = _refit(conn, ws, row)
         src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
         if dest.exists():
             ledger.set_moved(conn, row["id"])
@@ -126,6 +128,7 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
             ledger.set_moved(conn, row["id"], -1, "原文件在归档前已被移走或替换（数据已记入台账）")
         done += 1
     for row in ledger.pending_feedback(conn):
+        row = _refit(conn, ws, row, ("feedback",))
         _write_feedback(conn, ws, row, ledger.findings_of(conn, row["id"]), settings, branches)
         done += 1
     # A half-written feedback of a killed pass; its owner is rewritten above. Only the feedback
@@ -133,6 +136,22 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
     for tmp in list(ws.feedback.glob(".*.tmp")) if ws.feedback.exists() else []:
         tmp.unlink(missing_ok=True)
     return done
+
+
+def _refit(conn, ws: Workspace, row, cols=("stored_as", "feedback")):
+    """A record made before stored names were fitted to the filesystem (a name too long to move
+    into place, retried forever): its stored and feedback names shortened as new ones are."""
+    names = {}
+    for col in cols:
+        if row[col]:
+            dest = ws.root / row[col]
+            fitted = fit_filename(dest.name, dest.parent)
+            if fitted != dest.name:
+                names[col] = (dest.parent / fitted).relative_to(ws.root).as_posix()
+    if not names:
+        return row
+    ledger.set_names(conn, row["id"], **names)
+    return conn.execute("SELECT * FROM files WHERE id = ?", (row["id"],)).fetchone()
 
 
 def has_unfinished(ws: Workspace) -> bool:
@@ -345,14 +364,14 @@ def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: li
           kind=None) -> Outcome:
     ws, now, settings, branches, taken = ctx
     folder = {ledger.ACCEPTED: ws.accepted, ledger.REJECTED: ws.rejected, ledger.DUPLICATE: ws.duplicates}[outcome]
-    stored = folder / _stored_name(now, sha, path.name)
+    stored = folder / _stored_name(now, sha, path.name, folder)
     feedback = None
     if outcome == ledger.REJECTED:
         branch = branches.get(branch_code or "")
         stem = safe_filename(f"{branch.code}_{branch.name}") if branch else Path(safe_filename(path.name)).stem
         if kind in K.REVIEW_ROUNDS:  # 初验_机电工程学院党总支_退回说明_…
             stem = safe_filename(f"{K.REVIEW_ROUNDS[kind]}_{branch_code or Path(path.name).stem}")
-        feedback = ws.feedback / f"{stem}_退回说明_{now:%Y%m%d-%H%M%S}_{sha[:6]}.xlsx"
+        feedback = ws.feedback / fit_filename(stem, ws.feedback, f"_退回说明_{now:%Y%m%d-%H%M%S}_{sha[:6]}.xlsx")
     rec = ledger.FileRecord(
         sha256=sha, original_name=path.name, size=size, arrived_at=now, outcome=outcome,
         stored_as=stored.relative_to(ws.root).as_posix(),

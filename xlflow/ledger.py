@@ -262,6 +262,13 @@ def set_moved(conn, file_id: int, state: int = 1, note: str | None = None) -> No
     conn.execute("UPDATE files SET moved = ?, note = COALESCE(?, note) WHERE id = ?", (state, note, file_id))
 
 
+def set_names(conn, file_id: int, **names: str) -> None:
+    """New stored_as / feedback paths for a file not yet moved (or its feedback not yet written)."""
+    for col, value in names.items():
+        assert col in ("stored_as", "feedback")
+        conn.execute(f"UPDATE files SET {col} = ? WHERE id = ?", (value, file_id))
+
+
 def set_feedback_done(conn, file_id: int) -> None:
     conn.execute("UPDATE files SET feedback_done = 1 WHERE id = ?", (file_id,))
 
