@@ -96,6 +96,11 @@ CREATE TABLE IF NOT EXISTS draws (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS i_one_current ON returns(kind, branch_code) WHERE current = 1;
 CREATE INDEX IF NOT EXISTS i_returns_branch ON returns(kind, branch_code);  -- choosing the current one
+-- generation: bumped with every change the outputs depend on; built: the generation the outputs
+-- were last rebuilt from in full. They differ after a run that died (or failed to write) between.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('generation', (SELECT COUNT(*) FROM files WHERE outcome = 'accepted'));
+INSERT OR IGNORE INTO meta VALUES ('built', 0);
 """ + "\n".join(tables)
 
 
@@ -212,6 +217,7 @@ def record(conn: sqlite3.Connection, rec: FileRecord, findings: list[Finding],
                          [(file_id, f.code, f.severity, f.sheet, f.cell, f.value, f.message) for f in findings])
         if rec.outcome == ACCEPTED:
             _store_return(conn, file_id, rec, basic or {}, tables or {})
+            bump_generation(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -241,6 +247,22 @@ def _store_return(conn, file_id: int, rec: FileRecord, basic: dict, tables: dict
     conn.execute("""UPDATE returns SET current = 1 WHERE id = (SELECT id FROM returns WHERE kind = ? AND
                     branch_code = ? ORDER BY COALESCE(saved_at, received_at) DESC, id DESC LIMIT 1)""",
                  (kind, rec.branch_code))
+
+
+def bump_generation(conn) -> None:
+    """Inside the transaction that changes what the outputs show (an accepted return or review,
+    and any later table the outputs read): the outputs are stale until rebuilt from it."""
+    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+
+
+def generations(conn) -> tuple[int, int]:
+    """(the ledger's generation, the generation the outputs were last rebuilt from)."""
+    got = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'built')").fetchall())
+    return got.get("generation", 0), got.get("built", 0)
+
+
+def set_built(conn, generation: int) -> None:
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'built'", (generation,))
 
 
 def file_by_sha(conn, sha: str):

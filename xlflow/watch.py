@@ -17,7 +17,7 @@ from xlflow import constants as K
 from xlflow.errors import XlflowError
 from xlflow.ingest import PassResult, has_unfinished, run_pass, settled
 from xlflow.intake import Snapshot
-from xlflow.outputs import rebuild_outputs
+from xlflow.outputs import outputs_stale, rebuild_outputs
 from xlflow.status import inbox_waiting
 from xlflow.workspace import Workspace
 
@@ -77,14 +77,15 @@ class Poller:
         self.polled_at = time.monotonic()
         ready, changing, self.snapshots = settled(self.ws.inbox, self.snapshots)
         self._arriving([p.name for p in changing], inbox_waiting(self.ws.inbox)[1])
-        if not ready and not has_unfinished(self.ws):
+        stale = outputs_stale(self.ws)  # a run that died before rebuilding them, whatever stopped it
+        if not ready and not has_unfinished(self.ws) and not stale:
             return None
         now = dt.datetime.now().replace(microsecond=0)
         result = run_pass(self.ws, ready, now)
         counts = {k: sum(o.outcome == k for o in result.outcomes) for k in K.OUTCOME_NAMES}
         log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in K.OUTCOME_NAMES.items()),
                  f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
-        if result.changed:  # outputs are a function of the ledger: rebuild them when it changed
+        if result.changed or stale:  # outputs are a function of the ledger: rebuild them when it changed
             result.rebuilt = rebuild_outputs(self.ws, now)
             log.info("已更新汇总表 %s，文书 %d 份", result.rebuilt.master, len(result.rebuilt.reports.written))
         if self.on_result:
