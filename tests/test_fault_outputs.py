@@ -148,3 +148,56 @@ def test_killed_right_after_the_log_says_done(arrivals, reference, tmp_path):
 
     same(outputs(root), reference)
     assert temp_files(root) == []
+
+
+SEED = 20191201
+
+
+def test_kills_at_random_points_of_ingest_master_and_reports_leave_nothing_behind(arrivals, reference, tmp_path):
+    """Each round deletes the outputs (or keeps the inbox full) and SIGKILLs one command after a
+    seeded random delay; after all the kills one normal `xlflow ingest` must leave the outputs of a
+    run without kills and no temporary file (before: .master.*.tmp and xlsxwriter tmp* files piled
+    up in outbox/, 53 of them after 21 kills)."""
+    root = copy(arrivals, tmp_path)
+    rng = random.Random(SEED)
+    t0 = time.monotonic()
+    finish(xlflow(root, "ingest"))
+    full = time.monotonic() - t0  # a whole pass with its outputs: the kills fall inside it
+    outbox = root / "outbox"
+    kills = left = 0
+    for command in ["ingest", "master", "reports", "master", "reports", "master", "reports", "master"]:
+        args = [command] + (["--force"] if command == "reports" else [])
+        if command != "ingest":  # the outputs it rebuilds are gone, as if never written
+            shutil.rmtree(outbox / "reports", ignore_errors=True)
+            (outbox / "master.xlsx").unlink(missing_ok=True)
+        proc = xlflow(root, *args)
+        time.sleep(rng.uniform(0.6, max(0.7, full * 0.8)))  # past the interpreter's start-up
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        left += len(temp_files(root))
+    assert kills >= 5, kills
+    assert left > 0  # the kills did fall inside the writing (else this test proves nothing)
+
+    finish(xlflow(root, "ingest"))
+
+    same(outputs(root), reference)
+    assert temp_files(root) == []
+
+
+def test_the_sweep_leaves_the_temporary_files_of_a_run_still_at_work(tmp_path):
+    """`xlflow master` while `xlflow watch` writes the documents: neither removes the other's files."""
+    from xlflow.files import SCRATCH, sweep_scratch
+
+    outbox = tmp_path / "outbox"
+    busy = subprocess.Popen([sys.executable, "-c", "import sys, time; from xlflow.files import claim_scratch; "
+                             "d = claim_scratch(sys.argv[1]); (d / '.master.abc.tmp').write_text('x'); "
+                             "print(d, flush=True); time.sleep(60)", str(outbox)], stdout=subprocess.PIPE, text=True)
+    try:
+        folder = Path(busy.stdout.readline().strip())
+        assert sweep_scratch(outbox) == 0 and (folder / ".master.abc.tmp").is_file()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert sweep_scratch(outbox) == 1 and not folder.exists() and not any((outbox / SCRATCH).iterdir())

@@ -57,6 +57,11 @@ def _existing_root(ctx, param, root: Path) -> Path:
         where = "当前目录" if root == Path(".") else "目录"
         raise XlflowError(M.CLI_NOT_A_FOLDER.format(where=where, root=root.resolve(), command=ctx.info_name,
                                                     quoted=quoted(root.resolve() if root == Path(".") else root)))
+    from xlflow.files import claim_scratch, sweep_scratch
+
+    outbox = Workspace(root).outbox
+    sweep_scratch(outbox)  # what runs killed before this one left half-written
+    claim_scratch(outbox)  # this run's own temporary files, found by the next sweep if it is killed
     return root
 
 

@@ -2,10 +2,95 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
+import secrets
+import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+# Temporary files of a run live in its own folder, outbox/.xlflow-tmp/<pid>-<random>/, locked for
+# as long as the process lives: a run killed midway leaves them there, and the next run's sweep
+# removes every folder whose lock it can take (its owner is gone), never one still at work.
+SCRATCH = ".xlflow-tmp"
+_claimed: tuple[Path, FileLock] | None = None
+_LEGACY_TMP = re.compile(r"\..*\.tmp|tmp[a-z0-9_]{8}")  # beside the outputs, before the folder existed
+_LEGACY_AGE = 600  # seconds: such a file that old belongs to no running process
+
+
+def claim_scratch(outbox: Path | str) -> Path | None:
+    """This process's folder for temporary files under outbox (created and locked once); None
+    when it cannot be made (a read-only disk: temporary files then go beside their output)."""
+    global _claimed
+    base = Path(outbox) / SCRATCH
+    if _claimed is not None and _claimed[0].parent == base and _claimed[0].is_dir():
+        return _claimed[0]
+    folder = base / f"{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        folder.mkdir(parents=True)
+        lock = FileLock(str(folder / ".lock"), timeout=0)
+        lock.acquire()
+    except (OSError, Timeout):
+        return None
+    _claimed = (folder, lock)
+    atexit.register(_release, folder, lock)
+    return folder
+
+
+def _release(folder: Path, lock: FileLock) -> None:
+    """At a normal exit the folder goes with its process (a killed one's is swept next time)."""
+    lock.release()
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.parent.rmdir()  # the last one out removes .xlflow-tmp too
+    except OSError:
+        pass
+
+
+def scratch_dir(beside: Path) -> Path:
+    """Where a temporary file for an output in the folder `beside` goes: this process's claimed
+    folder when it is in the same outbox (renaming into place stays atomic), else beside it."""
+    if _claimed is not None and _claimed[0].is_dir():
+        outbox = _claimed[0].parent.parent
+        if Path(os.path.abspath(beside)).is_relative_to(os.path.abspath(outbox)):
+            return _claimed[0]
+    return beside
+
+
+def sweep_scratch(outbox: Path | str) -> int:
+    """Remove what killed runs left: the temporary folders of processes that are gone, and old
+    temporary files beside the outputs from before (`.x.abc.tmp`, xlsxwriter's `tmpabcd1234`).
+    Returns how many files were removed. Never fails: a file in use is left for the next time."""
+    outbox, removed = Path(outbox), 0
+    base = outbox / SCRATCH
+    for folder in sorted(base.iterdir()) if base.is_dir() else []:
+        if _claimed is not None and folder == _claimed[0]:
+            continue
+        lock = FileLock(str(folder / ".lock"), timeout=0)
+        try:
+            lock.acquire()
+        except (Timeout, OSError):
+            continue  # its process is still writing
+        try:
+            removed += sum(1 for p in folder.iterdir() if p.name != ".lock")
+        finally:
+            lock.release()
+        shutil.rmtree(folder, ignore_errors=True)
+    cutoff = time.time() - _LEGACY_AGE
+    for p in outbox.rglob("*") if outbox.is_dir() else []:
+        try:
+            if (SCRATCH not in p.parts and _LEGACY_TMP.fullmatch(p.name) and p.is_file()
+                    and p.stat().st_mtime < cutoff):
+                p.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 @contextmanager
@@ -14,7 +99,7 @@ def atomic_path(dest: Path | str):
     on one volume, on Windows too), on failure remove it. A crash leaves only a *.tmp file."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:40]}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:40]}.", suffix=".tmp", dir=scratch_dir(dest.parent))
     os.close(fd)
     tmp = Path(tmp)
     try:

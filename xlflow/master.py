@@ -25,6 +25,7 @@ from xlsxwriter.worksheet import Worksheet
 from xlflow import constants as K
 from xlflow.checklist import Checklist
 from xlflow.evidence import verdict_of
+from xlflow.files import scratch_dir
 from xlflow.ledger import rejected_branches
 from xlflow.results import Results
 from xlflow.roster import Branch
@@ -514,7 +515,7 @@ def write_master(conn, results: Results, checklist: Checklist, settings: Setting
     """Build the master beside dest and rename it into place. If dest is locked (open in Excel),
     keep the new one beside it with a timestamp. Returns (where it is, whether that is dest)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".master.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".master.", suffix=".tmp", dir=scratch_dir(dest.parent))  # xlsxwriter's too
     os.close(fd)
     tmp = Path(tmp)
     try:
