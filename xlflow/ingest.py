@@ -13,11 +13,13 @@ import gc
 import hashlib
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import constants as K
-from xlflow import ledger
+from xlflow import ledger, messages
+from xlflow.errors import XlflowError
 from xlflow.feedback import write_feedback, write_unreadable_note
 from xlflow.files import fit_filename, safe_filename
 from xlflow.identify import identify
@@ -182,18 +184,50 @@ def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings,
     ledger.set_feedback_done(conn, row["id"])
 
 
-def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult:
-    """Take the given settled inbox files in; `now` is the clock reading (the edge passes it)."""
+def archived(ws: Workspace) -> list[Path]:
+    """The originals kept in inbox/accepted, rejected and duplicates."""
+    return [p for d in (ws.accepted, ws.rejected, ws.duplicates) if d.is_dir()
+            for p in d.iterdir() if p.is_file() and not p.name.startswith(".")]
+
+
+def guard_ledger(ws: Workspace) -> None:
+    """A ledger that has gone (deleted, or left empty) while originals sit archived is never
+    replaced by a new empty one without a word: the clerk is told and shown the way back."""
+    wal = ws.ledger.with_name(ws.ledger.name + "-wal")  # a first pass killed early: all still in the WAL
+    if ws.ledger.exists() and (ws.ledger.stat().st_size > 0 or wal.exists() and wal.stat().st_size > 0):
+        return
+    count = len(archived(ws))
+    if count:
+        raise XlflowError(messages.LEDGER_GONE.format(ledger=ws.ledger, count=count, root=ws.root,
+                                                      backups=ws.backups))
+
+
+def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime, stored: dict[Path, Path] | None = None) -> PassResult:
+    """Take the given settled inbox files in; `now` is the clock reading (the edge passes it).
+    `stored`: for a rebuild of the ledger, where each file is archived already (not moved)."""
+    if not stored:
+        guard_ledger(ws)
     ws.make_dirs()
     conn = ledger.open_ledger(ws.ledger)
     frozen = gc.get_freeze_count() > 0  # someone else's use of gc.freeze: then leave gc alone
     try:
         with ledger.group_commit(conn):  # one flush to disk per pass, not per file: see _file_away
-            return _run(conn, ws, ready, now, frozen)
+            result = _run(conn, ws, ready, now, frozen, stored or {})
+        if result.outcomes and not stored:
+            _backup(conn, ws, now)
+        return result
     finally:
         if not frozen:
             gc.unfreeze()
         conn.close()
+
+
+def _backup(conn, ws: Workspace, now: dt.datetime) -> None:
+    """After a pass that recorded something: so that the ledger is never the only copy."""
+    try:
+        ledger.backup(conn, ws.backups, f"{now:%Y%m%d-%H%M%S}")
+    except (OSError, sqlite3.Error) as exc:  # a full disk must not undo the pass: said, retried next time
+        log.warning("台账备份未能写入 %s（%s），下次处理时再备份。", ws.backups, exc)
 
 
 _SET_ASIDE_EVERY = 20  # files read
@@ -210,10 +244,11 @@ def _set_aside(frozen: bool) -> None:
         gc.freeze()
 
 
-def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool = False) -> PassResult:
+def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool = False,
+         stored: dict[Path, Path] | None = None) -> PassResult:
     checklist, settings, branches = ws.checklist(), ws.settings(), by_code(ws.roster())
     result = PassResult(recovered=recover(conn, ws, settings, branches))
-    ctx = (ws, now, settings, branches, [])  # the last: (file id, findings) recorded, to file away
+    ctx = (ws, now, settings, branches, [], stored or {})  # [(file id, findings) recorded, to file away]
     batch, early, later, seen = [], [], [], {}
     reviews = []  # 初验/复验 workbooks: checked by review_read.read_review, not identified as a branch
     for path in ready:
@@ -348,7 +383,7 @@ def _file_away(conn, ctx) -> None:
     their records are on disk: one flush (ledger.sync) for the pass rather than one per file,
     and still no original moves before its record is durable. A crash in between leaves
     recorded, unmoved files: the next pass's recover() completes them."""
-    ws, _, settings, branches, taken = ctx
+    ws, _, settings, branches, taken, _ = ctx
     if taken:
         ledger.sync(conn)
     for file_id, findings in taken:
@@ -362,9 +397,9 @@ def _file_away(conn, ctx) -> None:
 def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: list[Finding], *,
           branch_code=None, duplicate_of=None, content_hash=None, saved_at=None, basic=None, tables=None,
           kind=None) -> Outcome:
-    ws, now, settings, branches, taken = ctx
+    ws, now, settings, branches, taken, archive = ctx
     folder = {ledger.ACCEPTED: ws.accepted, ledger.REJECTED: ws.rejected, ledger.DUPLICATE: ws.duplicates}[outcome]
-    stored = folder / _stored_name(now, sha, path.name, folder)
+    stored = archive.get(path) or folder / _stored_name(now, sha, path.name, folder)
     feedback = None
     if outcome == ledger.REJECTED:
         branch = branches.get(branch_code or "")

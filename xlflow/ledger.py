@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -220,7 +221,8 @@ def record(conn: sqlite3.Connection, rec: FileRecord, findings: list[Finding],
             bump_generation(conn)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite has already rolled back after some errors (a full disk):
+            conn.execute("ROLLBACK")  # a second ROLLBACK would hide that error behind its own
         raise
     return file_id
 
@@ -307,6 +309,25 @@ def pending_feedback(conn) -> list[sqlite3.Row]:
 def findings_of(conn, file_id: int) -> list[Finding]:
     return [Finding(r["code"], r["severity"], r["message"], "", r["sheet"] or "", r["cell"] or "", r["value"] or "")
             for r in conn.execute("SELECT * FROM findings WHERE file_id = ? ORDER BY rowid", (file_id,))]
+
+
+BACKUPS_KEPT = 10
+
+
+def backup(conn: sqlite3.Connection, folder: Path, stamp: str, keep: int = BACKUPS_KEPT) -> Path:
+    """A consistent copy of the ledger (SQLite's online backup API, safe while others read it) as
+    folder/xlflow-<stamp>.db, written to a temporary name first; only the newest `keep` are kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dest, tmp = folder / f"xlflow-{stamp}.db", folder / f".xlflow-{stamp}.db.tmp"
+    target = sqlite3.connect(str(tmp))
+    try:
+        conn.backup(target)
+    finally:
+        target.close()
+    os.replace(tmp, dest)
+    for old in sorted(folder.glob("xlflow-*.db"))[:-keep]:
+        old.unlink(missing_ok=True)
+    return dest
 
 
 def check_integrity(conn) -> list[str]:

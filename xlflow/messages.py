@@ -294,3 +294,30 @@ CLI_NO_FOLDER = "找不到工作目录“{root}”。请用 --root 指定已有�
 CLI_NOT_A_FOLDER = ("{where}“{root}”不是 xlflow 的工作目录（其中没有 xlflow.toml，也没有 templates/checklist.yaml），"
                     "未做任何处理。请用 --root 指定工作目录，例如 xlflow {command} --root 2019年支部建设；"
                     "或先运行 xlflow init {quoted} 把它建成工作目录。")
+
+
+# ---- issue 12: the working folder itself (ledger, disk); raised as XlflowError, printed by the CLI ----
+LEDGER_GONE = ("台账 {ledger} 不见了（或成了空文件），但收件箱的归档文件夹 inbox/accepted、inbox/rejected、"
+               "inbox/duplicates 中已有 {count} 份原件。为免从头另记一本、看不到以前的报送，本次没有处理。"
+               "请运行 xlflow ingest --rebuild-ledger --root {root}，由归档的原件按收到的先后重建台账；"
+               "或把 {backups} 中最近的备份复制为 {ledger}。")
+LEDGER_DAMAGED = ("台账 {ledger} 已损坏，无法读取（{detail}）。以前收到的原件都在 inbox/accepted、inbox/rejected、"
+                  "inbox/duplicates 中，没有丢失。请运行 xlflow ingest --rebuild-ledger --root {root}，"
+                  "由归档的原件重建台账（损坏的台账会改名保留）；或把 {backups} 中最近的备份复制为 {ledger}。")
+LEDGER_REBUILT = ("已由 {count} 份归档原件重建台账 {ledger}（接收 {accepted} 份、退回 {rejected} 份、重复 {duplicate} 份）。"
+                  "{aside}")
+LEDGER_ASIDE = "原来的台账已改名保留为 {old}。"
+LEDGER_BUSY = ("台账 {ledger} 正被另一个程序使用（可能是另一个 xlflow 命令，或用数据库工具打开了它），暂时无法写入。"
+               "请稍候再试；如果一直如此，请关闭其他正在运行的 xlflow 命令或数据库工具后重试。")
+DISK_FULL = ("磁盘已满，无法在“{folder}”中写入。已处理的内容都已保存，没有丢失。请清理该磁盘（或换到空间充足的磁盘），"
+             "然后重新运行同一命令，未完成的部分会自动补上。")
+READ_ONLY = ("文件夹“{folder}”是只读的，无法写入（可能是 U 盘或共享文件夹被设为只读，或没有写入权限）。"
+             "已处理的内容都已保存，没有丢失。请取消只读（或换到可写的位置）后重新运行同一命令，未完成的部分会自动补上。")
+NO_PERMISSION = ("文件“{file}”正被其他程序（如 Excel、WPS）打开，或没有写入权限。请关闭该文件（或取得写入权限）后"
+                 "重新运行同一命令，未完成的部分会自动补上。")
+NAME_TOO_LONG = "文件名或路径太长，系统无法写入：“{file}”。请把工作目录放到层级较浅的位置（如 D:\\支部建设）后重试。"
+DISK_TROUBLE = ("无法读写文件夹“{folder}”（{detail}）。可能是 U 盘被拔出、共享文件夹断开或磁盘出错。"
+                "请检查后重新运行同一命令，未完成的部分会自动补上。")
+OUT_OF_MEMORY = "内存不足，本次处理未能完成。请关闭其他程序后重新运行同一命令，未完成的部分会自动补上。"
+UNEXPECTED = ("出现了意外的程序错误（{kind}），本次处理未能完成；已处理的内容都已保存。详细情况已记入 {log}，"
+              "请重新运行一次；如仍出错，请把该文件交给技术人员。")

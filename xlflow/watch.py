@@ -14,8 +14,8 @@ import schedule
 from filelock import FileLock, Timeout
 
 from xlflow import constants as K
-from xlflow.errors import XlflowError
-from xlflow.ingest import PassResult, has_unfinished, run_pass, settled
+from xlflow.errors import XlflowError, explain
+from xlflow.ingest import PassResult, guard_ledger, has_unfinished, run_pass, settled
 from xlflow.intake import Snapshot
 from xlflow.outputs import outputs_stale, rebuild_outputs
 from xlflow.status import inbox_waiting
@@ -74,6 +74,7 @@ class Poller:
         self.polled_at = 0.0
 
     def poll(self) -> PassResult | None:
+        guard_ledger(self.ws)  # before anything opens (and so creates) the ledger
         self.polled_at = time.monotonic()
         ready, changing, self.snapshots = settled(self.ws.inbox, self.snapshots)
         self._arriving([p.name for p in changing], inbox_waiting(self.ws.inbox)[1])
@@ -109,8 +110,8 @@ class Poller:
             self.poll()
         except XlflowError as exc:
             self._failed(f"本次处理未完成：{exc}", exc_info=False)
-        except Exception as exc:
-            self._failed(f"本次处理出错，下次将重试：{exc!r}", exc_info=True)
+        except Exception as exc:  # said in Chinese; the traceback goes to the log only
+            self._failed(f"本次处理出错，下次将重试：{explain(exc, self.ws.root)}", exc_info=True)
         else:
             if self.last_error is not None:
                 log.info("已恢复正常处理。")
