@@ -94,6 +94,18 @@ def sweep_scratch(outbox: Path | str) -> int:
 
 
 @contextmanager
+def naming(dest: Path | str):
+    """An OSError that says no file (a write() on a full disk) is raised again naming `dest`, so
+    that the clerk is told which folder to free or make writable."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(dest)) from exc
+        raise
+
+
+@contextmanager
 def atomic_path(dest: Path | str):
     """Yield a temporary path beside dest; on success rename it into place (os.replace is atomic
     on one volume, on Windows too), on failure remove it. A crash leaves only a *.tmp file."""
@@ -103,8 +115,9 @@ def atomic_path(dest: Path | str):
     os.close(fd)
     tmp = Path(tmp)
     try:
-        yield tmp
-        os.replace(tmp, dest)
+        with naming(dest):
+            yield tmp
+            os.replace(tmp, dest)
     finally:
         if tmp.exists():
             tmp.unlink()

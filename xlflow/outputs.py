@@ -9,6 +9,7 @@ from pathlib import Path
 
 from xlflow.checklist import Checklist
 from xlflow import ledger
+from xlflow.files import naming
 from xlflow.ledger import open_ledger
 from xlflow.master import write_master
 from xlflow.reports import MANIFEST, ReportRun, _read_manifest, write_reports
@@ -73,7 +74,8 @@ def rebuild_master(ws: Workspace, now: dt.datetime, checklist: Checklist | None 
     conn = open_ledger(ws.ledger)
     try:
         results = load_results(conn, checklist, settings, branches)
-        path, in_place = write_master(conn, results, checklist, settings, branches, ws.master, now)
+        with naming(ws.master):
+            path, in_place = write_master(conn, results, checklist, settings, branches, ws.master, now)
     finally:
         conn.close()
     return Rebuilt(path, in_place, results)
