@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import hostile
-from test_ingest import Campaign
+from test_ingest import LATER, Campaign
 from xlflow import intake, ledger
 
 FAR = ("文件“{file}”的工作表“三会一课”中，单元格 XFD1048576 有内容，远在填报区域之外（从 A1 到该单元格共 "
@@ -159,3 +159,44 @@ def test_fit_filename_cuts_whole_characters_and_keeps_the_extension(tmp_path):
     assert fit_filename("😀" * 200 + ".xlsx") == "😀" * 62 + ".xlsx"  # 4 bytes, 2 UTF-16 units each
     deep = tmp_path / ("d" * (240 - len(str(tmp_path))))
     assert len(str(deep / fit_filename("x" * 100 + ".xlsx", deep))) == 259
+
+
+# ---------------------------------------------------------------- replaced after reading (defect 4)
+def test_a_file_replaced_after_it_was_read_is_not_archived_under_the_first_record(camp, monkeypatch):
+    """The clerk overwrites 一支部.xlsx in the inbox while the pass is recording it: the ledger holds
+    the first content; inbox/accepted/ must not hold the second one (before, it did, and the second
+    was never recorded); the second is taken in by the next pass."""
+    b = camp.branch(0)
+    first = camp.fill(b, "first.xlsx", seed=1, modified=__import__("datetime").datetime(2019, 11, 20, 8, 0))
+    second = camp.fill(b, "second.xlsx", seed=2, modified=__import__("datetime").datetime(2019, 11, 26, 8, 0))
+    camp.drop(first, "一支部.xlsx")
+    real = ledger.sync
+
+    def overwrite_then_sync(conn):  # between recording and moving
+        (camp.ws.inbox / "一支部.xlsx").write_bytes(second.read_bytes())
+        real(conn)
+
+    monkeypatch.setattr(ledger, "sync", overwrite_then_sync)
+    result = camp.run()
+    monkeypatch.setattr(ledger, "sync", real)
+
+    r = camp.files()["一支部.xlsx"]
+    assert (r["outcome"], r["moved"], r["sha256"]) == ("accepted", -1, sha_of(first))
+    assert r["note"] == "原文件在归档前已被移走或替换（数据已记入台账）"
+    assert camp.folder("accepted") == [] and result.waiting == ["一支部.xlsx"]
+    assert sha_of(camp.ws.inbox / "一支部.xlsx") == sha_of(second)
+
+    camp.run(LATER)
+
+    with contextlib.closing(camp.db()) as conn:
+        rows = conn.execute("SELECT sha256, outcome, moved FROM files ORDER BY id").fetchall()
+    assert [tuple(x) for x in rows] == [(sha_of(first), "accepted", -1), (sha_of(second), "accepted", 1)]
+    [archived] = camp.folder("accepted")
+    assert sha_of(archived) == sha_of(second) and camp.inbox_top() == set()
+    assert camp.current(b.code) == "一支部.xlsx"
+
+
+def sha_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import hashlib
 import logging
+import errno
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger, messages
-from xlflow.errors import XlflowError
+from xlflow.errors import XlflowError, explain
 from xlflow.feedback import write_feedback, write_unreadable_note
 from xlflow.files import fit_filename, safe_filename
 from xlflow.identify import identify
@@ -95,20 +96,43 @@ def _stored_name(now: dt.datetime, sha: str, name: str, folder: Path) -> str:
     return fit_filename(f"{now:%Y%m%d-%H%M%S}_{sha[:8]}_{name}", folder)
 
 
-def _move(ws: Workspace, row) -> bool:
-    """Move a recorded original into place; False (retried next pass) if it is locked."""
+REPLACED = "replaced"  # _move: the file in the inbox is no longer what was recorded
+
+
+def _move(ws: Workspace, row) -> bool | str:
+    """Move a recorded original into place; False (retried next pass) if it is locked, REPLACED
+    if a clerk overwrote it in the inbox after it was read (it is put back: the next pass takes
+    the new content in, and what is archived is only ever what was recorded)."""
     src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
     if dest.exists():
-        return True
+        return _verify(ws, row, src, dest)
     try:
         os.replace(src, dest)
-        return True
-    except PermissionError:  # open in Excel on Windows: try again next pass
-        log.warning("文件“%s”正被其他程序打开，暂时无法移动，下次处理时重试。", src.name)
+    except PermissionError as exc:
+        if exc.errno == errno.EPERM:  # an immutable or protected file, not one open elsewhere
+            log.warning("文件“%s”被设为不可修改或没有权限，无法移动；请取消其只读（不可修改）属性，"
+                        "或检查文件权限，下次处理时重试。", src.name)
+        else:  # open in Excel on Windows: try again next pass
+            log.warning("文件“%s”正被其他程序打开，暂时无法移动，下次处理时重试。", src.name)
         return False
     except OSError as exc:  # a share gone away, a full disk: the record stands, the move is retried
-        log.warning("文件“%s”暂时无法移动（%s），下次处理时重试。", src.name, exc)
+        log.warning("文件“%s”暂时无法移动（%s），下次处理时重试。", src.name, explain(exc, ws.root))
         return False
+    return _verify(ws, row, src, dest)
+
+
+def _verify(ws: Workspace, row, src: Path, dest: Path) -> bool | str:
+    """Check the bytes just archived against the record (moved first, then hashed: nothing can
+    change them in between); put a replaced file back into the inbox."""
+    if sha256_of(dest) == row["sha256"]:
+        return True
+    back = src
+    if back.exists():  # yet another copy under that name arrived meanwhile: keep both
+        back = src.with_name(f"{src.stem}（{dt.datetime.now():%H%M%S}）{src.suffix}")
+    os.replace(dest, back)
+    log.warning("文件“%s”在读取之后被替换了：台账记录的是原来的内容（原文件已不在），新的内容留在收件箱，下次处理。",
+                src.name)
+    return REPLACED
 
 
 def recover(conn, ws: Workspace, settings, branches) -> int:
@@ -120,14 +144,13 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
     for row in moves:
         row = _refit(conn, ws, row)
         src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
-        if dest.exists():
-            ledger.set_moved(conn, row["id"])
-        elif src.exists() and sha256_of(src) == row["sha256"]:
-            if not _move(ws, row):
+        if dest.exists() or src.exists() and sha256_of(src) == row["sha256"]:
+            moved = _move(ws, row)
+            if not moved:
                 continue
-            ledger.set_moved(conn, row["id"])
+            ledger.set_moved(conn, row["id"], *((-1, _GONE) if moved == REPLACED else ()))
         else:
-            ledger.set_moved(conn, row["id"], -1, "原文件在归档前已被移走或替换（数据已记入台账）")
+            ledger.set_moved(conn, row["id"], -1, _GONE)
         done += 1
     for row in ledger.pending_feedback(conn):
         row = _refit(conn, ws, row, ("feedback",))
@@ -320,7 +343,9 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
         result.outcomes.append(_take(conn, ctx, path, sha, size, ledger.DUPLICATE,
                                      [finding("D101", file=path.name)], duplicate_of=first["id"]))
     _set_aside(frozen)  # before writing feedback
-    _file_away(conn, ctx)
+    replaced = []
+    _file_away(conn, ctx, replaced)
+    result.waiting.extend(replaced)  # its new content: the next pass
     return result
 
 
@@ -378,7 +403,10 @@ def _take_valid(conn, ctx, raw, findings: list[Finding], sha: str, size: int, co
                  content_hash=content, saved_at=_local(raw.saved_at), **data)
 
 
-def _file_away(conn, ctx) -> None:
+_GONE = "原文件在归档前已被移走或替换（数据已记入台账）"
+
+
+def _file_away(conn, ctx, replaced: list[str]) -> None:
     """Move the originals recorded in this pass into place and write their feedback, once all
     their records are on disk: one flush (ledger.sync) for the pass rather than one per file,
     and still no original moves before its record is durable. A crash in between leaves
@@ -388,7 +416,11 @@ def _file_away(conn, ctx) -> None:
         ledger.sync(conn)
     for file_id, findings in taken:
         row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-        if _move(ws, row):
+        moved = _move(ws, row)
+        if moved == REPLACED:
+            ledger.set_moved(conn, file_id, -1, _GONE)
+            replaced.append(row["original_name"])
+        elif moved:
             ledger.set_moved(conn, file_id)
             if row["feedback"]:
                 _write_feedback(conn, ws, row, findings, settings, branches)
