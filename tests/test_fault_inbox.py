@@ -6,6 +6,8 @@ message, and take every other file as usual."""
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +202,31 @@ def sha_of(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- a name in another encoding (defect 5)
+@pytest.mark.skipif(os.name == "nt", reason="Windows names are always Unicode")
+def test_a_gbk_encoded_name_is_taken_in_under_its_readable_name_and_the_raw_name_kept(camp):
+    """From a zip or a USB stick mounted with another character set: the name's bytes are GBK.
+    Before, every pass said 暂未处理 forever (the reader could not open the path)."""
+    raw = "第一党支部.xlsx".encode("gbk")
+    src = camp.fill(camp.branch(0), "a.xlsx")
+    shutil.copyfile(src, os.path.join(os.fsencode(camp.ws.inbox), raw))
+    camp.drop(camp.fill(camp.branch(1), "二支部.xlsx"))
+
+    done = ingest(camp)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "暂未处理" not in done.stdout and "第一党支部.xlsx" in done.stdout
+    assert outcomes(camp) == {"第一党支部.xlsx": ledger.ACCEPTED, "二支部.xlsx": ledger.ACCEPTED}
+    assert os.listdir(os.fsencode(camp.ws.inbox)).count(raw) == 0 and camp.inbox_top() == set()
+    with contextlib.closing(camp.db()) as conn:
+        assert [tuple(r)[:2] for r in conn.execute("SELECT raw_name, name FROM renamed")] == [(raw, "第一党支部.xlsx")]
+
+
+def test_readable_name():
+    from xlflow.ingest import readable_name
+
+    assert readable_name("第一党支部.xlsx") is None
+    assert readable_name(os.fsdecode("三支部.xlsx".encode("gbk"))) == "三支部.xlsx"
+    assert readable_name(os.fsdecode(b"\xff\xfe.xlsx")) == "\ufffd\ufffd.xlsx"

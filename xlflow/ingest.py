@@ -274,7 +274,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     ctx = (ws, now, settings, branches, [], stored or {})  # [(file id, findings) recorded, to file away]
     batch, early, later, seen = [], [], [], {}
     reviews = []  # 初验/复验 workbooks: checked by review_read.read_review, not identified as a branch
-    for path in ready:
+    for path in map(lambda p: _readable(conn, p, now), ready):
         if not path.exists():
             continue  # taken by the recovery above, or removed by a clerk
         try:
@@ -347,6 +347,39 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     _file_away(conn, ctx, replaced)
     result.waiting.extend(replaced)  # its new content: the next pass
     return result
+
+
+def readable_name(name: str) -> str | None:
+    """For a name that is not valid text here (its bytes in another encoding: Python keeps them as
+    surrogate escapes), the name as the clerk saw it: GB18030 (GBK), as Chinese Windows, zip tools
+    and USB sticks write it, else UTF-8 with the undecodable bytes replaced. None for a good name."""
+    try:
+        name.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    for encoding in ("gb18030", "big5"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _readable(conn, path: Path, now: dt.datetime) -> Path:
+    """A file whose name readers, SQLite and the clerk's screen cannot take is renamed in the inbox
+    to its readable form first (its raw name recorded before), then taken in like any other."""
+    shown = readable_name(path.name)
+    if shown is None or not path.exists():
+        return path
+    new = path.with_name(fit_filename(shown, path.parent))
+    if new.exists():
+        new = new.with_name(fit_filename(f"{Path(new.name).stem}（已转换文件名）", path.parent, new.suffix))
+    ledger.record_rename(conn, os.fsencode(path.name), new.name, now)
+    os.replace(path, new)
+    log.info("文件名“%s”不是通用编码，已改名为“%s”后处理（原文件名已记入台账）。", path.name.encode("utf-8", "replace").decode(),
+             new.name)
+    return new
 
 
 def _validate(validator: Validator, batch) -> list[Checked]:

@@ -100,6 +100,9 @@ CREATE INDEX IF NOT EXISTS i_returns_branch ON returns(kind, branch_code);  -- c
 -- generation: bumped with every change the outputs depend on; built: the generation the outputs
 -- were last rebuilt from in full. They differ after a run that died (or failed to write) between.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- a file whose name was not valid text (another encoding, from a zip or a USB stick): renamed in
+-- the inbox before it is taken in; its name as it came, byte for byte, is kept here
+CREATE TABLE IF NOT EXISTS renamed (raw_name BLOB NOT NULL, name TEXT NOT NULL, renamed_at TEXT NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('generation', (SELECT COUNT(*) FROM files WHERE outcome = 'accepted'));
 INSERT OR IGNORE INTO meta VALUES ('built', 0);
 """ + "\n".join(tables)
@@ -249,6 +252,11 @@ def _store_return(conn, file_id: int, rec: FileRecord, basic: dict, tables: dict
     conn.execute("""UPDATE returns SET current = 1 WHERE id = (SELECT id FROM returns WHERE kind = ? AND
                     branch_code = ? ORDER BY COALESCE(saved_at, received_at) DESC, id DESC LIMIT 1)""",
                  (kind, rec.branch_code))
+
+
+def record_rename(conn, raw_name: bytes, name: str, at: dt.datetime) -> None:
+    conn.execute("INSERT INTO renamed VALUES (?, ?, ?)", (raw_name, name, at.isoformat()))
+    sync(conn)  # on disk before the rename it speaks of
 
 
 def bump_generation(conn) -> None:
