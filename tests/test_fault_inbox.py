@@ -17,6 +17,7 @@ import pytest
 import hostile
 from test_ingest import LATER, Campaign
 from xlflow import intake, ledger
+from xlflow.messages import MESSAGES
 
 FAR = ("文件“{file}”的工作表“三会一课”中，单元格 XFD1048576 有内容，远在填报区域之外（从 A1 到该单元格共 "
        "1,048,576 行 × 16,384 列，超过 1,000,000 个单元格的上限），xlflow 拒绝读取。请在 Excel 或 WPS 中打开该工作表，"
@@ -230,3 +231,33 @@ def test_readable_name():
     assert readable_name("第一党支部.xlsx") is None
     assert readable_name(os.fsdecode("三支部.xlsx".encode("gbk"))) == "三支部.xlsx"
     assert readable_name(os.fsdecode(b"\xff\xfe.xlsx")) == "\ufffd\ufffd.xlsx"
+
+
+# ---------------------------------------------------------------- a truncated file (defect 6)
+def test_a_truncated_xlsx_is_listed_as_waiting_then_sent_back_after_its_grace_period(camp):
+    """A copy that broke off: before, it never settled, was never recorded, was not even listed,
+    and `xlflow ingest` said the inbox was empty while it sat there."""
+    import time
+
+    from click.testing import CliRunner
+
+    from xlflow.cli import main
+    from xlflow.ingest import GRACE_SECONDS
+
+    cut = camp.ws.inbox / "一支部.xlsx"
+    cut.write_bytes(hostile.truncated(camp.fill(camp.branch(0), "a.xlsx").read_bytes()))
+    run = lambda: CliRunner().invoke(main, ["ingest", "--root", str(camp.ws.root)])  # noqa: E731
+
+    first = run()
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == "暂未处理（文件仍在复制或被占用，下次再试）：一支部.xlsx"
+    assert camp.inbox_top() == {"一支部.xlsx"}
+
+    old = time.time() - GRACE_SECONDS - 5  # nobody has touched it since
+    os.utime(cut, (old, old))
+    second = run()
+
+    assert second.exit_code == 0, second.output
+    assert outcomes(camp) == {"一支部.xlsx": ledger.REJECTED}
+    assert first_message(camp, "一支部.xlsx") == MESSAGES["F107"][1].format(file="一支部.xlsx")
+    assert "没有复制完整" in second.output and camp.inbox_top() == set()

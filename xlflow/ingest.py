@@ -15,6 +15,7 @@ import logging
 import errno
 import os
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,9 +69,14 @@ def candidates(inbox: Path) -> list[Path]:
     return sorted(p for p in inbox.iterdir() if p.is_file() and not is_ignored(p.name))
 
 
-def settled(inbox: Path, previous: dict[str, Snapshot]) -> tuple[list[Path], list[Path], dict[str, Snapshot]]:
+GRACE_SECONDS = 300  # a zip unchanged this long and still incomplete is not being copied any more
+
+
+def settled(inbox: Path, previous: dict[str, Snapshot], clock=time.time) -> tuple[list[Path], list[Path], dict[str, Snapshot]]:
     """(ready, still changing, snapshots for the next poll). A file is ready once it looked the
-    same over two polls and its zip is complete; the caller decides how long a poll is."""
+    same over two polls and its zip is complete; the caller decides how long a poll is. A zip
+    that stays incomplete, untouched for GRACE_SECONDS, is ready too: intake rejects it (F107,
+    没有复制完整) instead of it sitting in the inbox unseen for ever."""
     ready, waiting, now = [], [], {}
     for p in candidates(inbox):
         try:
@@ -79,7 +85,8 @@ def settled(inbox: Path, previous: dict[str, Snapshot]) -> tuple[list[Path], lis
             waiting.append(p)
             continue
         now[p.name] = snap
-        (ready if is_settled(previous.get(p.name), snap, p) else waiting).append(p)
+        stuck = previous.get(p.name) == snap and clock() - snap.mtime_ns / 1e9 > GRACE_SECONDS
+        (ready if is_settled(previous.get(p.name), snap, p) or stuck else waiting).append(p)
     return ready, waiting, now
 
 

@@ -72,12 +72,14 @@ class Poller:
         self.last_error: str | None = None
         self.arriving: tuple[list[str], list[str]] = ([], [])  # (still being copied, partial downloads)
         self.polled_at = 0.0
+        self.waiting: list[str] = []  # files seen but not settled at the last poll
 
     def poll(self) -> PassResult | None:
         guard_ledger(self.ws)  # before anything opens (and so creates) the ledger
         self.polled_at = time.monotonic()
         ready, changing, self.snapshots = settled(self.ws.inbox, self.snapshots)
         self._arriving([p.name for p in changing], inbox_waiting(self.ws.inbox)[1])
+        self.waiting = [p.name for p in changing]
         stale = outputs_stale(self.ws)  # a run that died before rebuilding them, whatever stopped it
         if not ready and not has_unfinished(self.ws) and not stale:
             return None
@@ -132,10 +134,12 @@ def ingest_once(ws: Workspace, settle_seconds: float = 1.0) -> PassResult:
     _, _, poller.snapshots = settled(ws.inbox, {})
     time.sleep(settle_seconds)
     try:
-        return poller.poll() or PassResult()
+        result = poller.poll() or PassResult()
     except XlflowError as exc:
         log.error("本次处理未完成：%s", exc)
         raise
+    result.waiting += [n for n in poller.waiting if n not in result.waiting]  # said, never silent
+    return result
 
 
 def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = None, on_error=None,
