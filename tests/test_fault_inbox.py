@@ -261,3 +261,19 @@ def test_a_truncated_xlsx_is_listed_as_waiting_then_sent_back_after_its_grace_pe
     assert outcomes(camp) == {"一支部.xlsx": ledger.REJECTED}
     assert first_message(camp, "一支部.xlsx") == MESSAGES["F107"][1].format(file="一支部.xlsx")
     assert "没有复制完整" in second.output and camp.inbox_top() == set()
+
+
+# ---------------------------------------------------------------- smaller ones (defect 10)
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/styles.xml", "docProps/app.xml"])
+def test_a_dtd_after_a_6000_byte_comment_is_found_in_any_part(tmp_path, part):
+    """Before, only the first 4 KiB of each part were searched: a DTD after a long comment passed
+    in every part defusedxml does not parse here."""
+    from test_intake import NAME, UNSAFE, only, raw_xlsx
+
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<!--' + " " * 6000 + '-->'
+            '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
+    path = raw_xlsx(tmp_path / NAME, **{part: body})
+    assert only(intake.inspect(path)) == UNSAFE.format(reason="XML 文档类型定义或实体声明")
+    big = "<!--" + os.urandom(2_200_000).hex() + "-->"  # too big to keep: searched streaming, to its end
+    path = raw_xlsx(tmp_path / ("big" + NAME), **{part: body.replace("<!--", big + "<!--", 1)})
+    assert [f.code for f in intake.inspect(path)] == ["F114"]

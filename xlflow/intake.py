@@ -296,7 +296,7 @@ class _Parts:
         head = self.heads.get(name)
         if head is not None:
             return head
-        if name.startswith("xl/worksheets/") and info.file_size <= min(_KEEP_PART_BYTES, self.budget):
+        if info.file_size <= min(_KEEP_PART_BYTES, self.budget):  # read whole anyway, for its DTD check
             try:
                 with zf.open(info) as part:
                     data = part.read()  # no more than the declared size: zipfile stops there
@@ -391,10 +391,8 @@ def _xml_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
     """No part may carry a DTD (entity bombs, external entities); the parts read whole here
     go through defusedxml as well."""
     for info in zf.infolist():
-        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-            head = parts.head(zf, info).replace(b"\x00", b"")  # UTF-16 parts too
-            if _DTD.search(head):
-                return [_finding("F114", name, value=info.filename, reason="XML 文档类型定义或实体声明")]
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")) and _has_dtd(zf, info, parts):
+            return [_finding("F114", name, value=info.filename, reason="XML 文档类型定义或实体声明")]
     for part in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
         if part not in zf.NameToInfo:
             continue
@@ -409,6 +407,26 @@ def _xml_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
         except SafeET.ParseError:
             return [_finding("F107", name, value=part)]
     return []
+
+
+def _has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, parts: _Parts) -> bool:
+    """A DTD anywhere in the part, not only in its first bytes (one may follow a long comment)."""
+    head = parts.head(zf, info)
+    wide = b"\x00" in head  # a UTF-16 part: searched without its zero bytes
+    data = parts.whole.get(info.filename)
+    if data is not None or len(head) < XML_HEAD_BYTES:
+        data = data or head
+        return bool(_DTD.search(data.replace(b"\x00", b"") if wide else data))
+    if _DTD.search(head.replace(b"\x00", b"") if wide else head):
+        return True
+    tail = b""
+    with zf.open(info) as f:
+        while chunk := f.read(_CHUNK):
+            buf = tail + (chunk.replace(b"\x00", b"") if wide else chunk)
+            if _DTD.search(buf):
+                return True
+            tail = buf[-16:]  # longer than "<!DOCTYPE": a declaration cut in two is still seen
+    return False
 
 
 def _row_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding]:
