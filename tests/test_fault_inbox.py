@@ -277,3 +277,12 @@ def test_a_dtd_after_a_6000_byte_comment_is_found_in_any_part(tmp_path, part):
     big = "<!--" + os.urandom(2_200_000).hex() + "-->"  # too big to keep: searched streaming, to its end
     path = raw_xlsx(tmp_path / ("big" + NAME), **{part: body.replace("<!--", big + "<!--", 1)})
     assert [f.code for f in intake.inspect(path)] == ["F114"]
+
+
+def test_zero_width_joiners_hold_emoji_together_and_stray_ones_go():
+    from xlflow.normalize import clean_text
+
+    family, fire, flag = "👨\u200d👩\u200d👧", "❤\ufe0f\u200d🔥", "🏳\ufe0f\u200d🌈"
+    assert clean_text(f"支部之家{family}") == f"支部之家{family}"  # before: 👨👩👧, three people
+    assert clean_text(f"{fire} {flag}") == f"{fire} {flag}"
+    assert clean_text("张\u200d三\u200b") == "张三"  # pasted from a web page: invisible, removed
