@@ -59,12 +59,10 @@ def flip_bytes(data: bytes, rng: random.Random, n: int = 8) -> bytes:
     return bytes(buf)
 
 
-def huge_text(data: bytes, sheet: str = "三会一课", length: int = 40_000) -> bytes:
-    """A cell holding more text than Excel's 32,767-character limit (only other tools write it)."""
-    text = "很长的议题" * (length // 5)
-    row = f'<row r="3"><c r="E3" t="inlineStr"><is><t>{text}</t></is></c></row>'
-
-    def edit(b: bytes) -> bytes:  # replace whatever row 3 is with ours
-        b = re.sub(rb'<row r="3"[ >].*?</row>|<row r="3"[^>]*/>', b"", b, count=1, flags=re.S)
-        return re.sub(rb'(<row r="4"[ >])', row.encode() + rb"\1", b, count=1)
-    return rewrite(data, {sheet_part(data, sheet): edit})
+def long_text(data: bytes, sheet: str = "三会一课", cell: str = "D3", length: int = 40_000) -> bytes:
+    """A cell holding more text than Excel's 32,767-character limit (only other tools write it:
+    Excel and openpyxl cut it), as an inline string in place of what the cell held."""
+    text = ("学习" * (length // 2 + 1))[:length]
+    new = f'<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>'.encode()
+    pattern = rb'<c r="' + cell.encode() + rb'"[^>]*?(?:/>|>.*?</c>)'
+    return rewrite(data, {sheet_part(data, sheet): lambda b: re.sub(pattern, lambda m: new, b, count=1, flags=re.S)})

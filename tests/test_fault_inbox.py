@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -286,3 +287,61 @@ def test_zero_width_joiners_hold_emoji_together_and_stray_ones_go():
     assert clean_text(f"支部之家{family}") == f"支部之家{family}"  # before: 👨👩👧, three people
     assert clean_text(f"{fire} {flag}") == f"{fire} {flag}"
     assert clean_text("张\u200d三\u200b") == "张三"  # pasted from a web page: invisible, removed
+
+
+def test_text_beyond_excels_cell_limit_is_a_finding_not_cut_silently(camp):
+    """Only other tools write more than 32,767 characters into a cell (Excel, WPS and openpyxl cut
+    it); before, it was accepted and then cut without a word in the master."""
+    path = camp.desk / "一支部.xlsx"
+    path.write_bytes(hostile.long_text(camp.fill(camp.branch(0), "a.xlsx").read_bytes(), "三会一课", "D3"))
+    camp.drop(path)
+    camp.run()
+    assert outcomes(camp) == {"一支部.xlsx": ledger.REJECTED}
+    assert ("三会一课!D3：内容长达 40,000 个字符，超过了 Excel 一个单元格最多 32,767 个字符的上限，"
+            "汇总时会被截断。请精简到 32,767 个字符以内（详细材料可另行附上）后重新提交。") in [m for _, m in camp.findings("一支部.xlsx")]
+
+
+@pytest.mark.parametrize("error, said", [
+    (PermissionError(13, "Permission denied"), "NO_PERMISSION"),
+    (sqlite3.OperationalError("database is locked"), "LEDGER_BUSY"),
+])
+def test_watch_logs_and_shows_chinese_not_python_exception_text(camp, monkeypatch, error, said):
+    """Before, the watch log and console showed PermissionError(13, 'Permission denied') and
+    OperationalError('database is locked')."""
+    from xlflow import messages
+    from xlflow import watch as watching
+
+    shown = []
+    monkeypatch.setattr(watching, "run_pass", lambda *a: (_ for _ in ()).throw(error))
+    camp.drop(camp.fill(camp.branch(0), "一支部.xlsx"))
+    handler = watching.setup_logging(camp.ws)
+    try:
+        poller = watching.Poller(camp.ws, on_error=shown.append)
+        poller.safe_poll()
+        poller.safe_poll()
+    finally:
+        watching.teardown_logging(handler)
+    expected = getattr(messages, said).format(file=camp.ws.root, ledger=camp.ws.root / "xlflow.db")
+    assert shown == [f"本次处理出错，下次将重试：{expected}"]
+    log = camp.ws.log.read_text(encoding="utf-8")
+    assert f"ERROR 本次处理出错，下次将重试：{expected}" in log and repr(error) not in log.splitlines()[-1]
+
+
+def test_an_immutable_file_is_not_said_to_be_open_in_excel(camp, monkeypatch, caplog):
+    import errno
+
+    from xlflow import ingest as ingesting
+
+    real = ingesting.os.replace
+
+    def immutable(src, dest):
+        if Path(src).parent == camp.ws.inbox:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(src))
+        return real(src, dest)
+
+    camp.drop(camp.fill(camp.branch(0), "一支部.xlsx"))
+    monkeypatch.setattr(ingesting.os, "replace", immutable)
+    result = camp.run()
+    assert camp.inbox_top() == {"一支部.xlsx"} and camp.files()["一支部.xlsx"]["moved"] == 0
+    assert "文件“一支部.xlsx”被设为不可修改或没有权限，无法移动；请取消其只读（不可修改）属性，或检查文件权限，下次处理时重试。" in caplog.messages
+    assert not any("Excel" in m for m in caplog.messages) and result.outcomes

@@ -95,6 +95,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "V222": (WARNING, "工作表“{expected}”被改名为“{sheet}”，已按表头识别并读取。以后请不要修改工作表名称。"),
     "V223": (WARNING, "{sheet}!{cell}：多出的“{value}”列不属于填报表，其中的内容没有被读取。如有需要说明的情况，请写在规定的栏目中。"),
     "V224": (ERROR, "工作表“{sheet}”中找不到“{field}”一项。请恢复该行后重新提交，或改用下发的原始填报表。"),
+    # issue 12: more text in one cell than Excel holds (only other tools write it; the master would cut it)
+    "V225": (ERROR, "{sheet}!{cell}：内容长达 {length} 个字符，超过了 Excel 一个单元格最多 {limit} 个字符的上限，"
+                    "汇总时会被截断。请精简到 {limit} 个字符以内（详细材料可另行附上）后重新提交。"),
     # validate.py: the schemas and checks across sheets (V230–V249)
     "V231": (ERROR, "{sheet}!{cell}：“{label}”没有填写。请补填。"),
     "V233": (ERROR, "{sheet}!{cell}：“{value}”超出合理范围，“{label}”应在 {lo} 至 {hi} 之间。请核对后重新填写。"),
