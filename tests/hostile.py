@@ -42,10 +42,14 @@ def far_cell(data: bytes, sheet: str = "三会一课", row_xml: str = XFD_CELL) 
 
 
 def late_doctype(data: bytes, pad: int = 6000) -> bytes:
-    """A DTD after a long comment, past the first 4 KiB of the part."""
-    return rewrite(data, {"xl/workbook.xml": lambda b: re.sub(
-        rb"^(<\?xml[^>]*\?>)", lambda m: m.group(1) + b"<!--" + b" " * pad + b"-->"
-        + b'<!DOCTYPE workbook [<!ENTITY e "x">]>', b, count=1)})
+    """A DTD after a long comment, past the first 4 KiB of workbook.xml (after its XML declaration)."""
+    dtd = b"<!--" + b" " * pad + b'--><!DOCTYPE workbook [<!ENTITY e "x">]>'
+
+    def edit(b: bytes) -> bytes:
+        m = re.match(rb"\s*<\?xml[^>]*\?>", b)
+        at = m.end() if m else 0
+        return b[:at] + dtd + b[at:]
+    return rewrite(data, {"xl/workbook.xml": edit})
 
 
 def truncated(data: bytes, keep: float = 0.6) -> bytes:
