@@ -397,6 +397,7 @@ def add_draw(conn, drawn_at: dt.datetime, year: int, seed: str, share: float, po
              drawn: list[str]) -> None:
     conn.execute("INSERT INTO draws (drawn_at, year, seed, share, pool, drawn) VALUES (?,?,?,?,?,?)",
                  (drawn_at.isoformat(), year, seed, share, json.dumps(pool), json.dumps(drawn)))
+    bump_generation(conn)  # the documents show the draw: they are stale until rebuilt
 
 
 def return_rows(conn, return_id: int, table: str) -> list[dict]:
