@@ -53,7 +53,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "如仍有问题，请把文件交组织部查看。"),
     # issue 12: a sheet whose data reach far beyond the form (the reader would allocate the whole block)
     "F117": (ERROR, "文件“{file}”的工作表“{sheet}”中，单元格 {cell} 有内容，远在填报区域之外"
-                    "（从 A1 到该单元格共 {rows} 行 × {cols} 列，超过 {limit} 个单元格的上限），xlflow 拒绝读取。"
+                    "（从 A1 到该单元格共 {rows} 行 × {cols} 列，超过 {limit} 个单元格的上限），无法接收。"
                     "请在 Excel 或 WPS 中打开该工作表，按 Ctrl+End 跳到最后一个有内容的单元格，"
                     "删除填报区域以外的内容（或整行、整列删除）后保存，再重新提交。"),
     # (intake block end)
