@@ -419,6 +419,8 @@ def _has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, parts: _Parts) -> bool:
         return bool(_DTD.search(data.replace(b"\x00", b"") if wide else data))
     if _DTD.search(head.replace(b"\x00", b"") if wide else head):
         return True
+    if info.filename.startswith("xl/worksheets/") and not wide:
+        return False  # searched to its end while its cells are measured (_row_findings), in one read
     tail = b""
     with zf.open(info) as f:
         while chunk := f.read(_CHUNK):
@@ -441,7 +443,9 @@ def _row_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
         if _count_rows(zf, info, parts.whole.get(part)) > MAX_ROWS:
             return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
                              detail=f"实际超过 {MAX_ROWS:,} 行")]
-        rows, cols = _extent(zf, info, parts.whole.get(part))
+        rows, cols, dtd = _extent(zf, info, parts.whole.get(part))
+        if dtd:
+            return [_finding("F114", name, value=part, reason="XML 文档类型定义或实体声明")]
         if rows * cols > MAX_CELLS:
             far = f"{xl_col_to_name(max(cols, 1) - 1)}{max(rows, 1)}"
             return [_finding("F117", name, sheet=sheet, cell=far, rows=f"{rows:,}", cols=f"{cols:,}",
@@ -463,13 +467,17 @@ _ANY_CELL = re.compile(rb"<c[\s>/]")
 _PREFIXED_CELL = re.compile(rb":c[\s>/]")  # <x:c …> (or text that looks so: then the slow way)
 
 
-def _extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> tuple[int, int]:
+def _extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> tuple[int, int, bool]:
     """(rows, columns) of the block from A1 to the farthest cell that may hold data: an upper
     bound of what a reader allocates. A cell or row without its r="…" takes the place after the
     one before it, so each such one can push the bound out by one at most; they are counted.
-    Rows matter only for such cells: a cell's own r="…" says where it is."""
+    Rows matter only for such cells: a cell's own r="…" says where it is. Third: whether a DTD
+    is anywhere in the part (the chunks never cut a tag, so neither a declaration)."""
     rows = cols = loose_rows = loose_cells = 0
+    dtd = False
     for chunk in _tag_chunks(zf, info, whole):
+        if whole is None and _DTD.search(chunk):
+            dtd = True
         if len(_ANY_CELL.findall(chunk)) == chunk.count(b'<c r="') and not _PREFIXED_CELL.search(chunk):
             wide, deep = _WIDE.findall(chunk), _DEEP.findall(chunk)
             letters = set(wide)
@@ -485,7 +493,7 @@ def _extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = No
             rows = max(rows, max(map(int, deep)))
         if letters:
             cols = max(cols, max(xl_cell_to_rowcol(c.decode() + "1")[1] + 1 for c in letters))
-    return rows + loose_rows, cols + loose_cells
+    return rows + loose_rows, cols + loose_cells, dtd
 
 
 def _tag_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None):
