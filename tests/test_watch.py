@@ -194,7 +194,9 @@ def test_an_unexpected_exception_is_logged_with_its_traceback_and_retried(ws, mo
         watching.teardown_logging(handler)
     assert len(calls) == 2 and not returned.exists()
     log = log_text(ws)
-    assert "ERROR 本次处理出错，下次将重试：RuntimeError('磁盘暂时不可用')" in log
+    from xlflow.messages import UNEXPECTED  # Chinese for the clerk (issue 12), the traceback below it
+
+    assert f"ERROR 本次处理出错，下次将重试：{UNEXPECTED.format(kind='RuntimeError', log=ws.root / 'xlflow.log')}" in log
     assert "Traceback" in log and "已恢复正常处理。" in log
 
 

@@ -13,7 +13,7 @@ import click
 from tqdm import tqdm
 
 from xlflow import messages as M
-from xlflow.errors import XlflowError
+from xlflow.errors import XlflowError, explain
 from xlflow.workspace import Workspace, init_workspace
 
 
@@ -57,6 +57,13 @@ def _existing_root(ctx, param, root: Path) -> Path:
         where = "当前目录" if root == Path(".") else "目录"
         raise XlflowError(M.CLI_NOT_A_FOLDER.format(where=where, root=root.resolve(), command=ctx.info_name,
                                                     quoted=quoted(root.resolve() if root == Path(".") else root)))
+    from xlflow.files import claim_scratch, sweep_scratch
+
+    global _root_seen
+    _root_seen = root
+    outbox = Workspace(root).outbox
+    sweep_scratch(outbox)  # what runs killed before this one left half-written
+    claim_scratch(outbox)  # this run's own temporary files, found by the next sweep if it is killed
     return root
 
 
@@ -149,10 +156,31 @@ class _Group(_Chinese, click.Group):
         except XlflowError as exc:
             click.secho(f"错误：{exc}", fg="red", err=True)
             sys.exit(2)
-        except PermissionError as exc:  # typically a workbook open in Excel/WPS on Windows
-            click.secho(f"错误：文件“{exc.filename or ''}”正被其他程序（如 Excel、WPS）打开，或没有写入权限。"
-                        "请关闭该文件后重试。", fg="red", err=True)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # no traceback reaches a clerk: it goes to xlflow.log, the message is Chinese
+            _log_traceback(exc)
+            click.secho(f"错误：{explain(exc, _root_seen)}", fg="red", err=True)
             sys.exit(2)
+
+
+_root_seen: Path | None = None  # the --root of this command, for messages about its folders
+
+
+def _log_traceback(exc: BaseException) -> None:
+    import logging
+    import traceback
+
+    log = logging.getLogger("xlflow")
+    text = "".join(traceback.format_exception(exc))
+    if _root_seen is not None:
+        try:
+            with open(_root_seen / "xlflow.log", "a", encoding="utf-8") as f:
+                f.write(f"命令出错：\n{text}\n")
+            return
+        except OSError:  # the folder cannot be written (a full or read-only disk): nowhere to keep it
+            pass
+    log.debug(text)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -272,7 +300,11 @@ def demo(directory: Path | None, years: int):
 
 
 def _need_ledger(ws: Workspace) -> None:
-    """Commands that rebuild outputs from the ledger: say plainly when there is none yet."""
+    """Commands that rebuild outputs from the ledger: say plainly when there is none yet (or when it
+    has gone while originals sit archived: then how to rebuild it)."""
+    from xlflow.ingest import guard_ledger
+
+    guard_ledger(ws)
     if not ws.ledger.exists():
         raise XlflowError(f"还没有台账（{ws.ledger.name}）：请先把各支部交回的填报表放入 inbox/，"
                           f"运行 xlflow ingest --root {quoted(ws.root)} 后再试。")
@@ -323,23 +355,37 @@ def _print_arriving(copying: list[str], partial: list[str], settle: int) -> None
 
 @main.command()
 @ROOT
-def ingest(root: Path):
+@click.option("--rebuild-ledger", is_flag=True,
+              help="台账损坏或丢失时使用：由 inbox/accepted、inbox/rejected、inbox/duplicates 中归档的原件，"
+                   "按收到的先后重建台账 xlflow.db（原台账改名保留，不会删除），然后照常处理收件箱。")
+def ingest(root: Path, rebuild_ledger: bool):
     """处理一遍收件箱：校验 inbox/ 中的每个文件，合格的记入台账，不合格的生成退回说明。
 
     原文件按结果移入 inbox/accepted、inbox/rejected 或 inbox/duplicates，从不删除；
     退回说明在 outbox/feedback/。有新接收的文件时，汇总表 outbox/master.xlsx 随之更新。
+    每次处理后台账备份在 backups/ 中（保留最近 10 份）。
 
     \b
     示例：
       xlflow ingest --root 2019年支部建设
+      xlflow ingest --root 2019年支部建设 --rebuild-ledger    台账损坏或丢失时，由归档原件重建
     """
+    import datetime as dt
+
     from xlflow.watch import ingest_once, session
 
     ws = Workspace(root)
     with session(ws):
+        if rebuild_ledger:
+            from xlflow.rebuild import rebuild_ledger as rebuild
+
+            done = rebuild(ws, dt.datetime.now().replace(microsecond=0))
+            click.echo(done.message(ws))
+            for p in done.skipped:
+                click.echo(f"  未能重建（文件名中没有收到时间，不是 xlflow 归档的文件）：{p.relative_to(ws.root)}")
         result = ingest_once(ws)
     _print_pass(result)
-    if not result.outcomes and not result.waiting:
+    if not result.outcomes and not result.waiting and result.rebuilt is None:
         click.echo("收件箱中没有待处理的文件。")
 
 
@@ -418,8 +464,11 @@ def status(root: Path):
     from xlflow.ledger import open_ledger
     from xlflow.status import campaign_status, format_status, format_waiting, inbox_waiting, unidentified
 
+    from xlflow.ingest import guard_ledger
+
     ws = Workspace(root)
     branches = ws.roster()
+    guard_ledger(ws)
     waiting = format_waiting(*inbox_waiting(ws.inbox))
     if not ws.ledger.exists():  # nothing processed yet: say so, and create nothing
         click.echo(f"还没有处理过任何交回的填报表（台账 {ws.ledger.name} 尚未建立）。"

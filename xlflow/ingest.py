@@ -12,14 +12,18 @@ import datetime as dt
 import gc
 import hashlib
 import logging
+import errno
 import os
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import constants as K
-from xlflow import ledger
+from xlflow import ledger, messages
+from xlflow.errors import XlflowError, explain
 from xlflow.feedback import write_feedback, write_unreadable_note
-from xlflow.files import safe_filename
+from xlflow.files import fit_filename, safe_filename
 from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
 from xlflow.messages import Finding, Report, finding
@@ -65,9 +69,14 @@ def candidates(inbox: Path) -> list[Path]:
     return sorted(p for p in inbox.iterdir() if p.is_file() and not is_ignored(p.name))
 
 
-def settled(inbox: Path, previous: dict[str, Snapshot]) -> tuple[list[Path], list[Path], dict[str, Snapshot]]:
+GRACE_SECONDS = 300  # a zip unchanged this long and still incomplete is not being copied any more
+
+
+def settled(inbox: Path, previous: dict[str, Snapshot], clock=time.time) -> tuple[list[Path], list[Path], dict[str, Snapshot]]:
     """(ready, still changing, snapshots for the next poll). A file is ready once it looked the
-    same over two polls and its zip is complete; the caller decides how long a poll is."""
+    same over two polls and its zip is complete; the caller decides how long a poll is. A zip
+    that stays incomplete, untouched for GRACE_SECONDS, is ready too: intake rejects it (F107,
+    没有复制完整) instead of it sitting in the inbox unseen for ever."""
     ready, waiting, now = [], [], {}
     for p in candidates(inbox):
         try:
@@ -76,7 +85,8 @@ def settled(inbox: Path, previous: dict[str, Snapshot]) -> tuple[list[Path], lis
             waiting.append(p)
             continue
         now[p.name] = snap
-        (ready if is_settled(previous.get(p.name), snap, p) else waiting).append(p)
+        stuck = previous.get(p.name) == snap and clock() - snap.mtime_ns / 1e9 > GRACE_SECONDS
+        (ready if is_settled(previous.get(p.name), snap, p) or stuck else waiting).append(p)
     return ready, waiting, now
 
 
@@ -88,24 +98,48 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _stored_name(now: dt.datetime, sha: str, name: str) -> str:
-    return f"{now:%Y%m%d-%H%M%S}_{sha[:8]}_{safe_filename(name)}"
+def _stored_name(now: dt.datetime, sha: str, name: str, folder: Path) -> str:
+    """Time and hash first (unique), then as much of the original name as fits (ledger keeps it all)."""
+    return fit_filename(f"{now:%Y%m%d-%H%M%S}_{sha[:8]}_{name}", folder)
 
 
-def _move(ws: Workspace, row) -> bool:
-    """Move a recorded original into place; False (retried next pass) if it is locked."""
+REPLACED = "replaced"  # _move: the file in the inbox is no longer what was recorded
+
+
+def _move(ws: Workspace, row) -> bool | str:
+    """Move a recorded original into place; False (retried next pass) if it is locked, REPLACED
+    if a clerk overwrote it in the inbox after it was read (it is put back: the next pass takes
+    the new content in, and what is archived is only ever what was recorded)."""
     src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
     if dest.exists():
-        return True
+        return _verify(ws, row, src, dest)
     try:
         os.replace(src, dest)
-        return True
-    except PermissionError:  # open in Excel on Windows: try again next pass
-        log.warning("文件“%s”正被其他程序打开，暂时无法移动，下次处理时重试。", src.name)
+    except PermissionError as exc:
+        if exc.errno == errno.EPERM:  # an immutable or protected file, not one open elsewhere
+            log.warning("文件“%s”被设为不可修改或没有权限，无法移动；请取消其只读（不可修改）属性，"
+                        "或检查文件权限，下次处理时重试。", src.name)
+        else:  # open in Excel on Windows: try again next pass
+            log.warning("文件“%s”正被其他程序打开，暂时无法移动，下次处理时重试。", src.name)
         return False
     except OSError as exc:  # a share gone away, a full disk: the record stands, the move is retried
-        log.warning("文件“%s”暂时无法移动（%s），下次处理时重试。", src.name, exc)
+        log.warning("文件“%s”暂时无法移动（%s），下次处理时重试。", src.name, explain(exc, ws.root))
         return False
+    return _verify(ws, row, src, dest)
+
+
+def _verify(ws: Workspace, row, src: Path, dest: Path) -> bool | str:
+    """Check the bytes just archived against the record (moved first, then hashed: nothing can
+    change them in between); put a replaced file back into the inbox."""
+    if sha256_of(dest) == row["sha256"]:
+        return True
+    back = src
+    if back.exists():  # yet another copy under that name arrived meanwhile: keep both
+        back = src.with_name(f"{src.stem}（{dt.datetime.now():%H%M%S}）{src.suffix}")
+    os.replace(dest, back)
+    log.warning("文件“%s”在读取之后被替换了：台账记录的是原来的内容（原文件已不在），新的内容留在收件箱，下次处理。",
+                src.name)
+    return REPLACED
 
 
 def recover(conn, ws: Workspace, settings, branches) -> int:
@@ -115,17 +149,18 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
     if moves:  # records a killed pass committed but did not flush go to disk before their files move
         ledger.sync(conn)
     for row in moves:
+        row = _refit(conn, ws, row)
         src, dest = ws.inbox / row["original_name"], ws.root / row["stored_as"]
-        if dest.exists():
-            ledger.set_moved(conn, row["id"])
-        elif src.exists() and sha256_of(src) == row["sha256"]:
-            if not _move(ws, row):
+        if dest.exists() or src.exists() and sha256_of(src) == row["sha256"]:
+            moved = _move(ws, row)
+            if not moved:
                 continue
-            ledger.set_moved(conn, row["id"])
+            ledger.set_moved(conn, row["id"], *((-1, _GONE) if moved == REPLACED else ()))
         else:
-            ledger.set_moved(conn, row["id"], -1, "原文件在归档前已被移走或替换（数据已记入台账）")
+            ledger.set_moved(conn, row["id"], -1, _GONE)
         done += 1
     for row in ledger.pending_feedback(conn):
+        row = _refit(conn, ws, row, ("feedback",))
         _write_feedback(conn, ws, row, ledger.findings_of(conn, row["id"]), settings, branches)
         done += 1
     # A half-written feedback of a killed pass; its owner is rewritten above. Only the feedback
@@ -133,6 +168,22 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
     for tmp in list(ws.feedback.glob(".*.tmp")) if ws.feedback.exists() else []:
         tmp.unlink(missing_ok=True)
     return done
+
+
+def _refit(conn, ws: Workspace, row, cols=("stored_as", "feedback")):
+    """A record made before stored names were fitted to the filesystem (a name too long to move
+    into place, retried forever): its stored and feedback names shortened as new ones are."""
+    names = {}
+    for col in cols:
+        if row[col]:
+            dest = ws.root / row[col]
+            fitted = fit_filename(dest.name, dest.parent)
+            if fitted != dest.name:
+                names[col] = (dest.parent / fitted).relative_to(ws.root).as_posix()
+    if not names:
+        return row
+    ledger.set_names(conn, row["id"], **names)
+    return conn.execute("SELECT * FROM files WHERE id = ?", (row["id"],)).fetchone()
 
 
 def has_unfinished(ws: Workspace) -> bool:
@@ -163,18 +214,50 @@ def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings,
     ledger.set_feedback_done(conn, row["id"])
 
 
-def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime) -> PassResult:
-    """Take the given settled inbox files in; `now` is the clock reading (the edge passes it)."""
+def archived(ws: Workspace) -> list[Path]:
+    """The originals kept in inbox/accepted, rejected and duplicates."""
+    return [p for d in (ws.accepted, ws.rejected, ws.duplicates) if d.is_dir()
+            for p in d.iterdir() if p.is_file() and not p.name.startswith(".")]
+
+
+def guard_ledger(ws: Workspace) -> None:
+    """A ledger that has gone (deleted, or left empty) while originals sit archived is never
+    replaced by a new empty one without a word: the clerk is told and shown the way back."""
+    wal = ws.ledger.with_name(ws.ledger.name + "-wal")  # a first pass killed early: all still in the WAL
+    if ws.ledger.exists() and (ws.ledger.stat().st_size > 0 or wal.exists() and wal.stat().st_size > 0):
+        return
+    count = len(archived(ws))
+    if count:
+        raise XlflowError(messages.LEDGER_GONE.format(ledger=ws.ledger, count=count, root=ws.root,
+                                                      backups=ws.backups))
+
+
+def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime, stored: dict[Path, Path] | None = None) -> PassResult:
+    """Take the given settled inbox files in; `now` is the clock reading (the edge passes it).
+    `stored`: for a rebuild of the ledger, where each file is archived already (not moved)."""
+    if not stored:
+        guard_ledger(ws)
     ws.make_dirs()
     conn = ledger.open_ledger(ws.ledger)
     frozen = gc.get_freeze_count() > 0  # someone else's use of gc.freeze: then leave gc alone
     try:
         with ledger.group_commit(conn):  # one flush to disk per pass, not per file: see _file_away
-            return _run(conn, ws, ready, now, frozen)
+            result = _run(conn, ws, ready, now, frozen, stored or {})
+        if result.outcomes and not stored:
+            _backup(conn, ws, now)
+        return result
     finally:
         if not frozen:
             gc.unfreeze()
         conn.close()
+
+
+def _backup(conn, ws: Workspace, now: dt.datetime) -> None:
+    """After a pass that recorded something: so that the ledger is never the only copy."""
+    try:
+        ledger.backup(conn, ws.backups, f"{now:%Y%m%d-%H%M%S}")
+    except (OSError, sqlite3.Error) as exc:  # a full disk must not undo the pass: said, retried next time
+        log.warning("台账备份未能写入 %s（%s），下次处理时再备份。", ws.backups, exc)
 
 
 _SET_ASIDE_EVERY = 20  # files read
@@ -191,13 +274,14 @@ def _set_aside(frozen: bool) -> None:
         gc.freeze()
 
 
-def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool = False) -> PassResult:
+def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool = False,
+         stored: dict[Path, Path] | None = None) -> PassResult:
     checklist, settings, branches = ws.checklist(), ws.settings(), by_code(ws.roster())
     result = PassResult(recovered=recover(conn, ws, settings, branches))
-    ctx = (ws, now, settings, branches, [])  # the last: (file id, findings) recorded, to file away
+    ctx = (ws, now, settings, branches, [], stored or {})  # [(file id, findings) recorded, to file away]
     batch, early, later, seen = [], [], [], {}
     reviews = []  # 初验/复验 workbooks: checked by review_read.read_review, not identified as a branch
-    for path in ready:
+    for path in map(lambda p: _readable(conn, p, now), ready):
         if not path.exists():
             continue  # taken by the recovery above, or removed by a clerk
         try:
@@ -266,8 +350,43 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
         result.outcomes.append(_take(conn, ctx, path, sha, size, ledger.DUPLICATE,
                                      [finding("D101", file=path.name)], duplicate_of=first["id"]))
     _set_aside(frozen)  # before writing feedback
-    _file_away(conn, ctx)
+    replaced = []
+    _file_away(conn, ctx, replaced)
+    result.waiting.extend(replaced)  # its new content: the next pass
     return result
+
+
+def readable_name(name: str) -> str | None:
+    """For a name that is not valid text here (its bytes in another encoding: Python keeps them as
+    surrogate escapes), the name as the clerk saw it: GB18030 (GBK), as Chinese Windows, zip tools
+    and USB sticks write it, else UTF-8 with the undecodable bytes replaced. None for a good name."""
+    try:
+        name.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    for encoding in ("gb18030", "big5"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _readable(conn, path: Path, now: dt.datetime) -> Path:
+    """A file whose name readers, SQLite and the clerk's screen cannot take is renamed in the inbox
+    to its readable form first (its raw name recorded before), then taken in like any other."""
+    shown = readable_name(path.name)
+    if shown is None or not path.exists():
+        return path
+    new = path.with_name(fit_filename(shown, path.parent))
+    if new.exists():
+        new = new.with_name(fit_filename(f"{Path(new.name).stem}（已转换文件名）", path.parent, new.suffix))
+    ledger.record_rename(conn, os.fsencode(path.name), new.name, now)
+    os.replace(path, new)
+    log.info("文件名“%s”不是通用编码，已改名为“%s”后处理（原文件名已记入台账）。", path.name.encode("utf-8", "replace").decode(),
+             new.name)
+    return new
 
 
 def _validate(validator: Validator, batch) -> list[Checked]:
@@ -324,17 +443,24 @@ def _take_valid(conn, ctx, raw, findings: list[Finding], sha: str, size: int, co
                  content_hash=content, saved_at=_local(raw.saved_at), **data)
 
 
-def _file_away(conn, ctx) -> None:
+_GONE = "原文件在归档前已被移走或替换（数据已记入台账）"
+
+
+def _file_away(conn, ctx, replaced: list[str]) -> None:
     """Move the originals recorded in this pass into place and write their feedback, once all
     their records are on disk: one flush (ledger.sync) for the pass rather than one per file,
     and still no original moves before its record is durable. A crash in between leaves
     recorded, unmoved files: the next pass's recover() completes them."""
-    ws, _, settings, branches, taken = ctx
+    ws, _, settings, branches, taken, _ = ctx
     if taken:
         ledger.sync(conn)
     for file_id, findings in taken:
         row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-        if _move(ws, row):
+        moved = _move(ws, row)
+        if moved == REPLACED:
+            ledger.set_moved(conn, file_id, -1, _GONE)
+            replaced.append(row["original_name"])
+        elif moved:
             ledger.set_moved(conn, file_id)
             if row["feedback"]:
                 _write_feedback(conn, ws, row, findings, settings, branches)
@@ -343,16 +469,16 @@ def _file_away(conn, ctx) -> None:
 def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: list[Finding], *,
           branch_code=None, duplicate_of=None, content_hash=None, saved_at=None, basic=None, tables=None,
           kind=None) -> Outcome:
-    ws, now, settings, branches, taken = ctx
+    ws, now, settings, branches, taken, archive = ctx
     folder = {ledger.ACCEPTED: ws.accepted, ledger.REJECTED: ws.rejected, ledger.DUPLICATE: ws.duplicates}[outcome]
-    stored = folder / _stored_name(now, sha, path.name)
+    stored = archive.get(path) or folder / _stored_name(now, sha, path.name, folder)
     feedback = None
     if outcome == ledger.REJECTED:
         branch = branches.get(branch_code or "")
         stem = safe_filename(f"{branch.code}_{branch.name}") if branch else Path(safe_filename(path.name)).stem
         if kind in K.REVIEW_ROUNDS:  # 初验_机电工程学院党总支_退回说明_…
             stem = safe_filename(f"{K.REVIEW_ROUNDS[kind]}_{branch_code or Path(path.name).stem}")
-        feedback = ws.feedback / f"{stem}_退回说明_{now:%Y%m%d-%H%M%S}_{sha[:6]}.xlsx"
+        feedback = ws.feedback / fit_filename(stem, ws.feedback, f"_退回说明_{now:%Y%m%d-%H%M%S}_{sha[:6]}.xlsx")
     rec = ledger.FileRecord(
         sha256=sha, original_name=path.name, size=size, arrived_at=now, outcome=outcome,
         stored_as=stored.relative_to(ws.root).as_posix(),

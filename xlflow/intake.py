@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import olefile
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from .errors import XlflowError
 from .messages import Finding, finding
@@ -43,7 +44,9 @@ MAX_RATIO = 200                 # uncompressed:compressed per member ...
 RATIO_MIN_BYTES = 1 * MB        # ... for members larger than this (tiny parts compress wildly)
 MAX_STYLES_BYTES = 5 * MB       # xl/styles.xml: copy-paste style explosions slow every reader
 MAX_XML_PART_BYTES = 10 * MB    # parts parsed whole here ([Content_Types].xml, workbook.xml, rels)
-MAX_ROWS = 200_000              # rows declared (<dimension>) or present (<row>) per sheet
+MAX_ROWS = 200_000              # rows present (<row>) per sheet
+MAX_CELLS = 1_000_000           # the block from A1 to the farthest cell holding data, per sheet:
+                                # the reader allocates that whole block (32 bytes a cell), filled or not
 # zipfile enforces the declared sizes while reading (it stops at file_size and checks the CRC),
 # so the declared sizes above are real bounds on what any read in this module decompresses.
 
@@ -267,7 +270,6 @@ def _sniff_text(text: str) -> str:
 
 # ---- limits ----
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY")
-_DIMENSION = re.compile(rb"<(?:[\w.-]{1,16}:)?dimension\s+ref=\"([^\"]*)\"")
 _ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?row[\s>/]")  # <row …> or <x:row …>, not <rowBreaks>
 _ROW_TAIL = 32  # longer than any _ROW match, so a tag cut between two chunks is still counted
 _MIN_ROW_TAG = 5  # the shortest _ROW match: "<row" and one more byte
@@ -294,7 +296,7 @@ class _Parts:
         head = self.heads.get(name)
         if head is not None:
             return head
-        if name.startswith("xl/worksheets/") and info.file_size <= min(_KEEP_PART_BYTES, self.budget):
+        if info.file_size <= min(_KEEP_PART_BYTES, self.budget):  # read whole anyway, for its DTD check
             try:
                 with zf.open(info) as part:
                     data = part.read()  # no more than the declared size: zipfile stops there
@@ -389,10 +391,8 @@ def _xml_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
     """No part may carry a DTD (entity bombs, external entities); the parts read whole here
     go through defusedxml as well."""
     for info in zf.infolist():
-        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-            head = parts.head(zf, info).replace(b"\x00", b"")  # UTF-16 parts too
-            if _DTD.search(head):
-                return [_finding("F114", name, value=info.filename, reason="XML 文档类型定义或实体声明")]
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")) and _has_dtd(zf, info, parts):
+            return [_finding("F114", name, value=info.filename, reason="XML 文档类型定义或实体声明")]
     for part in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
         if part not in zf.NameToInfo:
             continue
@@ -409,22 +409,110 @@ def _xml_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
     return []
 
 
+def _has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, parts: _Parts) -> bool:
+    """A DTD anywhere in the part, not only in its first bytes (one may follow a long comment)."""
+    head = parts.head(zf, info)
+    wide = b"\x00" in head  # a UTF-16 part: searched without its zero bytes
+    data = parts.whole.get(info.filename)
+    if data is not None or len(head) < XML_HEAD_BYTES:
+        data = data or head
+        return bool(_DTD.search(data.replace(b"\x00", b"") if wide else data))
+    if _DTD.search(head.replace(b"\x00", b"") if wide else head):
+        return True
+    if info.filename.startswith("xl/worksheets/") and not wide:
+        return False  # searched to its end while its cells are measured (_row_findings), in one read
+    tail = b""
+    with zf.open(info) as f:
+        while chunk := f.read(_CHUNK):
+            buf = tail + (chunk.replace(b"\x00", b"") if wide else chunk)
+            if _DTD.search(buf):
+                return True
+            tail = buf[-16:]  # longer than "<!DOCTYPE": a declaration cut in two is still seen
+    return False
+
+
 def _row_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding]:
+    """Rows present, then the block the reader would allocate: a sheet's <dimension> is only what it
+    declares (the reader ignores it), so the cells holding data are found and measured instead."""
     sheets = _sheet_names(zf, parts)
     for info in zf.infolist():
         part = info.filename
         if not (part.startswith("xl/worksheets/") and part.endswith(".xml")):
             continue
         sheet = sheets.get(part, part)
-        match = _DIMENSION.search(parts.head(zf, info))
-        last = re.search(rb"(\d+)$", match.group(1)) if match else None
-        if last and int(last.group(1)) > MAX_ROWS:
-            return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
-                             detail=f"使用范围到第 {int(last.group(1)):,} 行")]
         if _count_rows(zf, info, parts.whole.get(part)) > MAX_ROWS:
             return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
                              detail=f"实际超过 {MAX_ROWS:,} 行")]
+        rows, cols, dtd = _extent(zf, info, parts.whole.get(part))
+        if dtd:
+            return [_finding("F114", name, value=part, reason="XML 文档类型定义或实体声明")]
+        if rows * cols > MAX_CELLS:
+            far = f"{xl_col_to_name(max(cols, 1) - 1)}{max(rows, 1)}"
+            return [_finding("F117", name, sheet=sheet, cell=far, rows=f"{rows:,}", cols=f"{cols:,}",
+                             limit=f"{MAX_CELLS:,}")]
     return []
+
+
+# A cell that may hold data: <c …> not self-closed (<c r="B2" s="1"/> is formatting only, which
+# readers skip). Attributes of <c> never contain "/" or ">", so [^>/]* cannot run past the tag.
+_VALUED_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?c(?:\s[^>/]*)?>")
+_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"[^>/]*>")
+_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?row\s[^>]*?\br=\"([0-9]{1,7})\"")
+# The form every writer uses (r first, no prefix), found by literal search: only the cells past
+# column Z or row 999 are looked at; the rest fit in Z999 whatever they are.
+_WIDE = re.compile(rb'<c r="([A-Z]{2,3})[0-9]{1,7}"[^>/]*>')
+_DEEP = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{4,7})"[^>/]*>')
+_NARROW_COLS, _SHALLOW_ROWS = 26, 999
+_ANY_CELL = re.compile(rb"<c[\s>/]")
+_PREFIXED_CELL = re.compile(rb":c[\s>/]")  # <x:c …> (or text that looks so: then the slow way)
+
+
+def _extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> tuple[int, int, bool]:
+    """(rows, columns) of the block from A1 to the farthest cell that may hold data: an upper
+    bound of what a reader allocates. A cell or row without its r="…" takes the place after the
+    one before it, so each such one can push the bound out by one at most; they are counted.
+    Rows matter only for such cells: a cell's own r="…" says where it is. Third: whether a DTD
+    is anywhere in the part (the chunks never cut a tag, so neither a declaration)."""
+    rows = cols = loose_rows = loose_cells = 0
+    dtd = False
+    for chunk in _tag_chunks(zf, info, whole):
+        if whole is None and _DTD.search(chunk):
+            dtd = True
+        if len(_ANY_CELL.findall(chunk)) == chunk.count(b'<c r="') and not _PREFIXED_CELL.search(chunk):
+            wide, deep = _WIDE.findall(chunk), _DEEP.findall(chunk)
+            letters = set(wide)
+            if chunk.count(b'<c r="'):
+                rows, cols = max(rows, _SHALLOW_ROWS), max(cols, _NARROW_COLS)
+        else:  # prefixed tags, r="…" not first or missing: every cell and row looked at
+            refs = _CELL_REF.findall(chunk)
+            row_refs = _ROW_REF.findall(chunk)
+            loose_cells += len(_VALUED_CELL.findall(chunk)) - len(refs)
+            loose_rows += len(_ROW.findall(chunk)) - len(row_refs)
+            letters, deep = {c for c, _ in refs}, [r for _, r in refs] + row_refs
+        if deep:
+            rows = max(rows, max(map(int, deep)))
+        if letters:
+            cols = max(cols, max(xl_cell_to_rowcol(c.decode() + "1")[1] + 1 for c in letters))
+    return rows + loose_rows, cols + loose_cells, dtd
+
+
+def _tag_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None):
+    """The part's content in pieces that each end before a "<": no tag is ever cut in two."""
+    if whole is not None:
+        yield whole
+        return
+    tail = b""
+    with zf.open(info) as f:
+        while chunk := f.read(_CHUNK):
+            buf = tail + chunk
+            cut = buf.rfind(b"<")
+            if cut <= 0:
+                tail = buf
+                continue
+            yield buf[:cut]
+            tail = buf[cut:]
+    if tail:
+        yield tail
 
 
 def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes | None = None) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlflow.files import atomic_write_bytes
+from xlflow.files import scratch_dir, atomic_write_bytes
 
 
 @dataclass
@@ -76,7 +76,8 @@ def put_in_place(write: Callable[[Path], None], dest: Path, now: dt.datetime) ->
     aside to edited_name(dest). If dest is locked (open in Excel), the new one is kept beside it
     with a timestamp and dest is left as it is."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".tmp", dir=dest.parent)
+    # in the command's own scratch folder (files.scratch_dir), which a later run sweeps if this one is killed
+    fd, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".tmp", dir=scratch_dir(dest.parent))
     os.close(fd)
     tmp = Path(name)
     try:

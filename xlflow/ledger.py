@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +97,14 @@ CREATE TABLE IF NOT EXISTS draws (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS i_one_current ON returns(kind, branch_code) WHERE current = 1;
 CREATE INDEX IF NOT EXISTS i_returns_branch ON returns(kind, branch_code);  -- choosing the current one
+-- generation: bumped with every change the outputs depend on; built: the generation the outputs
+-- were last rebuilt from in full. They differ after a run that died (or failed to write) between.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- a file whose name was not valid text (another encoding, from a zip or a USB stick): renamed in
+-- the inbox before it is taken in; its name as it came, byte for byte, is kept here
+CREATE TABLE IF NOT EXISTS renamed (raw_name BLOB NOT NULL, name TEXT NOT NULL, renamed_at TEXT NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('generation', (SELECT COUNT(*) FROM files WHERE outcome = 'accepted'));
+INSERT OR IGNORE INTO meta VALUES ('built', 0);
 """ + "\n".join(tables)
 
 
@@ -212,9 +221,11 @@ def record(conn: sqlite3.Connection, rec: FileRecord, findings: list[Finding],
                          [(file_id, f.code, f.severity, f.sheet, f.cell, f.value, f.message) for f in findings])
         if rec.outcome == ACCEPTED:
             _store_return(conn, file_id, rec, basic or {}, tables or {})
+            bump_generation(conn)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite has already rolled back after some errors (a full disk):
+            conn.execute("ROLLBACK")  # a second ROLLBACK would hide that error behind its own
         raise
     return file_id
 
@@ -243,6 +254,27 @@ def _store_return(conn, file_id: int, rec: FileRecord, basic: dict, tables: dict
                  (kind, rec.branch_code))
 
 
+def record_rename(conn, raw_name: bytes, name: str, at: dt.datetime) -> None:
+    conn.execute("INSERT INTO renamed VALUES (?, ?, ?)", (raw_name, name, at.isoformat()))
+    sync(conn)  # on disk before the rename it speaks of
+
+
+def bump_generation(conn) -> None:
+    """Inside the transaction that changes what the outputs show (an accepted return or review,
+    and any later table the outputs read): the outputs are stale until rebuilt from it."""
+    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+
+
+def generations(conn) -> tuple[int, int]:
+    """(the ledger's generation, the generation the outputs were last rebuilt from)."""
+    got = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'built')").fetchall())
+    return got.get("generation", 0), got.get("built", 0)
+
+
+def set_built(conn, generation: int) -> None:
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'built'", (generation,))
+
+
 def file_by_sha(conn, sha: str):
     return conn.execute("SELECT * FROM files WHERE sha256 = ? ORDER BY id LIMIT 1", (sha,)).fetchone()
 
@@ -262,6 +294,13 @@ def set_moved(conn, file_id: int, state: int = 1, note: str | None = None) -> No
     conn.execute("UPDATE files SET moved = ?, note = COALESCE(?, note) WHERE id = ?", (state, note, file_id))
 
 
+def set_names(conn, file_id: int, **names: str) -> None:
+    """New stored_as / feedback paths for a file not yet moved (or its feedback not yet written)."""
+    for col, value in names.items():
+        assert col in ("stored_as", "feedback")
+        conn.execute(f"UPDATE files SET {col} = ? WHERE id = ?", (value, file_id))
+
+
 def set_feedback_done(conn, file_id: int) -> None:
     conn.execute("UPDATE files SET feedback_done = 1 WHERE id = ?", (file_id,))
 
@@ -278,6 +317,25 @@ def pending_feedback(conn) -> list[sqlite3.Row]:
 def findings_of(conn, file_id: int) -> list[Finding]:
     return [Finding(r["code"], r["severity"], r["message"], "", r["sheet"] or "", r["cell"] or "", r["value"] or "")
             for r in conn.execute("SELECT * FROM findings WHERE file_id = ? ORDER BY rowid", (file_id,))]
+
+
+BACKUPS_KEPT = 10
+
+
+def backup(conn: sqlite3.Connection, folder: Path, stamp: str, keep: int = BACKUPS_KEPT) -> Path:
+    """A consistent copy of the ledger (SQLite's online backup API, safe while others read it) as
+    folder/xlflow-<stamp>.db, written to a temporary name first; only the newest `keep` are kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dest, tmp = folder / f"xlflow-{stamp}.db", folder / f".xlflow-{stamp}.db.tmp"
+    target = sqlite3.connect(str(tmp))
+    try:
+        conn.backup(target)
+    finally:
+        target.close()
+    os.replace(tmp, dest)
+    for old in sorted(folder.glob("xlflow-*.db"))[:-keep]:
+        old.unlink(missing_ok=True)
+    return dest
 
 
 def check_integrity(conn) -> list[str]:
@@ -339,6 +397,7 @@ def add_draw(conn, drawn_at: dt.datetime, year: int, seed: str, share: float, po
              drawn: list[str]) -> None:
     conn.execute("INSERT INTO draws (drawn_at, year, seed, share, pool, drawn) VALUES (?,?,?,?,?,?)",
                  (drawn_at.isoformat(), year, seed, share, json.dumps(pool), json.dumps(drawn)))
+    bump_generation(conn)  # the documents show the draw: they are stale until rebuilt
 
 
 def return_rows(conn, return_id: int, table: str) -> list[dict]:

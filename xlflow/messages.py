@@ -51,6 +51,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "F115": (ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。"),
     "F116": (ERROR, "文件“{file}”的内容无法处理（表格结构异常）。请使用下发的原始填报表重新填写后提交；"
                     "如仍有问题，请把文件交组织部查看。"),
+    # issue 12: a sheet whose data reach far beyond the form (the reader would allocate the whole block)
+    "F117": (ERROR, "文件“{file}”的工作表“{sheet}”中，单元格 {cell} 有内容，远在填报区域之外"
+                    "（从 A1 到该单元格共 {rows} 行 × {cols} 列，超过 {limit} 个单元格的上限），无法接收。"
+                    "请在 Excel 或 WPS 中打开该工作表，按 Ctrl+End 跳到最后一个有内容的单元格，"
+                    "删除填报区域以外的内容（或整行、整列删除）后保存，再重新提交。"),
     # (intake block end)
     # ingest.py: duplicates (D1xx)
     "D101": (WARNING, "文件“{file}”与此前收到的文件完全相同，已作为重复文件存档，不再重复处理。"),
@@ -90,6 +95,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "V222": (WARNING, "工作表“{expected}”被改名为“{sheet}”，已按表头识别并读取。以后请不要修改工作表名称。"),
     "V223": (WARNING, "{sheet}!{cell}：多出的“{value}”列不属于填报表，其中的内容没有被读取。如有需要说明的情况，请写在规定的栏目中。"),
     "V224": (ERROR, "工作表“{sheet}”中找不到“{field}”一项。请恢复该行后重新提交，或改用下发的原始填报表。"),
+    # issue 12: more text in one cell than Excel holds (only other tools write it; the master would cut it)
+    "V225": (ERROR, "{sheet}!{cell}：内容长达 {length} 个字符，超过了 Excel 一个单元格最多 {limit} 个字符的上限，"
+                    "汇总时会被截断。请精简到 {limit} 个字符以内（详细材料可另行附上）后重新提交。"),
     # validate.py: the schemas and checks across sheets (V230–V249)
     "V231": (ERROR, "{sheet}!{cell}：“{label}”没有填写。请补填。"),
     "V233": (ERROR, "{sheet}!{cell}：“{value}”超出合理范围，“{label}”应在 {lo} 至 {hi} 之间。请核对后重新填写。"),
@@ -296,3 +304,30 @@ def master_edit_kept(dest_name: str, kept_name: str) -> str:
     return (f"汇总表 {dest_name} 在 xlflow 上次生成后被改动并保存过，改过的文件已原样另存为 {kept_name}"
             f"（在同一文件夹），新的 {dest_name} 已按台账重新生成。汇总表中的改动只是试算；要长期生效，"
             "计分参数请改 templates/checklist.yaml 或 xlflow.toml，初验、复验等次请通过验收工作簿交回 inbox/。")
+
+
+# ---- issue 12: the working folder itself (ledger, disk); raised as XlflowError, printed by the CLI ----
+LEDGER_GONE = ("台账 {ledger} 不见了（或成了空文件），但收件箱的归档文件夹 inbox/accepted、inbox/rejected、"
+               "inbox/duplicates 中已有 {count} 份原件。为免从头另记一本、看不到以前的报送，本次没有处理。"
+               "请运行 xlflow ingest --rebuild-ledger --root {root}，由归档的原件按收到的先后重建台账；"
+               "或把 {backups} 中最近的备份复制为 {ledger}。")
+LEDGER_DAMAGED = ("台账 {ledger} 已损坏，无法读取（{detail}）。以前收到的原件都在 inbox/accepted、inbox/rejected、"
+                  "inbox/duplicates 中，没有丢失。请运行 xlflow ingest --rebuild-ledger --root {root}，"
+                  "由归档的原件重建台账（损坏的台账会改名保留）；或把 {backups} 中最近的备份复制为 {ledger}。")
+LEDGER_REBUILT = ("已由 {count} 份归档原件重建台账 {ledger}（接收 {accepted} 份、退回 {rejected} 份、重复 {duplicate} 份）。"
+                  "{aside}")
+LEDGER_ASIDE = "原来的台账已改名保留为 {old}。"
+LEDGER_BUSY = ("台账 {ledger} 正被另一个程序使用（可能是另一个 xlflow 命令，或用数据库工具打开了它），暂时无法写入。"
+               "请稍候再试；如果一直如此，请关闭其他正在运行的 xlflow 命令或数据库工具后重试。")
+DISK_FULL = ("磁盘已满，无法在“{folder}”中写入。已处理的内容都已保存，没有丢失。请清理该磁盘（或换到空间充足的磁盘），"
+             "然后重新运行同一命令，未完成的部分会自动补上。")
+READ_ONLY = ("文件夹“{folder}”是只读的，无法写入（可能是 U 盘或共享文件夹被设为只读，或没有写入权限）。"
+             "已处理的内容都已保存，没有丢失。请取消只读（或换到可写的位置）后重新运行同一命令，未完成的部分会自动补上。")
+NO_PERMISSION = ("文件“{file}”正被其他程序（如 Excel、WPS）打开，或没有写入权限。请关闭该文件（或取得写入权限）后"
+                 "重新运行同一命令，未完成的部分会自动补上。")
+NAME_TOO_LONG = "文件名或路径太长，系统无法写入：“{file}”。请把工作目录放到层级较浅的位置（如 D:\\支部建设）后重试。"
+DISK_TROUBLE = ("无法读写文件夹“{folder}”（{detail}）。可能是 U 盘被拔出、共享文件夹断开或磁盘出错。"
+                "请检查后重新运行同一命令，未完成的部分会自动补上。")
+OUT_OF_MEMORY = "内存不足，本次处理未能完成。请关闭其他程序后重新运行同一命令，未完成的部分会自动补上。"
+UNEXPECTED = ("出现了意外的程序错误（{kind}），本次处理未能完成；已处理的内容都已保存。详细情况已记入 {log}，"
+              "请重新运行一次；如仍出错，请把该文件交给技术人员。")

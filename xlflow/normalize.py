@@ -75,10 +75,14 @@ _TABLE.update({ord(c): " " for c in _SPACES})
 _TABLE.update({0x2028: "\n", 0x2029: "\n"})
 # Zero-width characters, soft hyphen, BOM, and controls XML forbids or Excel shows as boxes.
 _DROP = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0),
-         0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0xFFFE, 0xFFFF]
+         0x00AD, 0x180E, 0x200B, 0x200C, 0x2060, 0xFEFF, 0xFFFE, 0xFFFF]
 _TABLE.update(dict.fromkeys(_DROP))
+# The zero-width joiner is dropped too, except inside an emoji sequence (👨‍👩‍👧, ❤️‍🔥), which it
+# holds together: there it is part of what was typed.
+_EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF"
+_STRAY_ZWJ = re.compile(f"(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")
 # Any character the table touches, or a run of spaces: when absent, strip() is enough.
-_NEEDS_WORK = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_TABLE)) + "\t\n\r]| {2}")
+_NEEDS_WORK = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_TABLE)) + "\u200d\t\n\r]| {2}")
 _AROUND_NEWLINE = re.compile(r"[^\S\n]*\n\s*")  # a line break (Alt+Enter) survives, once
 _SPACE_RUN = re.compile(r"[^\S\n]+")
 
@@ -115,6 +119,8 @@ def clean_text(v: object) -> str | None:
         if "\r" in s:
             s = s.replace("\r\n", "\n").replace("\r", "\n")
         s = s.translate(_TABLE).strip()
+        if "\u200d" in s:
+            s = _STRAY_ZWJ.sub("", s)
         if "\n" in s:
             s = _AROUND_NEWLINE.sub("\n", s)
         s = _SPACE_RUN.sub(" ", s)

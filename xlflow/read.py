@@ -24,6 +24,7 @@ from xlflow.messages import Finding, finding
 from xlflow.normalize import clean_text
 
 HEADER_SCAN_ROWS = 10  # a header is looked for in the first rows of a sheet
+EXCEL_CELL_CHARS = 32_767  # Excel keeps no more in a cell: more (written by other tools) is cut in the master
 
 
 @dataclass
@@ -201,6 +202,10 @@ def _read_table(wb, names, used, raw: RawReturn, key, sheet, columns) -> None:
             raw.findings.append(finding("V223", file=file, sheet=actual, cell=f"{xl_col_to_name(c)}{header_row}",
                                         value=text))
     raw.tables[key] = table
+    for row, values in table.rows:
+        for k, v in values.items():
+            if type(v) is str and len(v) > EXCEL_CELL_CHARS:
+                raw.findings.append(_too_long(file, actual, table.cell(k, row), v))
 
 
 def _read_basic(wb, names, raw: RawReturn) -> None:
@@ -216,6 +221,14 @@ def _read_basic(wb, names, raw: RawReturn) -> None:
                 raw.basic[key] = (i, row[c + 1])
                 raw.basic_cells[key] = f"{xl_col_to_name(c + 1)}{i}"
                 break
+    for key, (_, v) in raw.basic.items():
+        if type(v) is str and len(v) > EXCEL_CELL_CHARS:
+            raw.findings.append(_too_long(raw.path.name, K.SHEET_BASIC, raw.basic_cells[key], v))
     for key, label in K.BASIC_FIELDS.items():
         if key not in raw.basic:
             raw.findings.append(finding("V224", file=raw.path.name, sheet=K.SHEET_BASIC, field=label))
+
+
+def _too_long(file: str, sheet: str, cell: str, text: str) -> Finding:
+    return finding("V225", file=file, sheet=sheet, cell=cell, value=text[:20] + "…", length=f"{len(text):,}",
+                   limit=f"{EXCEL_CELL_CHARS:,}")

@@ -14,10 +14,10 @@ import schedule
 from filelock import FileLock, Timeout
 
 from xlflow import constants as K
-from xlflow.errors import XlflowError
-from xlflow.ingest import PassResult, has_unfinished, run_pass, settled
+from xlflow.errors import XlflowError, explain
+from xlflow.ingest import PassResult, guard_ledger, has_unfinished, run_pass, settled
 from xlflow.intake import Snapshot
-from xlflow.outputs import rebuild_outputs
+from xlflow.outputs import outputs_stale, rebuild_outputs
 from xlflow.status import inbox_waiting
 from xlflow.workspace import Workspace
 
@@ -72,19 +72,23 @@ class Poller:
         self.last_error: str | None = None
         self.arriving: tuple[list[str], list[str]] = ([], [])  # (still being copied, partial downloads)
         self.polled_at = 0.0
+        self.waiting: list[str] = []  # files seen but not settled at the last poll
 
     def poll(self) -> PassResult | None:
+        guard_ledger(self.ws)  # before anything opens (and so creates) the ledger
         self.polled_at = time.monotonic()
         ready, changing, self.snapshots = settled(self.ws.inbox, self.snapshots)
         self._arriving([p.name for p in changing], inbox_waiting(self.ws.inbox)[1])
-        if not ready and not has_unfinished(self.ws):
+        self.waiting = [p.name for p in changing]
+        stale = outputs_stale(self.ws)  # a run that died before rebuilding them, whatever stopped it
+        if not ready and not has_unfinished(self.ws) and not stale:
             return None
         now = dt.datetime.now().replace(microsecond=0)
         result = run_pass(self.ws, ready, now)
         counts = {k: sum(o.outcome == k for o in result.outcomes) for k in K.OUTCOME_NAMES}
         log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in K.OUTCOME_NAMES.items()),
                  f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
-        if result.changed:  # outputs are a function of the ledger: rebuild them when it changed
+        if result.changed or stale:  # outputs are a function of the ledger: rebuild them when it changed
             result.rebuilt = rebuild_outputs(self.ws, now)
             log.info("已更新汇总表 %s，文书 %d 份", result.rebuilt.master, len(result.rebuilt.reports.written))
         if self.on_result:
@@ -108,8 +112,8 @@ class Poller:
             self.poll()
         except XlflowError as exc:
             self._failed(f"本次处理未完成：{exc}", exc_info=False)
-        except Exception as exc:
-            self._failed(f"本次处理出错，下次将重试：{exc!r}", exc_info=True)
+        except Exception as exc:  # said in Chinese; the traceback goes to the log only
+            self._failed(f"本次处理出错，下次将重试：{explain(exc, self.ws.root)}", exc_info=True)
         else:
             if self.last_error is not None:
                 log.info("已恢复正常处理。")
@@ -130,10 +134,12 @@ def ingest_once(ws: Workspace, settle_seconds: float = 1.0) -> PassResult:
     _, _, poller.snapshots = settled(ws.inbox, {})
     time.sleep(settle_seconds)
     try:
-        return poller.poll() or PassResult()
+        result = poller.poll() or PassResult()
     except XlflowError as exc:
         log.error("本次处理未完成：%s", exc)
         raise
+    result.waiting += [n for n in poller.waiting if n not in result.waiting]  # said, never silent
+    return result
 
 
 def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = None, on_error=None,

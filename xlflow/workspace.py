@@ -66,6 +66,8 @@ class Workspace:
     def ledger(self) -> Path: return self.root / LEDGER_FILE
     @property
     def log(self) -> Path: return self.root / "xlflow.log"
+    @property
+    def backups(self) -> Path: return self.root / "backups"  # rotating copies of the ledger
 
     def is_working_folder(self) -> bool:
         """A folder `xlflow init` made (or the repository root): it has settings or a checklist.
