@@ -159,6 +159,7 @@ def test_every_document_is_written_where_expected(campaign):
     assert sorted(p.name for p in (out / "催报通知").glob("*.docx")) == sorted(
         f"{g}_催报通知.docx" for g in {b.general for b in res.missing})
     assert (out / "2019年度表彰决定.docx").is_file() and not (out / D.DRAFTS).exists()
+    assert not (out / D.FOLDERS[D.SUMMARY]).exists()  # 创优, but no earlier year: no 三年总结
     assert len(run.written) == 12 + len(passed) + 3 + 2 + 1 and not run.skipped and not run.removed
     assert (out / R.MANIFEST).is_file()
     assert not list(out.rglob("*.tmp")), "atomic writes leave no temporary files"

@@ -97,7 +97,7 @@ def specimen(checklist: Checklist, settings: Settings) -> dict[str, dict]:
                            decided_on=day, meeting="党委会议", note="备注")
     facts = Facts(decision=Decision("党委会议", day, {b1.code: (K.DECISION_CHOICES[0], True, "备注")}))
     where = {b1.code: br.standing, b2.code: Standing(b2.code, K.STAGE_MISSING, "尚未报送填报表")}
-    results = Results([br], [b2], 1, [b1.general], params, where, facts, day)
+    results = Results([br], [b2], 1, [b1.general], params, where, facts, day, {settings.year - 1: where})
     docs = plan(results, checklist, replace(settings, phase=BENCHMARK_PHASE), day)
     return {d.kind: d.context for d in docs}
 

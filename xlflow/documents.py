@@ -478,7 +478,7 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
         if any(due.values()):
             add(REMINDER, f"{general}_{REMINDER}.docx", lambda: reminder_context(general, due, settings, today, reminders))
             reminders += 1
-    if settings.phase == BENCHMARK_PHASE:  # the last year of the plan: the road of the three years
+    if settings.phase == BENCHMARK_PHASE and results.earlier:  # the plan's last year, with the years before it
         for general in _generals(results):
             add(SUMMARY, f"{general}_{SUMMARY}.docx", lambda: summary_context(general, results, settings, issued))
         add(SUMMARY, f"{settings.college}_{SUMMARY}.docx", lambda: summary_context(None, results, settings, issued))
