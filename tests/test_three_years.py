@@ -175,3 +175,34 @@ def test_the_2021_documents_include_the_three_year_summary(campaign, libreoffice
         assert f"{y}年60{counts[y]}" in text  # the table row: year, branches, 认定
     assert "特此报告。" in text and "三年行动总结（2019—2021年）" in text
     assert not (campaign["years"][2020].reports / "三年总结").exists()  # only in the 创优 year
+
+
+def test_the_master_shows_the_road_travelled_and_libreoffice_agrees(campaign, libreoffice, tmp_path):
+    from xlflow.register import year_marks
+
+    ws = campaign["years"][2021]
+    res = _results(ws, 2021)
+    marks = year_marks(ws.root)
+    assert sorted(marks) == [2019, 2020]
+    master = ws.root / "outbox" / "master.xlsx"
+    recalculated = libreoffice.recalc(master, tmp_path / "recalc.xlsx")
+    cached = openpyxl.load_workbook(master, data_only=True)[K.MASTER_YEARS]
+    again = openpyxl.load_workbook(recalculated, data_only=True)[K.MASTER_YEARS]
+    head = {c.value: c.column for c in cached[K.HEADER_ROW] if c.value}
+    assert list(head)[3:9] == ["2019年得分", "2019年验收状态", "2020年得分", "2020年验收状态", "2021年得分", "2021年验收状态"]
+    scored = {r.branch.code: r.score.total for r in res.branches}
+    rows = 0
+    for r in range(K.HEADER_ROW + 1, cached.max_row + 1):
+        code = cached.cell(r, head["支部编码"]).value
+        if not code:
+            continue
+        rows += 1
+        assert cached.cell(r, head["2020年验收状态"]).value == marks[2020][code]["stage"]
+        assert cached.cell(r, head["2021年验收状态"]).value == res.standings[code].stage
+        now, last = scored.get(code), marks[2020][code].get("total")
+        want = round(now - last, 2) if now is not None and last is not None else None
+        for sheet in (cached, again):  # the cached value, and what LibreOffice computes from the formulas
+            got = sheet.cell(r, head["较上年"]).value
+            assert (got in (None, "") if want is None else abs(got - want) < 1e-9), (code, got, want)
+            assert (sheet.cell(r, head["2021年得分"]).value or None) == now
+    assert rows == 60

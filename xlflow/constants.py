@@ -247,6 +247,7 @@ MASTER_MISSING = "未报支部"
 MASTER_LOG = "报送记录"
 MASTER_CHECKLIST = "指标清单"
 MASTER_PARAMS = "参数"
+MASTER_YEARS = "历年对比"
 STATUS_ACCEPTED, STATUS_REJECTED, STATUS_MISSING = "已收", "退回待改", "未报"
 OUTCOME_NAMES = {"accepted": "接收", "rejected": "退回", "duplicate": "重复"}  # a file's outcome, as shown
 EXCEL_MAX_ROWS = 1_048_576

@@ -164,8 +164,8 @@ def build(path: Path, results: Results, checklist: Checklist, settings: Settings
     wb.set_properties({"title": f"{settings.college}{settings.year}年党支部建设汇总表",
                        "author": settings.department, "created": dt.datetime(settings.year, 1, 1)})
     book = _book(wb, results, checklist, settings, branches, conn)
-    for sheet in (overview_sheet, score_sheet, detail_sheet, evidence_sheet, problems_sheet, record_sheets,
-                  roster_sheet, missing_sheet, log_sheet, checklist_sheet, params_sheet):  # tabs in this order
+    for sheet in (overview_sheet, score_sheet, years_sheet, detail_sheet, evidence_sheet, problems_sheet,
+                  record_sheets, roster_sheet, missing_sheet, log_sheet, checklist_sheet, params_sheet):  # tab order
         sheet(book)
     wb.close()
 
@@ -256,6 +256,41 @@ def detail_sheet(b: Book) -> None:
         dropdown(t.ws, first - 1, cols[key], last - 1, p.rating_names, cols.cols[cols[key]].head,
                  [r.name for r in b.checklist.ratings], "请从下拉列表中选择。此处改动只用于试算，"
                  "长期有效的验收等次请通过验收工作簿交回。")
+    t.close()
+
+
+def years_sheet(b: Book) -> None:
+    """历年对比 (a later year): each branch's score and stage in every earlier year (frozen marks), this
+    year's score looked up live from 得分表, and the change on last year as a formula."""
+    res, s = b.results, b.settings
+    years = sorted(res.marks)
+    if not years:
+        return
+    cols = Columns([*BRANCH, *(c for y in years for c in (Col(f"t{y}", f"{y}年得分", "num"), Col(f"s{y}", f"{y}年验收状态"))),
+                    Col("now", f"{s.year}年得分", "num"), Col("stage", f"{s.year}年验收状态"),
+                    Col("change", "较上年", "num"), Col("model", "样板")])
+    t = _table(b, K.MASTER_YEARS, f"{s.college}党支部建设历年对比（{years[0]}—{s.year}年）", cols)
+    n = len(res.branches)
+    codes = b.scores.span("branch_code", FIRST + 1, FIRST + max(n, 1), K.MASTER_SCORES, absolute=True)
+    totals = b.scores.span("total", FIRST + 1, FIRST + max(n, 1), K.MASTER_SCORES, absolute=True)
+    now = cols.row_formula('=IFERROR(INDEX({totals},MATCH({branch_code},{codes},0)),"")', totals=totals, codes=codes)
+    last = f"t{years[-1]}"
+    change = cols.row_formula(f'=IF(OR({{now}}="",{{{last}}}=""),"",ROUND({{now}}-{{{last}}},2))')
+    scored = {r.branch.code: r.score.total for r in res.branches}
+    for x in b.branches:
+        r = t.r + 1
+        row = {"branch_code": x.code, "branch_name": x.name, "general": x.general}
+        for y in years:
+            m = res.marks[y].get(x.code, {})
+            row[f"t{y}"], row[f"s{y}"] = m.get("total"), m.get("stage", "")
+        mine, before = scored.get(x.code), res.marks[years[-1]].get(x.code, {}).get("total")
+        st = res.standings[x.code]
+        row |= {"now": F(now.format(r=r), mine if mine is not None else ""), "stage": st.stage,
+                "change": F(change.format(r=r), round(mine - before, 2) if mine is not None and before is not None
+                            else ""),
+                "model": _decided_model(st) or ("是" if any(res.marks[y].get(x.code, {}).get("model") for y in years)
+                                                else "")}
+        t.row(row)
     t.close()
 
 

@@ -7,6 +7,7 @@ as each earlier year froze them (years.py), so it cannot drift from what was dec
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from xlflow import constants as K
 from xlflow import ledger
 
 HISTORY = "history"
+MARKS = "marks.json"  # history/<year>/marks.json: each branch's score, 等次, stage and 样板 that year
 INPUTS = "inputs"  # history/<year>/inputs/: that year's xlflow.toml, checklist and roster, as a working folder
 
 
@@ -95,3 +97,13 @@ def ledger_root(conn) -> Path | None:
     """The working folder of an open ledger (None for an in-memory one)."""
     row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
     return Path(row[2]).parent if row and row[2] else None
+
+
+def year_marks(root: Path) -> dict[int, dict[str, dict]]:
+    """year -> branch code -> {total, grade, stage, model} for every earlier year frozen with its marks."""
+    base = Path(root) / HISTORY
+    out = {}
+    for p in sorted(base.glob(f"*/{MARKS}")) if base.is_dir() else []:
+        if p.parent.name.isdigit():
+            out[int(p.parent.name)] = json.loads(p.read_text(encoding="utf-8"))
+    return out

@@ -15,7 +15,7 @@ from pathlib import Path
 from xlflow import ledger
 from xlflow.ledger import ledger_date  # noqa: F401  (re-exported: review, documents)
 from xlflow.chain import Facts, Standing, history_standings, load_facts, standings
-from xlflow.register import INPUTS, history_ledgers, ledger_root, read_only
+from xlflow.register import INPUTS, history_ledgers, ledger_root, read_only, year_marks
 from xlflow.checklist import Checklist
 from xlflow.evidence import Evidence, check_return, from_ledger, mismatches, return_date
 from xlflow.roster import Branch
@@ -64,6 +64,7 @@ class Results:
     facts: Facts = field(default_factory=Facts)
     today: dt.date = dt.date.min  # the day overdue deadlines are judged on
     earlier: dict[int, dict[str, Standing]] = field(default_factory=dict)  # the earlier years' standings
+    marks: dict[int, dict[str, dict]] = field(default_factory=dict)  # earlier years' scores (register.year_marks)
 
     def standing(self, code: str) -> Standing:
         return self.standings[code]
@@ -122,7 +123,8 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
     benchmarks = benchmark_generals([r.score for r in out], {b.code: b.general for b in branches}, params)
     root = ledger_root(conn)
     earlier = history_standings(root) if root is not None else {}
-    return Results(out, missing, quota, benchmarks, params, where, facts, today, earlier)
+    marks = year_marks(root) if root is not None else {}
+    return Results(out, missing, quota, benchmarks, params, where, facts, today, earlier, marks)
 
 
 def ledger_results(path: Path, checklist: Checklist, settings: Settings, branches: list[Branch],

@@ -17,13 +17,15 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
 from xlflow.errors import RosterError, XlflowError
-from xlflow.register import HISTORY, INPUTS
+from xlflow.register import HISTORY, INPUTS, MARKS, read_only
+from xlflow.results import load_results
 from xlflow.roster import lineage, load_roster
 from xlflow.settings import SETTINGS_FILE, Settings, load_settings
 from xlflow.workspace import LEDGER_FILE, Workspace, init_workspace
@@ -129,6 +131,20 @@ def _snapshot(ledger: Path, dest: Path) -> None:
         tmp.replace(dest)
 
 
+def _write_marks(dest: Path, inputs: Workspace) -> None:
+    """history/<year>/marks.json: each branch's score, 等次, stage and 样板 as the year was decided,
+    computed once when the year is frozen, so later years show the road without recomputing it."""
+    settings = inputs.settings()
+    with closing(read_only(dest / LEDGER_FILE)) as conn:
+        res = load_results(conn, inputs.checklist(), settings, inputs.roster(), today=settings.period_end)
+    scored = {r.branch.code: {"total": r.score.total, "grade": r.score.grade} for r in res.branches}
+    marks = {c: {"stage": st.stage, "model": bool(st.model or st.model_since), **scored.get(c, {})}
+             for c, st in res.standings.items()}
+    tmp = dest / f".{MARKS}.tmp"
+    tmp.write_text(json.dumps(marks, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(dest / MARKS)
+
+
 def freeze(old: Workspace, dest: Path, now: dt.datetime, year: int) -> int:
     """Snapshot old's ledger into dest/xlflow.db and write dest/manifest.json of every input and
     output of old (path, size, sha256); old is only read. Returns the number of files listed."""
@@ -143,6 +159,8 @@ def freeze(old: Workspace, dest: Path, now: dt.datetime, year: int) -> int:
     for src in (old.checklist_path, old.roster_path):
         if src.is_file():
             shutil.copyfile(src, inputs.templates / src.name)
+    if (dest / LEDGER_FILE).is_file() and inputs.roster_path.is_file() and inputs.checklist_path.is_file():
+        _write_marks(dest, inputs)
     for part in _COVERED:
         base = old.root / part
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
