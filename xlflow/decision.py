@@ -115,16 +115,7 @@ def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResul
     decision = results.facts.decision
     with atomic_path(dest) as tmp:
         wb = new_workbook(tmp, f"{settings.college}党委认定工作簿", f"{settings.year}年党支部建设达标认定", settings)
-        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1, "text_wrap": True}
-        f = {"title": wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "text_wrap": True}),
-             "bold": wb.add_format({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"}),
-             "text": wb.add_format({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"}),
-             "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center"}),
-             "fixed": wb.add_format({**base, "bg_color": "#F2F2F2"}),
-             "num": wb.add_format({**base, "bg_color": "#F2F2F2", "align": "center", "num_format": "0.00"}),
-             "center": wb.add_format({**base, "bg_color": "#F2F2F2", "align": "center"}),
-             "input": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
-             "date": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})}
+        f = _formats(wb)
         write_guide_sheet(wb, K.REVIEW_SHEET_GUIDE, 110, _guide_lines(results, rows, settings, quota, f),
                           lambda text: 17 * wrapped_lines(text, 110) + 4, margins=0.6, landscape=True)
         sheet, cols = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision"]
@@ -179,6 +170,21 @@ def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResul
     return dest
 
 
+def _formats(wb) -> dict:
+    """The cell formats of the committee's workbooks (认定, 样板名册)."""
+    base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1, "text_wrap": True}
+    fixed = {**base, "bg_color": "#F2F2F2"}
+    return {"title": wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "text_wrap": True}),
+            "bold": wb.add_format({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"}),
+            "text": wb.add_format({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"}),
+            "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center"}),
+            "fixed": wb.add_format(fixed),
+            "num": wb.add_format({**fixed, "align": "center", "num_format": "0.00"}),
+            "center": wb.add_format({**fixed, "align": "center"}),
+            "input": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
+            "date": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})}
+
+
 def _sheet(wb, name: str, title: str, keys: list[str], cols: dict[str, str], f, widths: dict | None = None):
     ws = wb.add_worksheet(name)
     ws.set_paper(9)
@@ -224,14 +230,7 @@ def build_register_workbook(dest: Path, rows: list[dict], checklist: Checklist, 
     省级/国家级, their outcome, and any revocation with its date and reason."""
     with atomic_path(dest) as tmp:
         wb = new_workbook(tmp, f"{settings.college}样板党支部名册", f"{settings.year}年样板党支部名册", settings)
-        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1, "text_wrap": True}
-        f = {"title": wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "text_wrap": True}),
-             "bold": wb.add_format({"font_name": "黑体", "font_size": 12, "text_wrap": True, "valign": "top"}),
-             "text": wb.add_format({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"}),
-             "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center"}),
-             "fixed": wb.add_format({**base, "bg_color": "#F2F2F2"}),
-             "input": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
-             "date": wb.add_format({**base, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"})}
+        f = _formats(wb)
         lines = [
             (f["title"], f"{settings.college}校级样板党支部名册（截至{settings.year}年）"),
             (f["bold"], f"共 {len(rows)} 个样板党支部（往年评定的和本年度党委会议评定的）。"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import atexit
 import os
 import re
@@ -160,3 +162,12 @@ def fit_filename(name: str, folder: Path | str | None = None, tail: str = "") ->
     while name and not fits(name + tail):
         name = name[:-1]
     return (name.rstrip(" .") or "_") + tail
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes, read in blocks (returns can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import logging
 import errno
 import os
@@ -23,7 +22,7 @@ from xlflow import constants as K
 from xlflow import ledger, messages
 from xlflow.errors import XlflowError, explain
 from xlflow.feedback import write_feedback, write_unreadable_note
-from xlflow.files import fit_filename, safe_filename
+from xlflow.files import fit_filename, safe_filename, sha256_of
 from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
 from xlflow.messages import Finding, Report, finding
@@ -88,14 +87,6 @@ def settled(inbox: Path, previous: dict[str, Snapshot], clock=time.time) -> tupl
         stuck = previous.get(p.name) == snap and clock() - snap.mtime_ns / 1e9 > GRACE_SECONDS
         (ready if is_settled(previous.get(p.name), snap, p) or stuck else waiting).append(p)
     return ready, waiting, now
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _stored_name(now: dt.datetime, sha: str, name: str, folder: Path) -> str:

@@ -10,7 +10,6 @@ Windows) is left alone while the new one goes beside it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import tempfile
@@ -18,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlflow.files import scratch_dir, atomic_write_bytes
+from xlflow.files import atomic_write_bytes, scratch_dir, sha256_of
 
 
 @dataclass
@@ -26,14 +25,6 @@ class Written:
     path: Path  # where the new file is
     in_place: bool  # False: dest was open elsewhere, the new one sits beside it
     kept: Path | None = None  # where a person's edited copy of dest was kept, if it had been edited
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def manifest_path(dest: Path) -> Path:
@@ -82,8 +73,8 @@ def put_in_place(write: Callable[[Path], None], dest: Path, now: dt.datetime) ->
     tmp = Path(name)
     try:
         write(tmp)
-        sha, known = _sha256(tmp), _written_shas(dest)
-        old = _sha256(dest) if dest.exists() else None
+        sha, known = sha256_of(tmp), _written_shas(dest)
+        old = sha256_of(dest) if dest.exists() else None
         kept = None
         if old is not None and old not in known:
             kept = edited_name(dest)

@@ -128,6 +128,23 @@ def _identify(out: CheckedReview, checklist: Checklist, settings: Settings, rost
     return True
 
 
+def _issued_branch(out: CheckedReview, table, excel_row: int, v: dict, seen: dict[str, int], what: str) -> str | None:
+    """The branch code of a row of a per-branch table: one of the branches the workbook was issued for
+    (else R407), once (else R405, naming the first row). None when the row is refused."""
+    code = clean_text(v.get("branch_code")) or ""
+    cell = table.cell("branch_code", excel_row) if "branch_code" in table.columns else ""
+    if code not in out.covered:
+        out.report.findings.append(finding("R407", file=out.raw.path.name, sheet=table.sheet, cell=cell, value=code,
+                                           round=out.round))
+        return None
+    if code in seen:
+        out.report.findings.append(finding("R405", file=out.raw.path.name, sheet=table.sheet, cell=cell, value=code,
+                                           first=seen[code], what=what))
+        return None
+    seen[code] = excel_row
+    return code
+
+
 class _Reader:
     def __init__(self, out: CheckedReview, checklist: Checklist, settings: Settings, roster: list[Branch]):
         self.out, self.checklist, self.settings = out, checklist, settings
@@ -203,16 +220,9 @@ class _Reader:
         rows = []
         for excel_row, v in table.rows:
             cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
-            code = clean_text(v.get("branch_code")) or ""
-            if code not in self.out.covered:
-                self.add(finding("R407", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
-                                 round=self.rnd))
+            code = _issued_branch(self.out, table, excel_row, v, seen, "每个支部的总体结论")
+            if code is None:
                 continue
-            if code in seen:
-                self.add(finding("R405", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
-                                 first=seen[code], what="每个支部的总体结论"))
-                continue
-            seen[code] = excel_row
             ok = True
             p = parse_choice(v.get("conclusion"), K.REVIEW_CONCLUSIONS)
             if p.problem:
@@ -298,16 +308,9 @@ class _DecisionReader:
         today = self.settings.period_end  # overdue plays no part in what may be decided
         for excel_row, v in table.rows:
             cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
-            code = clean_text(v.get("branch_code")) or ""
-            if code not in self.out.covered:
-                self.add(finding("R407", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
-                                 round=self.rnd))
+            code = _issued_branch(self.out, table, excel_row, v, seen, "每个支部的认定结论")
+            if code is None:
                 continue
-            if code in seen:
-                self.add(finding("R405", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
-                                 first=seen[code], what="每个支部的认定结论"))
-                continue
-            seen[code] = excel_row
             d = parse_choice(v.get("decision"), K.DECISION_CHOICES)
             m = parse_choice(v.get("model"), K.YES_NO)
             bad = False
@@ -397,16 +400,9 @@ class _RegisterReader:
         seen: dict[str, int] = {}
         for excel_row, v in table.rows:
             cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
-            code = clean_text(v.get("branch_code")) or ""
-            if code not in self.out.covered:
-                self.add(finding("R407", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
-                                 round=self.rnd))
+            code = _issued_branch(self.out, table, excel_row, v, seen, "每个样板党支部")
+            if code is None:
                 continue
-            if code in seen:
-                self.add(finding("R405", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
-                                 first=seen[code], what="每个样板党支部"))
-                continue
-            seen[code] = excel_row
             got, ok = {}, True
             for key, choices in (("province", K.YES_NO), ("province_result", K.OUTCOMES), ("nation", K.YES_NO),
                                  ("nation_result", K.OUTCOMES), ("revoked", K.YES_NO)):

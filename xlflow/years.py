@@ -11,7 +11,6 @@ was decided. Earlier years' history comes along, so 2021 holds 2019 and 2020.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from xlflow.errors import RosterError, XlflowError
+from xlflow.files import sha256_of
 from xlflow.register import HISTORY, INPUTS, MARKS, read_only
 from xlflow.results import load_results
 from xlflow.roster import lineage, load_roster
@@ -98,14 +98,6 @@ def carried_toml(text: str, old: Settings, new: Settings) -> str:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _snapshot(ledger: Path, dest: Path) -> None:
     """A consistent copy of a ledger, the old folder untouched: SQLite opens even a read-only WAL
     database by writing its -shm beside it, so the file and its WAL are copied to a scratch folder
@@ -165,10 +157,10 @@ def freeze(old: Workspace, dest: Path, now: dt.datetime, year: int) -> int:
         base = old.root / part
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
         for p in files:
-            entries.append({"path": p.relative_to(old.root).as_posix(), "size": p.stat().st_size, "sha256": _sha256(p)})
+            entries.append({"path": p.relative_to(old.root).as_posix(), "size": p.stat().st_size, "sha256": sha256_of(p)})
     if (dest / LEDGER_FILE).is_file():
         entries.append({"path": LEDGER_FILE, "size": (dest / LEDGER_FILE).stat().st_size,
-                        "sha256": _sha256(dest / LEDGER_FILE), "note": "台账快照（上一年度结束时）"})
+                        "sha256": sha256_of(dest / LEDGER_FILE), "note": "台账快照（上一年度结束时）"})
     manifest = {"year": year, "folder": str(old.root.resolve()), "frozen_at": now.isoformat(timespec="seconds"),
                 "note": "xlflow 年度归档：上一年度全部输入和输出的清单及 sha256，用于日后按原样查看该年度。请勿编辑。",
                 "files": entries}
