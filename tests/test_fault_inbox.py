@@ -18,7 +18,7 @@ import pytest
 import hostile
 from test_ingest import LATER, Campaign
 from xlflow import intake, ledger
-from xlflow.messages import MESSAGES
+from xlflow.messages import Code
 
 FAR = ("文件“{file}”的工作表“三会一课”中，单元格 XFD1048576 有内容，远在填报区域之外（从 A1 到该单元格共 "
        "1,048,576 行 × 16,384 列，超过 1,000,000 个单元格的上限），无法接收。请在 Excel 或 WPS 中打开该工作表，"
@@ -260,7 +260,7 @@ def test_a_truncated_xlsx_is_listed_as_waiting_then_sent_back_after_its_grace_pe
 
     assert second.exit_code == 0, second.output
     assert outcomes(camp) == {"一支部.xlsx": ledger.REJECTED}
-    assert first_message(camp, "一支部.xlsx") == MESSAGES["F107"][1].format(file="一支部.xlsx")
+    assert first_message(camp, "一支部.xlsx") == Code.F107.text(file="一支部.xlsx")
     assert "没有复制完整" in second.output and camp.inbox_top() == set()
 
 

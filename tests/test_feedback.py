@@ -13,7 +13,7 @@ from xlflow.checklist import load_checklist
 from xlflow.feedback import (AUTHOR, ERROR_FILL, FEEDBACK_SHEET, HEADER_ROW, HEADERS, WARNING_FILL, write_feedback,
                              write_unreadable_note)
 from xlflow.identify import identify
-from xlflow.messages import ERROR, WARNING, Finding, finding
+from xlflow.messages import ERROR, WARNING, Code, Finding, finding
 from xlflow.read import read_workbook
 from xlflow.roster import by_code, load_roster
 from xlflow.sample import fill_workbook
@@ -102,11 +102,11 @@ def findings(real, returned):
     bad = next(f for f in real if f.code == "V207")
     name = returned.name
     return [
-        finding("I106", file=name, other=BRANCHES[1].name, name=BRANCH.name),  # whole file, warning
+        finding(Code.I106, file=name, other=BRANCHES[1].name, name=BRANCH.name),  # whole file, warning
         *real,
         Finding("V242", WARNING, f"{K.SHEET_SELF}!F5：单独的提醒。", name, K.SHEET_SELF, "F5", "基本达标"),
         Finding("V242", WARNING, f"{bad.sheet}!{bad.cell}：第二条说明，同一格子。", name, bad.sheet, bad.cell),
-        finding("V221", file=name, sheet=K.SHEET_MEMBERS, column="民主评议等次"),  # sheet level
+        finding(Code.V221, file=name, sheet=K.SHEET_MEMBERS, column="民主评议等次"),  # sheet level
         Finding("V204", ERROR, '=HYPERLINK("http://example.com","点击")', name, K.SHEET_MEMBERS, "F4", "=1+2"),
     ]
 
@@ -383,7 +383,7 @@ def test_libreoffice_opens_it_and_keeps_the_comments(feedback, findings, real, l
 
 
 def test_unreadable_note(tmp_path, libreoffice):
-    problems = [finding("F101", file="一支部.xls"), finding("F102", file="一支部.xls"),
+    problems = [finding(Code.F101, file="一支部.xls"), finding(Code.F102, file="一支部.xls"),
                 Finding("F108", ERROR, "=cmd|' /C calc'!A0", "一支部.xls")]
     dest = write_unreadable_note(tmp_path / "notes" / "一支部_退回说明.xlsx", "一支部.xls", problems, SETTINGS)
     wb = openpyxl.load_workbook(dest)
@@ -413,7 +413,7 @@ def test_a_file_openpyxl_cannot_open_still_gets_the_list(returned, real, tmp_pat
 
 def test_a_blank_input_cell_that_is_marked_stays_editable(returned, tmp_path):
     """A required cell left blank does not exist in the file; marking it must not lock it."""
-    blank = finding("V231", sheet=K.SHEET_MEMBERS, cell="C150", label=K.MEMBER_COLUMNS["category"])
+    blank = finding(Code.V231, sheet=K.SHEET_MEMBERS, cell="C150", label=K.MEMBER_COLUMNS["category"])
     assert openpyxl.load_workbook(returned)[K.SHEET_MEMBERS]["C150"].value is None
     dest = write_feedback(returned, tmp_path / "退回.xlsx", [blank], branch_name=BRANCH.name,
                           settings=SETTINGS, received=RECEIVED)

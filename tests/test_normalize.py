@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from xlflow.constants import ACTIVITY_TYPES, EVALUATION_GRADES, MEMBER_CATEGORIES
-from xlflow.messages import MESSAGES, finding
+from xlflow.messages import Code, finding
 from xlflow.normalize import (
     Parsed,
     clean_text,
@@ -126,20 +126,20 @@ NOT_INTEGER = "党员名册!F12：“{}”不是整数。这一栏填写人数�
 @pytest.mark.parametrize(
     "raw, code, text",
     [
-        ("十二", "V204", NOT_NUMBER.format("十二")),
-        ("约12", "V204", NOT_NUMBER.format("约12")),
-        ("12人次", "V204", NOT_NUMBER.format("12人次")),
-        ("80%", "V204", NOT_NUMBER.format("80%")),
-        ("1e3", "V204", NOT_NUMBER.format("1e3")),
-        ("nan", "V204", NOT_NUMBER.format("nan")),
-        ("1_000", "V204", NOT_NUMBER.format("1_000")),
-        ("1,2", "V204", NOT_NUMBER.format("1,2")),
-        ("12-15", "V204", NOT_NUMBER.format("12-15")),
-        (True, "V204", NOT_NUMBER.format("True")),
-        (datetime(2019, 6, 12), "V204", NOT_NUMBER.format("2019-06-12 00:00:00")),
-        ("31.5", "V205", NOT_INTEGER.format("31.5")),
-        (31.5, "V205", NOT_INTEGER.format("31.5")),
-        ("12.5人", "V205", NOT_INTEGER.format("12.5人")),
+        ("十二", Code.V204, NOT_NUMBER.format("十二")),
+        ("约12", Code.V204, NOT_NUMBER.format("约12")),
+        ("12人次", Code.V204, NOT_NUMBER.format("12人次")),
+        ("80%", Code.V204, NOT_NUMBER.format("80%")),
+        ("1e3", Code.V204, NOT_NUMBER.format("1e3")),
+        ("nan", Code.V204, NOT_NUMBER.format("nan")),
+        ("1_000", Code.V204, NOT_NUMBER.format("1_000")),
+        ("1,2", Code.V204, NOT_NUMBER.format("1,2")),
+        ("12-15", Code.V204, NOT_NUMBER.format("12-15")),
+        (True, Code.V204, NOT_NUMBER.format("True")),
+        (datetime(2019, 6, 12), Code.V204, NOT_NUMBER.format("2019-06-12 00:00:00")),
+        ("31.5", Code.V205, NOT_INTEGER.format("31.5")),
+        (31.5, Code.V205, NOT_INTEGER.format("31.5")),
+        ("12.5人", Code.V205, NOT_INTEGER.format("12.5人")),
     ],
 )
 def test_parse_int_rejects(raw, code, text):
@@ -149,9 +149,9 @@ def test_parse_int_rejects(raw, code, text):
 
 
 def test_parse_number_rejects_and_units_can_be_narrowed():
-    assert parse_number("三十").problem == "V204"
-    assert parse_number(float("nan")).problem == "V204"
-    assert parse_number("12人", units=frozenset({"学时"})).problem == "V204"
+    assert parse_number("三十").problem == Code.V204
+    assert parse_number(float("nan")).problem == Code.V204
+    assert parse_number("12人", units=frozenset({"学时"})).problem == Code.V204
     assert parse_number("12学时", units=frozenset({"学时"})).value == 12.0
 
 
@@ -234,50 +234,50 @@ ORDER = "党员名册!F12：“{}”把年份写在最后，无法确定哪个�
 @pytest.mark.parametrize(
     "raw, code, text",
     [
-        ("19.6.20", "V202", TWO_DIGIT),
-        ("19/6/20", "V202", TWO_DIGIT),
-        ("6/20/19", "V202", TWO_DIGIT),
-        ("19-06-20", "V202", TWO_DIGIT),
-        ("19年6月20日", "V202", TWO_DIGIT),
-        ("19年6月", "V202", TWO_DIGIT),
-        ("2019-2-30", "V203", NO_SUCH),
-        ("2019年2月29日", "V203", NO_SUCH),
-        ("2019.13.1", "V203", NO_SUCH),
-        ("2019-00-10", "V203", NO_SUCH),
-        ("20190230", "V203", NO_SUCH),
-        (20190230, "V203", NO_SUCH),
-        (60, "V203", NO_SUCH),  # Excel's 1900-02-29, which never existed
-        ("2019年6月", "V208", NO_DAY),
-        ("2019年6月份", "V208", NO_DAY),
-        ("2019年", "V208", NO_DAY),
-        ("2019.6", "V208", NO_DAY),
-        ("2019-06", "V208", NO_DAY),
-        ("201906", "V208", NO_DAY),
-        ("2019", "V208", NO_DAY),
-        (2019, "V208", NO_DAY),  # a year typed into a General cell, not serial 2019
-        (2019.6, "V208", NO_DAY),
-        (201906, "V208", NO_DAY),
-        ("6月20日", "V209", NO_YEAR),
-        ("6.20", "V209", NO_YEAR),
-        ("6/20", "V209", NO_YEAR),
-        ("6/20/2019", "V210", ORDER),
-        ("20/6/2019", "V210", ORDER),
-        ("二〇一九年六月二十日", "V201", BAD),
-        ("6月下旬", "V201", BAD),
-        ("2019年6月20日上午", "V201", BAD),
-        ("2019.6.20-6.21", "V201", BAD),
-        ("2019-6/20", "V201", BAD),
-        ("0219-06-20", "V201", BAD),
-        ("2190-06-20", "V201", BAD),
-        ("219.6.20", "V201", BAD),
-        ("43636", "V201", BAD),
-        ("待定", "V201", BAD),
-        (0, "V201", BAD),
-        (-5, "V201", BAD),
-        (99999999, "V201", BAD),
-        (True, "V201", BAD),
-        (time(9, 30), "V201", BAD),
-        (timedelta(hours=2), "V201", BAD),
+        ("19.6.20", Code.V202, TWO_DIGIT),
+        ("19/6/20", Code.V202, TWO_DIGIT),
+        ("6/20/19", Code.V202, TWO_DIGIT),
+        ("19-06-20", Code.V202, TWO_DIGIT),
+        ("19年6月20日", Code.V202, TWO_DIGIT),
+        ("19年6月", Code.V202, TWO_DIGIT),
+        ("2019-2-30", Code.V203, NO_SUCH),
+        ("2019年2月29日", Code.V203, NO_SUCH),
+        ("2019.13.1", Code.V203, NO_SUCH),
+        ("2019-00-10", Code.V203, NO_SUCH),
+        ("20190230", Code.V203, NO_SUCH),
+        (20190230, Code.V203, NO_SUCH),
+        (60, Code.V203, NO_SUCH),  # Excel's 1900-02-29, which never existed
+        ("2019年6月", Code.V208, NO_DAY),
+        ("2019年6月份", Code.V208, NO_DAY),
+        ("2019年", Code.V208, NO_DAY),
+        ("2019.6", Code.V208, NO_DAY),
+        ("2019-06", Code.V208, NO_DAY),
+        ("201906", Code.V208, NO_DAY),
+        ("2019", Code.V208, NO_DAY),
+        (2019, Code.V208, NO_DAY),  # a year typed into a General cell, not serial 2019
+        (2019.6, Code.V208, NO_DAY),
+        (201906, Code.V208, NO_DAY),
+        ("6月20日", Code.V209, NO_YEAR),
+        ("6.20", Code.V209, NO_YEAR),
+        ("6/20", Code.V209, NO_YEAR),
+        ("6/20/2019", Code.V210, ORDER),
+        ("20/6/2019", Code.V210, ORDER),
+        ("二〇一九年六月二十日", Code.V201, BAD),
+        ("6月下旬", Code.V201, BAD),
+        ("2019年6月20日上午", Code.V201, BAD),
+        ("2019.6.20-6.21", Code.V201, BAD),
+        ("2019-6/20", Code.V201, BAD),
+        ("0219-06-20", Code.V201, BAD),
+        ("2190-06-20", Code.V201, BAD),
+        ("219.6.20", Code.V201, BAD),
+        ("43636", Code.V201, BAD),
+        ("待定", Code.V201, BAD),
+        (0, Code.V201, BAD),
+        (-5, Code.V201, BAD),
+        (99999999, Code.V201, BAD),
+        (True, Code.V201, BAD),
+        (time(9, 30), Code.V201, BAD),
+        (timedelta(hours=2), Code.V201, BAD),
     ],
 )
 def test_parse_date_rejects(raw, code, text):
@@ -288,7 +288,7 @@ def test_parse_date_rejects(raw, code, text):
 
 def test_full_width_rejection_shows_what_was_typed_and_helper_tidies_it():
     p = parse_date("１９．６．２０")
-    assert p.problem == "V202"
+    assert p.problem == Code.V202
     assert message(p) == TWO_DIGIT.format("１９．６．２０")
     f = parse_date(" 2019年6月 ").finding(file="一支部.xlsx", sheet="党员名册", cell="F12")
     assert (f.code, f.where, f.value, f.file) == ("V208", "党员名册!F12", "2019年6月", "一支部.xlsx")
@@ -327,7 +327,7 @@ def test_parse_yes_no_accepts(raw, expected):
 @pytest.mark.parametrize("raw", ["是的", "x", "X", "不确定", "2", 2, 0.5, "是/否", "否（已补）"])
 def test_parse_yes_no_rejects(raw):
     p = parse_yes_no(raw)
-    assert (p.value, p.problem) == (None, "V206")
+    assert (p.value, p.problem) == (None, Code.V206)
     assert message(p) == f"党员名册!F12：“{raw}”无法判断是“是”还是“否”。请从下拉列表中选择“是”或“否”。"
 
 
@@ -364,7 +364,7 @@ def test_parse_choice_accepts(raw, choices, expected):
 )
 def test_parse_choice_rejects(raw, choices):
     p = parse_choice(raw, choices)
-    assert (p.value, p.problem) == (None, "V207")
+    assert (p.value, p.problem) == (None, Code.V207)
     assert message(p) == (
         f"党员名册!F12：“{raw}”不在可选项中。请从下拉列表中选择以下之一：{'、'.join(choices)}。"
     )
@@ -383,14 +383,14 @@ def test_choices_differing_only_trivially_match_exactly_only():
     assert parse_choice("A档", choices).value == "A档"
     assert parse_choice("Ａ档", choices).value == "A档"  # exact after clean_text
     assert parse_choice("ａ档", choices).value == "a档"
-    assert parse_choice("A 档", choices).problem == "V207"
+    assert parse_choice("A 档", choices).problem == Code.V207
 
 
 # ---- the catalogue ----
 
 def test_codes_live_in_the_validation_block_with_the_usual_fields():
-    for code in ("V201", "V202", "V203", "V204", "V205", "V206", "V207", "V208", "V209", "V210"):
-        severity, template = MESSAGES[code]
+    for code in (Code.V201, Code.V202, Code.V203, Code.V204, Code.V205, Code.V206, Code.V207, Code.V208, Code.V209, Code.V210):
+        severity, template = code.severity, code.template
         assert severity == "error"
         assert template.startswith("{sheet}!{cell}：“{value}”")
         assert "请" in template  # every message says how to fix it

@@ -255,10 +255,10 @@ def test_a_finding_on_a_problem_line_names_its_indicator(clean, tmp_path):
 
 
 def test_no_message_to_a_branch_names_the_tool():
-    from xlflow.messages import MESSAGES
+    from xlflow.messages import Code, Stage
     # the file, identity, cell and evidence findings a branch reads (R4xx speak to the college's own
     # clerk, who does run the tool: one names its settings file)
-    to_branch = {code: text for code, (_, text) in MESSAGES.items() if code[0] in "FDIVE"}
+    to_branch = {c.name: c.template for c in Code if c.stage is not Stage.REVIEW}
     assert len(to_branch) > 40 and [code for code, text in to_branch.items() if "xlflow" in text.lower()] == []
 
 

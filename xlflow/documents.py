@@ -33,7 +33,7 @@ from xlflow.checklist import Checklist
 from xlflow.decision import CANDIDATE, model_quota, suggestions
 from xlflow.evidence import FAIL, Evidence
 from xlflow.files import safe_filename
-from xlflow.messages import cn_date
+from xlflow.messages import Code, cn_date
 from xlflow.results import BranchResult, Results, Review, ledger_date
 from xlflow.roster import Branch
 from xlflow.scoring import Params
@@ -255,8 +255,8 @@ def _findings(br: BranchResult, checklist: Checklist) -> list[str]:
     for code in br.mismatches:
         fails = [e for e in br.evidence if e.indicator == code and e.verdict == FAIL]
         what = "；".join(_evidence_row(e)["measured"] for e in fails) or "不符合要求"
-        out.append(f"{code}（{checklist.indicator(code).short}）自评为“{br.self_ratings.get(code, '')}”，"
-                   f"但台账显示：{what}。")
+        out.append(Code.E301.text(code=code, short=checklist.indicator(code).short,
+                                  rating=br.self_ratings.get(code, ""), measured=what))
     return out
 
 

@@ -25,7 +25,7 @@ from xlflow.feedback import write_feedback, write_unreadable_note
 from xlflow.files import fit_filename, safe_filename, sha256_of
 from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
-from xlflow.messages import Finding, Report, finding
+from xlflow.messages import Code, Finding, Report, finding
 from xlflow.read import read_workbook
 from xlflow.carry import carried
 from xlflow.chain import load_facts
@@ -195,7 +195,7 @@ def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings,
     stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
     received = dt.datetime.fromisoformat(row["arrived_at"])
     branch = branches.get(row["branch_code"] or "")
-    readable = any(f.code[0] in "VIR" for f in findings) and not any(f.code == "I101" for f in findings)
+    readable = any(f.stage.read for f in findings) and not any(f.code == Code.I101.code for f in findings)
     what = f"{K.REVIEW_ROUNDS[row['kind']]}工作簿" if row["kind"] in K.REVIEW_ROUNDS else "填报表"
     if readable and row["branch_code"]:
         write_feedback(stored, dest, findings, branch_name=branch.name if branch else row["branch_code"],
@@ -285,7 +285,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             result.waiting.append(path.name)  # recorded already, its move is pending (locked)
             continue
         if known is not None:
-            early.append((path, sha, size, ledger.DUPLICATE, known["id"], [finding("D101", file=path.name)]))
+            early.append((path, sha, size, ledger.DUPLICATE, known["id"], [finding(Code.D101, file=path.name)]))
             continue
         if sha in seen:  # a second copy in this pass: recorded only after the first (see below)
             later.append((path, sha, size))
@@ -303,7 +303,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             continue
         except Exception as exc:  # a file that passed the limits but still cannot be parsed
             log.warning("读取“%s”失败：%r", path.name, exc)
-            early.append((path, sha, size, ledger.REJECTED, None, [finding("F107", file=path.name)]))
+            early.append((path, sha, size, ledger.REJECTED, None, [finding(Code.F107, file=path.name)]))
             continue
         if raw.identity.get("kind") in K.REVIEW_ROUNDS:
             reviews.append((raw, sha, size))
@@ -312,7 +312,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             branch, found = identify(raw, branches, checklist, settings.year)
         except Exception:  # one odd file must never block the inbox: it is sent back, the pass goes on
             log.exception("识别“%s”时出错", path.name)
-            early.append((path, sha, size, ledger.REJECTED, None, [finding("F116", file=path.name)]))
+            early.append((path, sha, size, ledger.REJECTED, None, [finding(Code.F116, file=path.name)]))
             continue
         batch.append(((raw, branch, found), sha, size))
         if len(batch) % _SET_ASIDE_EVERY == 0:
@@ -339,7 +339,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             result.waiting.append(path.name)
             continue
         result.outcomes.append(_take(conn, ctx, path, sha, size, ledger.DUPLICATE,
-                                     [finding("D101", file=path.name)], duplicate_of=first["id"]))
+                                     [finding(Code.D101, file=path.name)], duplicate_of=first["id"]))
     _set_aside(frozen)  # before writing feedback
     replaced = []
     _file_away(conn, ctx, replaced)
@@ -394,7 +394,7 @@ def _validate(validator: Validator, batch) -> list[Checked]:
             out.extend(validator.validate([(raw, branch, found)]))
         except Exception:
             log.exception("校验“%s”时出错", raw.path.name)
-            out.append(Checked(raw, None, Report([finding("F116", file=raw.path.name)])))
+            out.append(Checked(raw, None, Report([finding(Code.F116, file=raw.path.name)])))
     return out
 
 
@@ -427,7 +427,7 @@ def _take_valid(conn, ctx, raw, findings: list[Finding], sha: str, size: int, co
     of the same branch (or unit) and kind, else accepted with its data."""
     current = ledger.current_return(conn, code, kind or K.KIND_BRANCH)
     if current is not None and current["content_hash"] == content:
-        dup = [finding("D102", file=raw.path.name, name=shown)]
+        dup = [finding(Code.D102, file=raw.path.name, name=shown)]
         return _take(conn, ctx, raw.path, sha, size, ledger.DUPLICATE, dup, branch_code=code, kind=kind,
                      duplicate_of=current["file_id"], content_hash=content)
     return _take(conn, ctx, raw.path, sha, size, ledger.ACCEPTED, findings, branch_code=code, kind=kind,

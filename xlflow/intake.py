@@ -23,7 +23,7 @@ import olefile
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from .errors import XlflowError
-from .messages import Finding, finding
+from .messages import Code, Finding, finding
 
 try:  # every XML part is parsed through defusedxml; refuse to run without it
     import defusedxml
@@ -335,24 +335,24 @@ def _limits(path: Path | str, keep: dict[str, bytes | None] | None = None) -> tu
     name = Path(path).name
     size = os.stat(path).st_size
     if size > MAX_FILE_BYTES:
-        return [_finding("F109", name, size=_human(size), limit=_human(MAX_FILE_BYTES))], None
+        return [_finding(Code.F109, name, size=_human(size), limit=_human(MAX_FILE_BYTES))], None
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
             return [], None
     zf, record = _open_zip(path, size)
     if record is None:
-        return [_finding("F107", name)], None
+        return [_finding(Code.F107, name)], None
     if zf is None:  # the directory is too big to even list
         if record[0] > MAX_MEMBERS:
-            return [_finding("F111", name, count=f"{record[0]:,}", limit=f"{MAX_MEMBERS:,}")], None
-        return [_finding("F114", name, reason="异常庞大的内部目录")], None  # few members, huge names
+            return [_finding(Code.F111, name, count=f"{record[0]:,}", limit=f"{MAX_MEMBERS:,}")], None
+        return [_finding(Code.F114, name, reason="异常庞大的内部目录")], None  # few members, huge names
     with zf:
         parts = _Parts()
         try:
             found = (_zip_findings(zf, name) or _xml_findings(zf, name, parts)
                      or _row_findings(zf, name, parts))
         except _READ_ERRORS:  # CRC mismatch, truncated member, bad deflate stream…
-            return [_finding("F107", name)], None
+            return [_finding(Code.F107, name)], None
         if not found and keep is not None:
             keep.update(dict.fromkeys(zf.NameToInfo))
             keep.update((k, v) for k, v in parts.whole.items() if not k.startswith("xl/worksheets/"))
@@ -362,27 +362,27 @@ def _limits(path: Path | str, keep: dict[str, bytes | None] | None = None) -> tu
 def _zip_findings(zf: zipfile.ZipFile, name: str) -> list[Finding]:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        return [_finding("F111", name, count=f"{len(infos):,}", limit=f"{MAX_MEMBERS:,}")]
+        return [_finding(Code.F111, name, count=f"{len(infos):,}", limit=f"{MAX_MEMBERS:,}")]
     seen: set[str] = set()
     for info in infos:
         part = info.filename
         if (part.startswith("/") or "\\" in part or re.match(r"[A-Za-z]:", part)
                 or ".." in part.split("/") or part in seen):
-            return [_finding("F114", name, value=part, reason="异常的内部路径")]
+            return [_finding(Code.F114, name, value=part, reason="异常的内部路径")]
         seen.add(part)
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 1:
-            return [_finding("F114", name, value=part, reason="非标准的压缩或加密方式")]
+            return [_finding(Code.F114, name, value=part, reason="非标准的压缩或加密方式")]
     # Styles first: a style explosion is a real clerk's mistake and has its own remedy.
     styles = next((i for i in infos if i.filename == "xl/styles.xml"), None)
     if styles is not None and styles.file_size > MAX_STYLES_BYTES:
-        return [_finding("F112", name, size=_human(styles.file_size), limit=_human(MAX_STYLES_BYTES))]
+        return [_finding(Code.F112, name, size=_human(styles.file_size), limit=_human(MAX_STYLES_BYTES))]
     total = sum(i.file_size for i in infos)
     if total > MAX_TOTAL_BYTES:
-        return [_finding("F110", name, detail=f"解压后约 {_human(total)}，上限 {_human(MAX_TOTAL_BYTES)}")]
+        return [_finding(Code.F110, name, detail=f"解压后约 {_human(total)}，上限 {_human(MAX_TOTAL_BYTES)}")]
     for info in infos:
         if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             ratio = info.file_size // max(info.compress_size, 1)
-            return [_finding("F110", name, value=info.filename,
+            return [_finding(Code.F110, name, value=info.filename,
                              detail=f"其中一个部件的压缩比为 {ratio:,}:1，上限 {MAX_RATIO}:1")]
     return []
 
@@ -392,20 +392,20 @@ def _xml_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
     go through defusedxml as well."""
     for info in zf.infolist():
         if info.filename.lower().endswith((".xml", ".rels", ".vml")) and _has_dtd(zf, info, parts):
-            return [_finding("F114", name, value=info.filename, reason="XML 文档类型定义或实体声明")]
+            return [_finding(Code.F114, name, value=info.filename, reason="XML 文档类型定义或实体声明")]
     for part in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
         if part not in zf.NameToInfo:
             continue
         info = zf.getinfo(part)
         if info.file_size > MAX_XML_PART_BYTES:
-            return [_finding("F110", name, value=part,
+            return [_finding(Code.F110, name, value=part,
                              detail=f"其中一个部件解压后约 {_human(info.file_size)}，上限 {_human(MAX_XML_PART_BYTES)}")]
         try:
             parts.parse(zf, part)
         except defusedxml.DefusedXmlException:
-            return [_finding("F114", name, value=part, reason="XML 实体或外部引用")]
+            return [_finding(Code.F114, name, value=part, reason="XML 实体或外部引用")]
         except SafeET.ParseError:
-            return [_finding("F107", name, value=part)]
+            return [_finding(Code.F107, name, value=part)]
     return []
 
 
@@ -441,14 +441,14 @@ def _row_findings(zf: zipfile.ZipFile, name: str, parts: _Parts) -> list[Finding
             continue
         sheet = sheets.get(part, part)
         if _count_rows(zf, info, parts.whole.get(part)) > MAX_ROWS:
-            return [_finding("F113", name, sheet=sheet, limit=f"{MAX_ROWS:,}",
+            return [_finding(Code.F113, name, sheet=sheet, limit=f"{MAX_ROWS:,}",
                              detail=f"实际超过 {MAX_ROWS:,} 行")]
         rows, cols, dtd = _extent(zf, info, parts.whole.get(part))
         if dtd:
-            return [_finding("F114", name, value=part, reason="XML 文档类型定义或实体声明")]
+            return [_finding(Code.F114, name, value=part, reason="XML 文档类型定义或实体声明")]
         if rows * cols > MAX_CELLS:
             far = f"{xl_col_to_name(max(cols, 1) - 1)}{max(rows, 1)}"
-            return [_finding("F117", name, sheet=sheet, cell=far, rows=f"{rows:,}", cols=f"{cols:,}",
+            return [_finding(Code.F117, name, sheet=sheet, cell=far, rows=f"{rows:,}", cols=f"{cols:,}",
                              limit=f"{MAX_CELLS:,}")]
     return []
 
@@ -596,7 +596,7 @@ def inspect(path: Path | str, keep: dict[str, bytes | None] | None = None) -> li
     name = Path(path).name
     size = os.stat(path).st_size
     if size == 0:
-        return [_finding("F106", name)]
+        return [_finding(Code.F106, name)]
     # Any zip passes the limits first: sniffing it means listing and reading its parts. The
     # limits check the size of every file (F109), zip or not.
     limits, kind = _limits(path, keep)
@@ -606,23 +606,23 @@ def inspect(path: Path | str, keep: dict[str, bytes | None] | None = None) -> li
     if kind == "xlsx":
         return []
     if kind in ("xls", "et"):
-        return [_finding("F101", name)]
+        return [_finding(Code.F101, name)]
     if kind == "encrypted":
-        return [_finding("F102", name)]
+        return [_finding(Code.F102, name)]
     if kind in _OTHER_FORMATS:
-        return [_finding("F103", name, kind=_OTHER_FORMATS[kind])]
+        return [_finding(Code.F103, name, kind=_OTHER_FORMATS[kind])]
     if kind == "xlsm":
-        return [_finding("F104", name)]
+        return [_finding(Code.F104, name)]
     if kind in _WRONG_FILES:
-        return [_finding("F105", name, kind=_WRONG_FILES[kind])]
+        return [_finding(Code.F105, name, kind=_WRONG_FILES[kind])]
     if kind == "damaged":
-        return [_finding("F107", name)]
+        return [_finding(Code.F107, name)]
     if kind in ("zip", "archive"):
-        return [_finding("F115", name)]
-    return [_finding("F108", name)]
+        return [_finding(Code.F115, name)]
+    return [_finding(Code.F108, name)]
 
 
-def _finding(code: str, name: str, **params) -> Finding:
+def _finding(code: Code, name: str, **params) -> Finding:
     return finding(code, file=name, **params)
 
 

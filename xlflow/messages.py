@@ -11,164 +11,198 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import Enum, unique
 
 ERROR = "error"
 WARNING = "warning"
 
-# code -> (severity, message template). Templates use str.format fields.
-MESSAGES: dict[str, tuple[str, str]] = {
+
+class Stage(Enum):
+    """The stage a code belongs to: what its finding says about the file (read it here, never from
+    the code's first letter)."""
+
+    INTAKE = "intake"  # the file itself could not be opened as a workbook
+    DUPLICATE = "duplicate"  # the same file or content as one received before
+    IDENTITY = "identity"  # whose workbook it is
+    CELLS = "cells"  # the values in its sheets
+    REVIEW = "review"  # a returned 初验/复验/认定/样板名册 workbook
+    EVIDENCE = "evidence"  # the self-rating against the records
+
+    @property
+    def read(self) -> bool:
+        """Was the file opened and read as a form (so its cells can be marked in the feedback)?"""
+        return self in (Stage.IDENTITY, Stage.CELLS, Stage.REVIEW)
+
+
+INTAKE, DUPLICATE, IDENTITY, CELLS, REVIEW, EVIDENCE = Stage
+
+
+@unique
+class Code(Enum):
+    """The catalogue: each member is (stage, severity, message template); the member's name is the
+    code stored in the ledger and shown on the feedback sheet ("V231"). Templates use str.format
+    fields. Build a finding with finding(Code.V231, ...)."""
+
+    def __init__(self, stage: Stage, severity: str, template: str):
+        self.stage, self.severity, self.template = stage, severity, template
+
+    @property
+    def code(self) -> str:
+        return self.name
+
+    def text(self, **params) -> str:
+        return self.template.format(**params)
+
     # ---- intake: the file as a whole (F1xx) ----
     # Params: file (the file name) everywhere; kind, size, limit, count, detail, reason as named.
-    "F101": (ERROR, "文件“{file}”是旧版 Excel（.xls）或 WPS 表格（.et）格式，无法读取。"
-                    "请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（*.xlsx）格式再提交。"),
-    "F102": (ERROR, "文件“{file}”设置了打开密码，无法读取。请在 Excel 中取消密码"
-                    "（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新提交。"),
-    "F103": (ERROR, "文件“{file}”实际是{kind}，不是 Excel 工作簿（*.xlsx），无法读取"
-                    "（可能是改了扩展名，或是从网页、其他系统导出的）。请用 Excel 或 WPS 打开后"
-                    "“另存为”Excel 工作簿（*.xlsx）格式再提交；如果不是在下发的模板中填写的，请使用下发的模板重新填写。"),
-    "F104": (ERROR, "文件“{file}”是启用宏的工作簿（.xlsm），为安全起见不接收含宏的文件。"
-                    "请在 Excel 中“另存为”Excel 工作簿（*.xlsx，不含宏）后再提交。"),
-    "F105": (ERROR, "文件“{file}”是{kind}，这不是支部填报的 Excel 工作簿。"
-                    "请确认是否交错了文件，找到填写好的 Excel 工作簿（*.xlsx）重新提交。"),
-    "F106": (ERROR, "文件“{file}”是空文件（0 字节），可能没有复制成功。请从原处重新复制该文件后提交。"),
-    "F107": (ERROR, "文件“{file}”已损坏或没有复制完整，无法打开。请从原处重新复制（或重新下载）后提交；"
-                    "如果原文件在 Excel 中也打不开，请使用下发的原始模板重新填写。"),
-    "F108": (ERROR, "文件“{file}”无法识别，不是 Excel 工作簿。请确认是否交错了文件，"
-                    "找到填写好的 Excel 工作簿（*.xlsx）重新提交；如果文件已损坏，请重新复制后提交。"),
-    "F109": (ERROR, "文件“{file}”大小为 {size}，超过了 {limit} 的上限，文件内容异常庞大，无法接收。"
-                    "请检查是否在表格中插入了大量图片；请使用下发的原始模板重新填写（不要插入图片）后提交。"),
-    "F110": (ERROR, "文件“{file}”解压后的内容异常庞大（{detail}），可能已损坏或不是正常保存的工作簿，"
-                    "无法接收。请使用下发的原始模板重新填写后提交。"),
-    "F111": (ERROR, "文件“{file}”内部包含 {count} 个部件，超过了 {limit} 个的上限，文件内容异常庞大，"
-                    "无法接收。请使用下发的原始模板重新填写后提交。"),
-    "F112": (ERROR, "文件“{file}”中的单元格格式异常庞大（样式部分约 {size}，上限 {limit}），通常是反复从其他表格"
-                    "复制粘贴带格式的内容造成的，无法接收。请使用下发的原始模板重新填写"
-                    "（粘贴时使用“选择性粘贴→数值”）后提交。"),
-    "F113": (ERROR, "文件“{file}”的工作表“{sheet}”行数异常庞大（{detail}，上限 {limit} 行），无法接收。"
-                    "这通常是整列填充了格式或公式造成的。请删除多余的行，或使用下发的原始模板重新填写后提交。"),
-    "F114": (ERROR, "文件“{file}”内部含有不安全的内容（{reason}），不像是用 Excel 或 WPS 正常保存的工作簿，"
-                    "无法接收。请使用下发的原始模板重新填写后提交。"),
-    "F115": (ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。"),
-    "F116": (ERROR, "文件“{file}”的内容无法处理（表格结构异常）。请使用下发的原始填报表重新填写后提交；"
-                    "如仍有问题，请把文件交组织部查看。"),
+    F101 = (INTAKE, ERROR, "文件“{file}”是旧版 Excel（.xls）或 WPS 表格（.et）格式，无法读取。"
+                           "请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（*.xlsx）格式再提交。")
+    F102 = (INTAKE, ERROR, "文件“{file}”设置了打开密码，无法读取。请在 Excel 中取消密码"
+                           "（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新提交。")
+    F103 = (INTAKE, ERROR, "文件“{file}”实际是{kind}，不是 Excel 工作簿（*.xlsx），无法读取"
+                           "（可能是改了扩展名，或是从网页、其他系统导出的）。请用 Excel 或 WPS 打开后"
+                           "“另存为”Excel 工作簿（*.xlsx）格式再提交；如果不是在下发的模板中填写的，请使用下发的模板重新填写。")
+    F104 = (INTAKE, ERROR, "文件“{file}”是启用宏的工作簿（.xlsm），为安全起见不接收含宏的文件。"
+                           "请在 Excel 中“另存为”Excel 工作簿（*.xlsx，不含宏）后再提交。")
+    F105 = (INTAKE, ERROR, "文件“{file}”是{kind}，这不是支部填报的 Excel 工作簿。"
+                           "请确认是否交错了文件，找到填写好的 Excel 工作簿（*.xlsx）重新提交。")
+    F106 = (INTAKE, ERROR, "文件“{file}”是空文件（0 字节），可能没有复制成功。请从原处重新复制该文件后提交。")
+    F107 = (INTAKE, ERROR, "文件“{file}”已损坏或没有复制完整，无法打开。请从原处重新复制（或重新下载）后提交；"
+                           "如果原文件在 Excel 中也打不开，请使用下发的原始模板重新填写。")
+    F108 = (INTAKE, ERROR, "文件“{file}”无法识别，不是 Excel 工作簿。请确认是否交错了文件，"
+                           "找到填写好的 Excel 工作簿（*.xlsx）重新提交；如果文件已损坏，请重新复制后提交。")
+    F109 = (INTAKE, ERROR, "文件“{file}”大小为 {size}，超过了 {limit} 的上限，文件内容异常庞大，无法接收。"
+                           "请检查是否在表格中插入了大量图片；请使用下发的原始模板重新填写（不要插入图片）后提交。")
+    F110 = (INTAKE, ERROR, "文件“{file}”解压后的内容异常庞大（{detail}），可能已损坏或不是正常保存的工作簿，"
+                           "无法接收。请使用下发的原始模板重新填写后提交。")
+    F111 = (INTAKE, ERROR, "文件“{file}”内部包含 {count} 个部件，超过了 {limit} 个的上限，文件内容异常庞大，"
+                           "无法接收。请使用下发的原始模板重新填写后提交。")
+    F112 = (INTAKE, ERROR, "文件“{file}”中的单元格格式异常庞大（样式部分约 {size}，上限 {limit}），通常是反复从其他表格"
+                           "复制粘贴带格式的内容造成的，无法接收。请使用下发的原始模板重新填写"
+                           "（粘贴时使用“选择性粘贴→数值”）后提交。")
+    F113 = (INTAKE, ERROR, "文件“{file}”的工作表“{sheet}”行数异常庞大（{detail}，上限 {limit} 行），无法接收。"
+                           "这通常是整列填充了格式或公式造成的。请删除多余的行，或使用下发的原始模板重新填写后提交。")
+    F114 = (INTAKE, ERROR, "文件“{file}”内部含有不安全的内容（{reason}），不像是用 Excel 或 WPS 正常保存的工作簿，"
+                           "无法接收。请使用下发的原始模板重新填写后提交。")
+    F115 = (INTAKE, ERROR, "文件“{file}”是一个压缩包，不是 Excel 工作簿。请先解压，再提交其中填写好的 Excel 工作簿（*.xlsx）。")
+    F116 = (INTAKE, ERROR, "文件“{file}”的内容无法处理（表格结构异常）。请使用下发的原始填报表重新填写后提交；"
+                           "如仍有问题，请把文件交组织部查看。")
     # issue 12: a sheet whose data reach far beyond the form (the reader would allocate the whole block)
-    "F117": (ERROR, "文件“{file}”的工作表“{sheet}”中，单元格 {cell} 有内容，远在填报区域之外"
-                    "（从 A1 到该单元格共 {rows} 行 × {cols} 列，超过 {limit} 个单元格的上限），无法接收。"
-                    "请在 Excel 或 WPS 中打开该工作表，按 Ctrl+End 跳到最后一个有内容的单元格，"
-                    "删除填报区域以外的内容（或整行、整列删除）后保存，再重新提交。"),
+    F117 = (INTAKE, ERROR, "文件“{file}”的工作表“{sheet}”中，单元格 {cell} 有内容，远在填报区域之外"
+                           "（从 A1 到该单元格共 {rows} 行 × {cols} 列，超过 {limit} 个单元格的上限），无法接收。"
+                           "请在 Excel 或 WPS 中打开该工作表，按 Ctrl+End 跳到最后一个有内容的单元格，"
+                           "删除填报区域以外的内容（或整行、整列删除）后保存，再重新提交。")
     # (intake block end)
     # ingest.py: duplicates (D1xx)
-    "D101": (WARNING, "文件“{file}”与此前收到的文件完全相同，已作为重复文件存档，不再重复处理。"),
-    "D102": (WARNING, "文件“{file}”的填报内容与{name}当前有效的报送完全相同，已作为重复文件存档。"),
+    D101 = (DUPLICATE, WARNING, "文件“{file}”与此前收到的文件完全相同，已作为重复文件存档，不再重复处理。")
+    D102 = (DUPLICATE, WARNING, "文件“{file}”的填报内容与{name}当前有效的报送完全相同，已作为重复文件存档。")
     # ---- identity (I1xx) ----
-    "I101": (ERROR, "文件“{file}”不是本次下发的支部填报表（表内没有支部编码等识别信息），无法确定是哪个支部的。"
-                    "请使用组织部下发的本支部填报表填写，不要新建或另存为别的表格。"),
-    "I102": (ERROR, "文件“{file}”是旧版填报表（版本 {version}），现行版本为 {current}。"
-                    "请在新下发的本支部填报表中填写（可将已填内容复制过去）后重新提交。"),
-    "I104": (ERROR, "文件“{file}”中的支部编码“{code}”（{name}）不在本年度支部名册中。"
-                    "请确认是否交错了文件；如支部有调整，请联系组织部更新支部名册。"),
-    "I105": (ERROR, "{sheet}!{cell}：支部编码被改成了“{value}”，但这份填报表是下发给{name}（{code}）的。"
-                    "每个支部请使用自己的填报表，不要复制其他支部的表格。"),
-    "I106": (WARNING, "文件名“{file}”看起来是{other}的，但表内识别为{name}，已按表内信息作为{name}的报送处理。"
-                      "如交错了文件，请重新提交正确的文件。"),
-    "I109": (ERROR, "文件“{file}”是{issued}年的填报表，请使用{year}年下发的填报表。"
-                    "新年度的填报表已带上支部去年报送的基本信息、党员名册和未完成的问题，在其基础上修改即可。"),
-    "I107": (ERROR, "文件“{file}”是验收（初验/复验）工作簿，不是支部填报表。"),
-    "I108": (ERROR, "文件“{file}”不是支部填报表，也不是初验/复验工作簿（可能是汇总表等组织部生成的其他文件），"
-                    "不需要提交。请提交填写好的支部填报表或验收工作簿。"),
+    I101 = (IDENTITY, ERROR, "文件“{file}”不是本次下发的支部填报表（表内没有支部编码等识别信息），无法确定是哪个支部的。"
+                             "请使用组织部下发的本支部填报表填写，不要新建或另存为别的表格。")
+    I102 = (IDENTITY, ERROR, "文件“{file}”是旧版填报表（版本 {version}），现行版本为 {current}。"
+                             "请在新下发的本支部填报表中填写（可将已填内容复制过去）后重新提交。")
+    I104 = (IDENTITY, ERROR, "文件“{file}”中的支部编码“{code}”（{name}）不在本年度支部名册中。"
+                             "请确认是否交错了文件；如支部有调整，请联系组织部更新支部名册。")
+    I105 = (IDENTITY, ERROR, "{sheet}!{cell}：支部编码被改成了“{value}”，但这份填报表是下发给{name}（{code}）的。"
+                             "每个支部请使用自己的填报表，不要复制其他支部的表格。")
+    I106 = (IDENTITY, WARNING, "文件名“{file}”看起来是{other}的，但表内识别为{name}，已按表内信息作为{name}的报送处理。"
+                               "如交错了文件，请重新提交正确的文件。")
+    I109 = (IDENTITY, ERROR, "文件“{file}”是{issued}年的填报表，请使用{year}年下发的填报表。"
+                             "新年度的填报表已带上支部去年报送的基本信息、党员名册和未完成的问题，在其基础上修改即可。")
+    I107 = (IDENTITY, ERROR, "文件“{file}”是验收（初验/复验）工作簿，不是支部填报表。")
+    I108 = (IDENTITY, ERROR, "文件“{file}”不是支部填报表，也不是初验/复验工作簿（可能是汇总表等组织部生成的其他文件），"
+                             "不需要提交。请提交填写好的支部填报表或验收工作簿。")
     # (identity block end)
     # ---- validation of cells (V2xx) ----
     # normalize.py: a single cell's value (V201–V219)
-    "V201": (ERROR, "{sheet}!{cell}：“{value}”不是有效日期。请填写完整日期，例如 {example} 或 {example_cn}。"),
-    "V202": (ERROR, "{sheet}!{cell}：“{value}”的年份只有两位，无法确定是哪一年。请写出四位年份，例如 {example_cn}。"),
-    "V203": (ERROR, "{sheet}!{cell}：“{value}”这一天并不存在（月份应为 1–12，日不能超过当月天数）。请核对后填写正确的日期，例如 {example_cn}。"),
-    "V204": (ERROR, "{sheet}!{cell}：“{value}”不是数字。请只填写阿拉伯数字，例如 12 或 31.5。"),
-    "V205": (ERROR, "{sheet}!{cell}：“{value}”不是整数。这一栏填写人数、次数或月数等，请填写整数，例如 12。"),
-    "V206": (ERROR, "{sheet}!{cell}：“{value}”无法判断是“是”还是“否”。请从下拉列表中选择“是”或“否”。"),
-    "V207": (ERROR, "{sheet}!{cell}：“{value}”不在可选项中。请从下拉列表中选择以下之一：{choices}。"),
-    "V208": (ERROR, "{sheet}!{cell}：“{value}”只写到年或月，缺少具体哪一天。请填写到日，例如 {example_cn}；记不清的请查阅会议记录等材料。"),
-    "V209": (ERROR, "{sheet}!{cell}：“{value}”没有写年份。请写出完整的年月日，例如 {example_cn}。"),
-    "V210": (ERROR, "{sheet}!{cell}：“{value}”把年份写在最后，无法确定哪个是月、哪个是日。请按年、月、日的顺序填写，例如 {example} 或 {example_cn}。"),
+    V201 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”不是有效日期。请填写完整日期，例如 {example} 或 {example_cn}。")
+    V202 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”的年份只有两位，无法确定是哪一年。请写出四位年份，例如 {example_cn}。")
+    V203 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”这一天并不存在（月份应为 1–12，日不能超过当月天数）。请核对后填写正确的日期，例如 {example_cn}。")
+    V204 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”不是数字。请只填写阿拉伯数字，例如 12 或 31.5。")
+    V205 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”不是整数。这一栏填写人数、次数或月数等，请填写整数，例如 12。")
+    V206 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”无法判断是“是”还是“否”。请从下拉列表中选择“是”或“否”。")
+    V207 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”不在可选项中。请从下拉列表中选择以下之一：{choices}。")
+    V208 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”只写到年或月，缺少具体哪一天。请填写到日，例如 {example_cn}；记不清的请查阅会议记录等材料。")
+    V209 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”没有写年份。请写出完整的年月日，例如 {example_cn}。")
+    V210 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”把年份写在最后，无法确定哪个是月、哪个是日。请按年、月、日的顺序填写，例如 {example} 或 {example_cn}。")
     # read.py: the structure of the workbook (V220–V229)
-    "V220": (ERROR, "缺少工作表“{sheet}”。请使用下发的原始填报表填写，不要删除或改名工作表。"),
-    "V221": (ERROR, "工作表“{sheet}”缺少“{column}”列（表头被改动或删除）。请恢复原来的表头后重新提交，或改用下发的原始填报表。"),
-    "V222": (WARNING, "工作表“{expected}”被改名为“{sheet}”，已按表头识别并读取。以后请不要修改工作表名称。"),
-    "V223": (WARNING, "{sheet}!{cell}：多出的“{value}”列不属于填报表，其中的内容没有被读取。如有需要说明的情况，请写在规定的栏目中。"),
-    "V224": (ERROR, "工作表“{sheet}”中找不到“{field}”一项。请恢复该行后重新提交，或改用下发的原始填报表。"),
+    V220 = (CELLS, ERROR, "缺少工作表“{sheet}”。请使用下发的原始填报表填写，不要删除或改名工作表。")
+    V221 = (CELLS, ERROR, "工作表“{sheet}”缺少“{column}”列（表头被改动或删除）。请恢复原来的表头后重新提交，或改用下发的原始填报表。")
+    V222 = (CELLS, WARNING, "工作表“{expected}”被改名为“{sheet}”，已按表头识别并读取。以后请不要修改工作表名称。")
+    V223 = (CELLS, WARNING, "{sheet}!{cell}：多出的“{value}”列不属于填报表，其中的内容没有被读取。如有需要说明的情况，请写在规定的栏目中。")
+    V224 = (CELLS, ERROR, "工作表“{sheet}”中找不到“{field}”一项。请恢复该行后重新提交，或改用下发的原始填报表。")
     # issue 12: more text in one cell than Excel holds (only other tools write it; the master would cut it)
-    "V225": (ERROR, "{sheet}!{cell}：内容长达 {length} 个字符，超过了 Excel 一个单元格最多 {limit} 个字符的上限，"
-                    "汇总时会被截断。请精简到 {limit} 个字符以内（详细材料可另行附上）后重新提交。"),
+    V225 = (CELLS, ERROR, "{sheet}!{cell}：内容长达 {length} 个字符，超过了 Excel 一个单元格最多 {limit} 个字符的上限，"
+                          "汇总时会被截断。请精简到 {limit} 个字符以内（详细材料可另行附上）后重新提交。")
     # validate.py: the schemas and checks across sheets (V230–V249)
-    "V231": (ERROR, "{sheet}!{cell}：“{label}”没有填写。请补填。"),
-    "V233": (ERROR, "{sheet}!{cell}：“{value}”超出合理范围，“{label}”应在 {lo} 至 {hi} 之间。请核对后重新填写。"),
-    "V234": (ERROR, "{sheet}!{cell}：日期“{value}”不在 {lo} 至 {hi} 之间。{why}"),
-    "V236": (ERROR, "{sheet}!{cell}：实到人数“{value}”多于同一行的应到人数。请核对签到记录后更正。"),
-    "V237": (ERROR, "{sheet}!{cell}：已选择设支部委员会，请填写支委会委员人数。"),
-    "V238": (ERROR, "{sheet}!{cell}：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，"
-                    "请恢复原文，或改用下发的原始填报表。"),
-    "V240": (ERROR, "工作表“{sheet}”缺少指标 {code}（{short}）。每一项指标都要自评，请使用下发的原始填报表。"),
-    "V241": (ERROR, "{sheet}!{cell}：填写的{label}为 {value} 人，但党员名册中{category}有 {count} 人。请核对后使两处一致。"),
-    "V242": (WARNING, "{sheet}!{cell}：自评为“{value}”，但问题清单中没有这项指标的问题和整改措施。请在“问题清单”中补充。"),
+    V231 = (CELLS, ERROR, "{sheet}!{cell}：“{label}”没有填写。请补填。")
+    V233 = (CELLS, ERROR, "{sheet}!{cell}：“{value}”超出合理范围，“{label}”应在 {lo} 至 {hi} 之间。请核对后重新填写。")
+    V234 = (CELLS, ERROR, "{sheet}!{cell}：日期“{value}”不在 {lo} 至 {hi} 之间。{why}")
+    V236 = (CELLS, ERROR, "{sheet}!{cell}：实到人数“{value}”多于同一行的应到人数。请核对签到记录后更正。")
+    V237 = (CELLS, ERROR, "{sheet}!{cell}：已选择设支部委员会，请填写支委会委员人数。")
+    V238 = (CELLS, ERROR, "{sheet}!{cell}：指标内容被改动，与下发的建设要点清单不一致。灰色格子不能修改，"
+                          "请恢复原文，或改用下发的原始填报表。")
+    V240 = (CELLS, ERROR, "工作表“{sheet}”缺少指标 {code}（{short}）。每一项指标都要自评，请使用下发的原始填报表。")
+    V241 = (CELLS, ERROR, "{sheet}!{cell}：填写的{label}为 {value} 人，但党员名册中{category}有 {count} 人。请核对后使两处一致。")
+    V242 = (CELLS, WARNING, "{sheet}!{cell}：自评为“{value}”，但问题清单中没有这项指标的问题和整改措施。请在“问题清单”中补充。")
     # records that cannot be true (params: row, label; first: the earlier row; filled: the 填表日期)
-    "V243": (ERROR, "{sheet}!{cell}：第 {row} 行的{label}“{value}”晚于填表日期 {filled}。还没有发生的事项"
-                    "（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。"),
-    "V244": (ERROR, "{sheet}!{cell}：第 {row} 行的{label}“{value}”与第 {first} 行重复，同一个人只能填写一行。"
-                    "请删除重复的一行；如确有两人同名，请在姓名后注明以便区分，例如“{value}（大）”。"),
-    "V245": (ERROR, "{sheet}!{cell}：第 {row} 行{year}年提出的问题“{value}”被删除或改动了。往年的问题不能删除，"
-                    "完成整改的请把“整改状态”改为“已完成”来销号。请恢复这一行（可从下发的填报表中复制）后再提交。"),
+    V243 = (CELLS, ERROR, "{sheet}!{cell}：第 {row} 行的{label}“{value}”晚于填表日期 {filled}。还没有发生的事项"
+                          "（如计划召开的会议）请不要填写；如果是填表日期写错了，请更正“基本信息”中的填表日期。")
+    V244 = (CELLS, ERROR, "{sheet}!{cell}：第 {row} 行的{label}“{value}”与第 {first} 行重复，同一个人只能填写一行。"
+                          "请删除重复的一行；如确有两人同名，请在姓名后注明以便区分，例如“{value}（大）”。")
+    V245 = (CELLS, ERROR, "{sheet}!{cell}：第 {row} 行{year}年提出的问题“{value}”被删除或改动了。往年的问题不能删除，"
+                          "完成整改的请把“整改状态”改为“已完成”来销号。请恢复这一行（可从下发的填报表中复制）后再提交。")
     # (validation block end)
     # ---- review (R4xx) ----
     # review_read.py: a returned 初验/复验 workbook. Params: round (初验/复验) everywhere; others as named.
-    "R401": (ERROR, "文件“{file}”是{round}工作簿，但其中的验收单位“{unit}”不是{expected}，无法确定是谁的{round}。"
-                    "请使用组织部下发给本单位的{round}工作簿填写，不要复制其他单位的工作簿。"),
-    "R402": (ERROR, "文件“{file}”是旧版{round}工作簿（版本 {version}），现行版本为 {current}（指标清单或表格格式已调整）。"
-                    "请在组织部重新下发的{round}工作簿中填写（可将已填的等次和意见复制过去）后重新提交。"),
-    "R403": (ERROR, "文件“{file}”的识别信息不完整（缺少{missing}），无法确定这份{round}工作簿覆盖哪些支部。"
-                    "请使用组织部下发的原始{round}工作簿填写，不要复制到新表格中。"),
-    "R404": (ERROR, "{sheet}!{cell}：支部编码“{value}”、指标编码“{indicator}”这一行不在下发的本{round}工作簿中"
-                    "（灰色的支部编码、指标编码不能修改，也不能增加新的行）。请删除这一行或恢复原来的编码；"
-                    "需要{round}其他支部的，请向组织部索取新的{round}工作簿。"),
-    "R405": (ERROR, "{sheet}!{cell}：“{value}”与第 {first} 行重复（{what}只能有一行）。请删除重复的行。"),
-    "R406": (ERROR, "{sheet}!{cell}：{label}“{value}”不在可选项中。请从下拉列表中选择以下之一：{choices}。"),
-    "R407": (ERROR, "{sheet}!{cell}：支部编码“{value}”不在下发的本{round}工作簿中（灰色的支部编码不能修改，"
-                    "也不能增加新的行）。请删除这一行或恢复原来的编码。"),
-    "R408": (ERROR, "{sheet}!{cell}：{label}“{value}”不在 {lo} 至 {hi} 之间。请填写实际的{label}。"),
-    "R409": (ERROR, "文件“{file}”中还没有填写任何{round}等次、{round}意见或{round}结论，没有可以接收的内容。"
-                    "请在“{items}”和“{conclusions}”两张工作表的浅黄色格子中填写后再提交。"),
-    "R410": (WARNING, "工作表“{sheet}”中缺少{name}（{code}）的 {count} 项指标（{codes}），可能被删除了行。"
-                      "这些指标按未{round}处理；如需{round}，请使用重新下发的{round}工作簿。"),
-    "R411": (WARNING, "工作表“{sheet}”中缺少{name}（{code}）这一行，该支部的{round}结论按未填写处理。"),
-    "R412": (WARNING, "{sheet}!{cell}：{name}的{round}结论为“{value}”，但否决项 {code}（{short}）的{source}为“{rating}”，"
-                      "按规定不能认定达标。请核对结论或该项等次。"),
-    "R413": (WARNING, "{sheet}!{cell}：{name}已填写{round}等次，但还没有填写{round}结论。"
-                      "如已完成验收，请从下拉列表中选择结论。"),
-    "R414": (ERROR, "文件“{file}”是{year}年的{round}工作簿，请使用{current}年下发的{round}工作簿。"),
-    "R415": (ERROR, "{sheet}!{cell}：{name}的{round}结论为“整改后再验”，但没有填写{label}。"
-                    "请填写支部完成整改的期限（如 2020-01-31），到期后支部交回整改后的填报表再验。"),
+    R401 = (REVIEW, ERROR, "文件“{file}”是{round}工作簿，但其中的验收单位“{unit}”不是{expected}，无法确定是谁的{round}。"
+                           "请使用组织部下发给本单位的{round}工作簿填写，不要复制其他单位的工作簿。")
+    R402 = (REVIEW, ERROR, "文件“{file}”是旧版{round}工作簿（版本 {version}），现行版本为 {current}（指标清单或表格格式已调整）。"
+                           "请在组织部重新下发的{round}工作簿中填写（可将已填的等次和意见复制过去）后重新提交。")
+    R403 = (REVIEW, ERROR, "文件“{file}”的识别信息不完整（缺少{missing}），无法确定这份{round}工作簿覆盖哪些支部。"
+                           "请使用组织部下发的原始{round}工作簿填写，不要复制到新表格中。")
+    R404 = (REVIEW, ERROR, "{sheet}!{cell}：支部编码“{value}”、指标编码“{indicator}”这一行不在下发的本{round}工作簿中"
+                           "（灰色的支部编码、指标编码不能修改，也不能增加新的行）。请删除这一行或恢复原来的编码；"
+                           "需要{round}其他支部的，请向组织部索取新的{round}工作簿。")
+    R405 = (REVIEW, ERROR, "{sheet}!{cell}：“{value}”与第 {first} 行重复（{what}只能有一行）。请删除重复的行。")
+    R406 = (REVIEW, ERROR, "{sheet}!{cell}：{label}“{value}”不在可选项中。请从下拉列表中选择以下之一：{choices}。")
+    R407 = (REVIEW, ERROR, "{sheet}!{cell}：支部编码“{value}”不在下发的本{round}工作簿中（灰色的支部编码不能修改，"
+                           "也不能增加新的行）。请删除这一行或恢复原来的编码。")
+    R408 = (REVIEW, ERROR, "{sheet}!{cell}：{label}“{value}”不在 {lo} 至 {hi} 之间。请填写实际的{label}。")
+    R409 = (REVIEW, ERROR, "文件“{file}”中还没有填写任何{round}等次、{round}意见或{round}结论，没有可以接收的内容。"
+                           "请在“{items}”和“{conclusions}”两张工作表的浅黄色格子中填写后再提交。")
+    R410 = (REVIEW, WARNING, "工作表“{sheet}”中缺少{name}（{code}）的 {count} 项指标（{codes}），可能被删除了行。"
+                             "这些指标按未{round}处理；如需{round}，请使用重新下发的{round}工作簿。")
+    R411 = (REVIEW, WARNING, "工作表“{sheet}”中缺少{name}（{code}）这一行，该支部的{round}结论按未填写处理。")
+    R412 = (REVIEW, WARNING, "{sheet}!{cell}：{name}的{round}结论为“{value}”，但否决项 {code}（{short}）的{source}为“{rating}”，"
+                             "按规定不能认定达标。请核对结论或该项等次。")
+    R413 = (REVIEW, WARNING, "{sheet}!{cell}：{name}已填写{round}等次，但还没有填写{round}结论。"
+                             "如已完成验收，请从下拉列表中选择结论。")
+    R414 = (REVIEW, ERROR, "文件“{file}”是{year}年的{round}工作簿，请使用{current}年下发的{round}工作簿。")
+    R415 = (REVIEW, ERROR, "{sheet}!{cell}：{name}的{round}结论为“整改后再验”，但没有填写{label}。"
+                           "请填写支部完成整改的期限（如 2020-01-31），到期后支部交回整改后的填报表再验。")
     # the committee's 认定 workbook (认定_<学院>.xlsx)
-    "R420": (ERROR, "{sheet}!{cell}：{name}（{code}）的认定结论为“{value}”，但该支部目前{stage}，"
-                    "还没有经学院复验同意达标，党委不能认定。请清空这一格，待复验同意达标后再认定。"),
-    "R421": (ERROR, "{sheet}!{cell}：{name}评为校级样板党支部，但{label}不是“认定达标”。"
-                    "只有认定达标的支部才能评为样板党支部，请改为“否”，或先把{label}改为“认定达标”。"),
-    "R422": (ERROR, "{sheet}!{cell}：评为校级样板党支部的支部超过了本年度名额 {quota} 个（样板总数可达全院 {total} 个党支部的{share}，"
-                    "往年已评定 {held} 个）。"
-                    "名额是上限，请把多出的改为“否”；得分并列处在名额边缘的，请党委会议确定其中一个。"),
-    "R423": (ERROR, "{sheet}!{cell}：{year}年为{phase}阶段，按三年行动计划本年度不评定校级样板党支部，“{label}”请选“否”或留空。"
-                    "如党委决定本年度评定样板，请在 xlflow.toml 中设置 models_in_dabiao = true，重新生成认定工作簿后再填写。"),
-    "R424": (ERROR, "{sheet}!{cell}：已填写认定结论，但没有填写{label}。请填写作出决定的党委会议的{label}（如 {example}）。"),
-    "R425": (ERROR, "{sheet}!{cell}：{name}已在{year}年评为校级样板党支部，已在样板名册中，不必重复评定，请选“否”。"),
+    R420 = (REVIEW, ERROR, "{sheet}!{cell}：{name}（{code}）的认定结论为“{value}”，但该支部目前{stage}，"
+                           "还没有经学院复验同意达标，党委不能认定。请清空这一格，待复验同意达标后再认定。")
+    R421 = (REVIEW, ERROR, "{sheet}!{cell}：{name}评为校级样板党支部，但{label}不是“认定达标”。"
+                           "只有认定达标的支部才能评为样板党支部，请改为“否”，或先把{label}改为“认定达标”。")
+    R422 = (REVIEW, ERROR, "{sheet}!{cell}：评为校级样板党支部的支部超过了本年度名额 {quota} 个（样板总数可达全院 {total} 个党支部的{share}，"
+                           "往年已评定 {held} 个）。"
+                           "名额是上限，请把多出的改为“否”；得分并列处在名额边缘的，请党委会议确定其中一个。")
+    R423 = (REVIEW, ERROR, "{sheet}!{cell}：{year}年为{phase}阶段，按三年行动计划本年度不评定校级样板党支部，“{label}”请选“否”或留空。"
+                           "如党委决定本年度评定样板，请在 xlflow.toml 中设置 models_in_dabiao = true，重新生成认定工作簿后再填写。")
+    R424 = (REVIEW, ERROR, "{sheet}!{cell}：已填写认定结论，但没有填写{label}。请填写作出决定的党委会议的{label}（如 {example}）。")
+    R425 = (REVIEW, ERROR, "{sheet}!{cell}：{name}已在{year}年评为校级样板党支部，已在样板名册中，不必重复评定，请选“否”。")
     # the 样板名册 workbook
-    "R430": (ERROR, "{sheet}!{cell}：填写了{label}“{value}”，但“{asked}”不是“是”。请先在“{asked}”中选“是”，或清空评定结果。"),
-    "R431": (ERROR, "{sheet}!{cell}：撤销样板称号的，请填写{label}。"),
-    "R432": (ERROR, "文件“{file}”中还没有填写任何推荐、评定或撤销情况，没有可以接收的内容。请在浅黄色格子中填写后再提交。"),
-    "R427": (ERROR, "{sheet}!{cell}：会议日期“{value}”不在 {lo} 至 {hi} 之间。请填写党委会议实际召开的日期。"),
+    R430 = (REVIEW, ERROR, "{sheet}!{cell}：填写了{label}“{value}”，但“{asked}”不是“是”。请先在“{asked}”中选“是”，或清空评定结果。")
+    R431 = (REVIEW, ERROR, "{sheet}!{cell}：撤销样板称号的，请填写{label}。")
+    R432 = (REVIEW, ERROR, "文件“{file}”中还没有填写任何推荐、评定或撤销情况，没有可以接收的内容。请在浅黄色格子中填写后再提交。")
+    R427 = (REVIEW, ERROR, "{sheet}!{cell}：会议日期“{value}”不在 {lo} 至 {hi} 之间。请填写党委会议实际召开的日期。")
     # (review block end)
     # ---- evidence (E3xx) ----
-    # evidence.py: params code, short, rating, measured, requirement, detail (already in brackets or "")
-    "E301": (WARNING, "指标 {code}（{short}）自评为“{rating}”，但台账记录显示：{measured}{detail}；"
-                      "要求：{requirement}。自评与记录不符，请核实。"),
+    # documents.py, the 验收意见书's list of 自评与记录不符: params code, short, rating, measured
+    E301 = (EVIDENCE, WARNING, "{code}（{short}）自评为“{rating}”，但台账显示：{measured}。")
     # (evidence block end)
-}
 
 
 @dataclass(frozen=True)
@@ -192,19 +226,22 @@ class Finding:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
+    @property
+    def stage(self) -> Stage:
+        return Code[self.code].stage
 
-def finding(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", value: object = "",
+
+def finding(code: Code, /, *, file: str = "", sheet: str = "", cell: str = "", value: object = "",
             cell_indicator: str = "", **params) -> Finding:
     """Build a finding from the catalogue; params fill the message template. cell_indicator ("ZJ03
     支部委员会设置"), when the cell belongs to one, is named beside the cell: a secretary thinks
     of the indicator, not of 自评表!F9. A date example is the campaign's unless params give one."""
-    severity, template = MESSAGES[code]
     text = "" if value is None else str(value)
     if "example" not in params:
         params["example"], params["example_cn"] = date_example(DEFAULT_YEAR)
     place = f"{cell}（指标 {cell_indicator}）" if cell_indicator and cell else cell
-    message = template.format(file=file, sheet=sheet, cell=place, value=text, **params)
-    return Finding(code, severity, message, file=file, sheet=sheet, cell=cell, value=text)
+    message = code.text(file=file, sheet=sheet, cell=place, value=text, **params)
+    return Finding(code.name, code.severity, message, file=file, sheet=sheet, cell=cell, value=text)
 
 
 @dataclass

@@ -22,26 +22,26 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from xlflow.messages import Finding, finding
+from xlflow.messages import Code, Finding, finding
 
 # ---- finding codes (catalogue: xlflow/messages.py, block V2xx) ----
-BAD_DATE = "V201"
-TWO_DIGIT_YEAR = "V202"
-NO_SUCH_DATE = "V203"
-NOT_NUMBER = "V204"
-NOT_INTEGER = "V205"
-BAD_YES_NO = "V206"
-NOT_A_CHOICE = "V207"
-NO_DAY = "V208"
-NO_YEAR = "V209"
-DATE_ORDER = "V210"
+BAD_DATE = Code.V201
+TWO_DIGIT_YEAR = Code.V202
+NO_SUCH_DATE = Code.V203
+NOT_NUMBER = Code.V204
+NOT_INTEGER = Code.V205
+BAD_YES_NO = Code.V206
+NOT_A_CHOICE = Code.V207
+NO_DAY = Code.V208
+NO_YEAR = Code.V209
+DATE_ORDER = Code.V210
 
 
 @dataclass(slots=True)
 class Parsed:
     value: object
     raw: object
-    problem: str | None = None
+    problem: Code | None = None
     params: dict = field(default_factory=dict)
 
     @property

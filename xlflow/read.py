@@ -20,7 +20,7 @@ from defusedxml import ElementTree as SafeET
 from xlsxwriter.utility import xl_col_to_name
 
 from xlflow import constants as K
-from xlflow.messages import Finding, finding
+from xlflow.messages import Code, Finding, finding
 from xlflow.normalize import clean_text
 
 HEADER_SCAN_ROWS = 10  # a header is looked for in the first rows of a sheet
@@ -168,19 +168,19 @@ def _read_table(wb, names, used, raw: RawReturn, key, sheet, columns) -> None:
     found = _find_sheet(wb, names, used, sheet, columns)
     file = raw.path.name
     if not found:
-        raw.findings.append(finding("V220", file=file, sheet=sheet))
+        raw.findings.append(finding(Code.V220, file=file, sheet=sheet))
         return
     actual, start, rows, head = found
     used.add(actual)
     if actual != sheet:
-        raw.findings.append(finding("V222", file=file, sheet=actual, expected=sheet))
+        raw.findings.append(finding(Code.V222, file=file, sheet=actual, expected=sheet))
     if head is None:
-        raw.findings.append(finding("V221", file=file, sheet=actual, column="、".join(columns.values())))
+        raw.findings.append(finding(Code.V221, file=file, sheet=actual, column="、".join(columns.values())))
         return
     header_row, cols, extra = head
     for k, label in columns.items():
         if k not in cols:
-            raw.findings.append(finding("V221", file=file, sheet=actual, column=label))
+            raw.findings.append(finding(Code.V221, file=file, sheet=actual, column=label))
     table = RawTable(key, actual, cols)
     # Most rows of a returned sheet are the template's blank ones (序号 pre-filled): find the rows
     # with an input cell filled in C where every row is wide enough (itemgetter, tuple compare and
@@ -199,7 +199,7 @@ def _read_table(wb, names, used, raw: RawReturn, key, sheet, columns) -> None:
                 table.rows.append((first + j, {k: (row[c] if c < len(row) else None) for k, c in cols.items()}))
     for c, text in extra.items():
         if any(c < len(r) and r[c] not in (None, "") for r in rows[header_row - start + 1:]):
-            raw.findings.append(finding("V223", file=file, sheet=actual, cell=f"{xl_col_to_name(c)}{header_row}",
+            raw.findings.append(finding(Code.V223, file=file, sheet=actual, cell=f"{xl_col_to_name(c)}{header_row}",
                                         value=text))
     raw.tables[key] = table
     for row, values in table.rows:
@@ -210,7 +210,7 @@ def _read_table(wb, names, used, raw: RawReturn, key, sheet, columns) -> None:
 
 def _read_basic(wb, names, raw: RawReturn) -> None:
     if K.SHEET_BASIC not in names:
-        raw.findings.append(finding("V220", file=raw.path.name, sheet=K.SHEET_BASIC))
+        raw.findings.append(finding(Code.V220, file=raw.path.name, sheet=K.SHEET_BASIC))
         return
     start, rows = _rows(wb, K.SHEET_BASIC)
     labels = {**{v: k for k, v in K.BASIC_IDENTITY_FIELDS.items()}, **{v: k for k, v in K.BASIC_FIELDS.items()}}
@@ -226,9 +226,9 @@ def _read_basic(wb, names, raw: RawReturn) -> None:
             raw.findings.append(_too_long(raw.path.name, K.SHEET_BASIC, raw.basic_cells[key], v))
     for key, label in K.BASIC_FIELDS.items():
         if key not in raw.basic:
-            raw.findings.append(finding("V224", file=raw.path.name, sheet=K.SHEET_BASIC, field=label))
+            raw.findings.append(finding(Code.V224, file=raw.path.name, sheet=K.SHEET_BASIC, field=label))
 
 
 def _too_long(file: str, sheet: str, cell: str, text: str) -> Finding:
-    return finding("V225", file=file, sheet=sheet, cell=cell, value=text[:20] + "…", length=f"{len(text):,}",
+    return finding(Code.V225, file=file, sheet=sheet, cell=cell, value=text[:20] + "…", length=f"{len(text):,}",
                    limit=f"{EXCEL_CELL_CHARS:,}")

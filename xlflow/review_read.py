@@ -20,7 +20,7 @@ from pathlib import Path
 from xlflow import constants as K
 from xlflow.chain import Facts, model_room, standing
 from xlflow.checklist import Checklist
-from xlflow.messages import Report, finding
+from xlflow.messages import Code, Report, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date
 from xlflow.read import RawReturn, read_workbook
 from xlflow.roster import Branch, generals
@@ -109,20 +109,20 @@ def _identify(out: CheckedReview, checklist: Checklist, settings: Settings, rost
     missing = [label for label, ok in (("工作簿类型", out.kind in K.REVIEW_ROUNDS), ("验收单位", out.unit),
                                        ("支部清单", codes)) if not ok]
     if missing:
-        add(finding("R403", file=file, round=rnd, missing="、".join(missing)))
+        add(finding(Code.R403, file=file, round=rnd, missing="、".join(missing)))
         return False
     units = set(generals(roster)) if out.kind == FIRST else {settings.college}
     if out.unit not in units:
         expected = "本年度支部名册中的党总支" if out.kind == FIRST else f"学院（{settings.college}）"
-        add(finding("R401", file=file, round=rnd, unit=out.unit, expected=expected))
+        add(finding(Code.R401, file=file, round=rnd, unit=out.unit, expected=expected))
         return False
     year = ident.get("year", "")
     if year and year != str(settings.year):
-        add(finding("R414", file=file, round=rnd, year=year, current=settings.year))
+        add(finding(Code.R414, file=file, round=rnd, year=year, current=settings.year))
         return False
     version, current = ident.get("template_version", ""), review_version(checklist)
     if version != current or ident.get("checklist_fingerprint") != checklist.fingerprint:
-        add(finding("R402", file=file, round=rnd, version=version or "未知", current=current))
+        add(finding(Code.R402, file=file, round=rnd, version=version or "未知", current=current))
         return False
     out.covered = tuple(codes)
     return True
@@ -134,11 +134,11 @@ def _issued_branch(out: CheckedReview, table, excel_row: int, v: dict, seen: dic
     code = clean_text(v.get("branch_code")) or ""
     cell = table.cell("branch_code", excel_row) if "branch_code" in table.columns else ""
     if code not in out.covered:
-        out.report.findings.append(finding("R407", file=out.raw.path.name, sheet=table.sheet, cell=cell, value=code,
+        out.report.findings.append(finding(Code.R407, file=out.raw.path.name, sheet=table.sheet, cell=cell, value=code,
                                            round=out.round))
         return None
     if code in seen:
-        out.report.findings.append(finding("R405", file=out.raw.path.name, sheet=table.sheet, cell=cell, value=code,
+        out.report.findings.append(finding(Code.R405, file=out.raw.path.name, sheet=table.sheet, cell=cell, value=code,
                                            first=seen[code], what=what))
         return None
     seen[code] = excel_row
@@ -162,7 +162,7 @@ class _Reader:
         items, conclusions = self.items(), self.conclusions()
         self.out.tables = {"review": items, "review_conclusion": conclusions}
         if not items and not conclusions and self.out.report.valid:
-            self.add(finding("R409", file=self.file, round=self.rnd, items=K.REVIEW_SHEET_ITEMS,
+            self.add(finding(Code.R409, file=self.file, round=self.rnd, items=K.REVIEW_SHEET_ITEMS,
                              conclusions=K.REVIEW_SHEET_CONCLUSION))
 
     def items(self) -> list[dict]:
@@ -179,17 +179,17 @@ class _Reader:
             cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
             code, ind = clean_text(v.get("branch_code")) or "", clean_text(v.get("indicator")) or ""
             if (code, ind) not in issued:
-                self.add(finding("R404", file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
+                self.add(finding(Code.R404, file=self.file, sheet=table.sheet, cell=cell("branch_code"), value=code,
                                  indicator=ind, round=self.rnd))
                 continue
             if (code, ind) in seen:
-                self.add(finding("R405", file=self.file, sheet=table.sheet, cell=cell("indicator"),
+                self.add(finding(Code.R405, file=self.file, sheet=table.sheet, cell=cell("indicator"),
                                  value=f"{code} {ind}", first=seen[code, ind], what="同一支部的同一指标"))
                 continue
             seen[code, ind] = excel_row
             p = parse_choice(v.get("rating"), ratings)
             if p.problem:
-                self.add(finding("R406", file=self.file, sheet=table.sheet, cell=cell("rating"), value=p.shown,
+                self.add(finding(Code.R406, file=self.file, sheet=table.sheet, cell=cell("rating"), value=p.shown,
                                  label=labels["rating"], choices="、".join(ratings)))
                 continue
             comment = clean_text(v.get("comment"))
@@ -206,7 +206,7 @@ class _Reader:
         for code in self.out.covered:
             lost = [i for i in indicators if (code, i) not in seen]
             if lost:
-                self.add(finding("R410", file=self.file, sheet=table.sheet, name=self.name(code), code=code,
+                self.add(finding(Code.R410, file=self.file, sheet=table.sheet, name=self.name(code), code=code,
                                  count=len(lost), codes="、".join(lost), round=self.rnd))
         return rows
 
@@ -227,7 +227,7 @@ class _Reader:
             p = parse_choice(v.get("conclusion"), K.REVIEW_CONCLUSIONS)
             if p.problem:
                 ok = False
-                self.add(finding("R406", file=self.file, sheet=table.sheet, cell=cell("conclusion"), value=p.shown,
+                self.add(finding(Code.R406, file=self.file, sheet=table.sheet, cell=cell("conclusion"), value=p.shown,
                                  label=labels["conclusion"], choices="、".join(K.REVIEW_CONCLUSIONS)))
             d = parse_date(v.get("reviewed_on"), date1904=self.out.raw.date1904)
             if d.problem:
@@ -235,7 +235,7 @@ class _Reader:
                 self.add(d.finding(file=self.file, sheet=table.sheet, cell=cell("reviewed_on")))
             elif d.value is not None and not lo <= d.value <= hi:
                 ok = False
-                self.add(finding("R408", file=self.file, sheet=table.sheet, cell=cell("reviewed_on"), label=labels["reviewed_on"],
+                self.add(finding(Code.R408, file=self.file, sheet=table.sheet, cell=cell("reviewed_on"), label=labels["reviewed_on"],
                                  value=f"{d.value:%Y-%m-%d}", lo=f"{lo:%Y-%m-%d}", hi=f"{hi:%Y-%m-%d}"))
             until = parse_date(v.get("deadline"), date1904=self.out.raw.date1904)
             if until.problem:
@@ -243,11 +243,11 @@ class _Reader:
                 self.add(until.finding(file=self.file, sheet=table.sheet, cell=cell("deadline")))
             elif p.value == RECTIFY and until.value is None:
                 ok = False
-                self.add(finding("R415", file=self.file, sheet=table.sheet, cell=cell("deadline"), name=self.name(code),
+                self.add(finding(Code.R415, file=self.file, sheet=table.sheet, cell=cell("deadline"), name=self.name(code),
                                  round=self.rnd, label=labels["deadline"]))
             elif until.value is not None and not lo <= until.value <= hi:
                 ok = False
-                self.add(finding("R408", file=self.file, sheet=table.sheet, cell=cell("deadline"), label=labels["deadline"],
+                self.add(finding(Code.R408, file=self.file, sheet=table.sheet, cell=cell("deadline"), label=labels["deadline"],
                                  value=f"{until.value:%Y-%m-%d}", lo=f"{lo:%Y-%m-%d}", hi=f"{hi:%Y-%m-%d}"))
             if not ok:
                 continue
@@ -259,7 +259,7 @@ class _Reader:
             self._consistency(table, excel_row, code, p.value, cell("conclusion"))
         for code in self.out.covered:
             if code not in seen:
-                self.add(finding("R411", file=self.file, sheet=table.sheet, name=self.name(code), code=code,
+                self.add(finding(Code.R411, file=self.file, sheet=table.sheet, name=self.name(code), code=code,
                                  round=self.rnd))
         return rows
 
@@ -268,11 +268,11 @@ class _Reader:
             for veto in self.checklist.veto:
                 rating, source = self.effective.get((code, veto), ("", ""))
                 if rating in self.checklist.rating_names and self.checklist.factor(rating) == 0:
-                    self.add(finding("R412", file=self.file, sheet=table.sheet, cell=cell, value=conclusion,
+                    self.add(finding(Code.R412, file=self.file, sheet=table.sheet, cell=cell, value=conclusion,
                                      name=self.name(code), round=self.rnd, code=veto,
                                      short=self.checklist.indicator(veto).short, source=source, rating=rating))
         elif conclusion is None and code in self.rated:
-            self.add(finding("R413", file=self.file, sheet=table.sheet, cell=cell, name=self.name(code),
+            self.add(finding(Code.R413, file=self.file, sheet=table.sheet, cell=cell, name=self.name(code),
                              round=self.rnd))
 
 
@@ -295,7 +295,7 @@ class _DecisionReader:
         meeting = self.meeting(bool(rows))
         self.out.tables = {"decision": rows, "decision_meeting": meeting}
         if not rows and not meeting and self.out.report.valid:
-            self.add(finding("R409", file=self.file, round=self.rnd, items=K.DECISION_SHEET,
+            self.add(finding(Code.R409, file=self.file, round=self.rnd, items=K.DECISION_SHEET,
                              conclusions=K.DECISION_MEETING_SHEET))
 
     def decisions(self) -> list[dict]:
@@ -317,7 +317,7 @@ class _DecisionReader:
             for key, got, choices in (("decision", d, K.DECISION_CHOICES), ("model", m, K.YES_NO)):
                 if got.problem:
                     bad = True
-                    self.add(finding("R406", file=self.file, sheet=table.sheet, cell=cell(key), value=got.shown,
+                    self.add(finding(Code.R406, file=self.file, sheet=table.sheet, cell=cell(key), value=got.shown,
                                      label=labels[key], choices="、".join(choices)))
             if bad:
                 continue
@@ -325,26 +325,26 @@ class _DecisionReader:
             st = standing(self.facts, code, today)
             if d.value and not (st.in_second and self.facts.second.get(code)
                                 and self.facts.second[code].conclusion == AGREE):
-                self.add(finding("R420", file=self.file, sheet=table.sheet, cell=cell("decision"), value=d.value,
+                self.add(finding(Code.R420, file=self.file, sheet=table.sheet, cell=cell("decision"), value=d.value,
                                  name=name, code=code, stage=st.label))
                 continue
             model = m.value == K.YES_NO[0]
             if model and not self.settings.models_awarded:
-                self.add(finding("R423", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                self.add(finding(Code.R423, file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
                                  year=self.settings.year, phase=self.settings.phase, label=labels["model"]))
                 continue
             if model and code in self.held:
-                self.add(finding("R425", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                self.add(finding(Code.R425, file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
                                  name=name, year=self.held[code]))
                 continue
             if model and d.value != K.DECISION_CHOICES[0]:
-                self.add(finding("R421", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                self.add(finding(Code.R421, file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
                                  name=name, label=labels["decision"]))
                 continue
             if model:
                 models += 1
                 if models == self.quota + 1:
-                    self.add(finding("R422", file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
+                    self.add(finding(Code.R422, file=self.file, sheet=table.sheet, cell=cell("model"), value=m.value,
                                      quota=self.quota, total=len(self.names), held=len(self.held),
                                      share=f"1/{self.settings.quota_denominator}"))
             note = clean_text(v.get("note"))
@@ -368,14 +368,14 @@ class _DecisionReader:
             self.add(d.finding(file=self.file, sheet=table.sheet, cell=cell("decided_on")))
             return []
         if d.value is not None and not lo <= d.value <= hi:
-            self.add(finding("R427", file=self.file, sheet=table.sheet, cell=cell("decided_on"),
+            self.add(finding(Code.R427, file=self.file, sheet=table.sheet, cell=cell("decided_on"),
                              value=f"{d.value:%Y-%m-%d}", lo=f"{lo:%Y-%m-%d}", hi=f"{hi:%Y-%m-%d}"))
             return []
         if decided:
             for key, got, example in (("meeting", name, f"学院党委{self.settings.year}年第N次会议"),
                                       ("decided_on", d.value, f"{self.settings.second_review_deadline:%Y-%m-%d}")):
                 if not got:
-                    self.add(finding("R424", file=self.file, sheet=table.sheet, cell=cell(key), label=labels[key],
+                    self.add(finding(Code.R424, file=self.file, sheet=table.sheet, cell=cell(key), label=labels[key],
                                      example=example))
         if name is None and d.value is None:
             return []
@@ -409,7 +409,7 @@ class _RegisterReader:
                 p = parse_choice(v.get(key), choices)
                 if p.problem:
                     ok = False
-                    self.add(finding("R406", file=self.file, sheet=table.sheet, cell=cell(key), value=p.shown,
+                    self.add(finding(Code.R406, file=self.file, sheet=table.sheet, cell=cell(key), value=p.shown,
                                      label=labels[key], choices="、".join(choices)))
                 got[key] = p.value
             d = parse_date(v.get("revoked_on"), date1904=self.out.raw.date1904)
@@ -420,15 +420,15 @@ class _RegisterReader:
             for result, asked in (("province_result", "province"), ("nation_result", "nation")):
                 if got[result] and got[asked] != K.YES_NO[0]:
                     ok = False
-                    self.add(finding("R430", file=self.file, sheet=table.sheet, cell=cell(result), value=got[result],
+                    self.add(finding(Code.R430, file=self.file, sheet=table.sheet, cell=cell(result), value=got[result],
                                      label=labels[result], asked=labels[asked]))
             if got["revoked"] == K.YES_NO[0]:
                 for key, have in (("revoked_on", d.value), ("reason", reason)):
                     if not have:
                         ok = False
-                        self.add(finding("R431", file=self.file, sheet=table.sheet, cell=cell(key),
+                        self.add(finding(Code.R431, file=self.file, sheet=table.sheet, cell=cell(key),
                                          label=labels[key]))
             if ok and (any(got.values()) or reason or d.value):
                 rows.append({"_row": excel_row, "branch_code": code, **got, "revoked_on": d.value, "reason": reason})
         if not rows and self.out.report.valid:
-            self.add(finding("R432", file=self.file))
+            self.add(finding(Code.R432, file=self.file))

@@ -19,7 +19,7 @@ import pandera.pandas as pa
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
-from xlflow.messages import Finding, Report, date_example, finding
+from xlflow.messages import Code, Finding, Report, date_example, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date, parse_int, parse_number, parse_yes_no
 from xlflow.read import RawReturn
 from xlflow.roster import Branch
@@ -94,8 +94,22 @@ def _fmt(v) -> str:
     return v.strftime("%Y-%m-%d") if isinstance(v, dt.date) else f"{v:g}" if isinstance(v, float) else str(v)
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """What a failed pandera check means to a clerk: the catalogue code, and the column whose cell
+    the finding marks. It rides on the check itself (SchemaError.check), never through a string."""
+
+    code: Code
+    key: str
+
+
+def _tagged(check: pa.Check, code: Code, key: str) -> pa.Check:
+    check.xlflow_rule = _Rule(code, key)
+    return check
+
+
 def build_schemas(checklist: Checklist, settings: Settings) -> dict[str, pa.DataFrameSchema]:
-    """One pandera schema per table; each check's error string is `code|column` for mapping back."""
+    """One pandera schema per table; each check carries the _Rule that maps its failures back."""
     texts = {i.code: i.text for i in checklist.indicators}
     schemas = {}
     for table, fields in field_specs(checklist, settings).items():
@@ -103,24 +117,40 @@ def build_schemas(checklist: Checklist, settings: Settings) -> dict[str, pa.Data
         for f in fields:
             checks = []
             if f.choices:
-                checks.append(pa.Check.isin(f.choices, error=f"V207|{f.key}"))
+                checks.append(_tagged(pa.Check.isin(f.choices), Code.V207, f.key))
             if f.lo is not None:
-                code = "V234" if f.kind == "date" else "V233"
-                checks.append(pa.Check.in_range(f.lo, f.hi, error=f"{code}|{f.key}"))
+                code = Code.V234 if f.kind == "date" else Code.V233
+                checks.append(_tagged(pa.Check.in_range(f.lo, f.hi), code, f.key))
             columns[f.key] = pa.Column(None, checks, nullable=not f.required, required=True)
         frame_checks = []
         if table == "activities":
-            frame_checks.append(pa.Check(lambda d: ~(d["actual"] > d["expected"]).fillna(False).astype(bool),
-                                         error="V236|actual"))
+            frame_checks.append(_tagged(pa.Check(lambda d: ~(d["actual"] > d["expected"]).fillna(False).astype(bool)),
+                                        Code.V236, "actual"))
         if table == "basic":
-            frame_checks.append(pa.Check(lambda d: ~((d["has_committee"] == True)  # noqa: E712
-                                                     & (d["committee_size"].isna() | (d["committee_size"] == 0))),
-                                         error="V237|committee_size"))
+            frame_checks.append(_tagged(pa.Check(lambda d: ~((d["has_committee"] == True)  # noqa: E712
+                                                             & (d["committee_size"].isna() | (d["committee_size"] == 0)))),
+                                        Code.V237, "committee_size"))
         if table == "self":
-            frame_checks.append(pa.Check(lambda d: d["code"].map(texts).isna() | (d["text"] == d["code"].map(texts)),
-                                         error="V238|text"))
+            frame_checks.append(_tagged(pa.Check(lambda d: d["code"].map(texts).isna() | (d["text"] == d["code"].map(texts))),
+                                        Code.V238, "text"))
         schemas[table] = pa.DataFrameSchema(columns, checks=frame_checks)
     return schemas
+
+
+def _failures(exc: pa.errors.SchemaErrors):
+    """(rule, dataframe index) of each failed check a clerk can act on, frame checks first (pandera's
+    own order of failure cases); a dtype or other generic pandera check is left out."""
+    errors = sorted(exc.schema_errors, key=lambda e: not isinstance(e.schema, pa.DataFrameSchema))
+    for err in errors:
+        if err.check == "not_nullable":
+            rule = _Rule(Code.V231, err.schema.name)
+        else:
+            rule = getattr(err.check, "xlflow_rule", None)
+        if rule is None or isinstance(err.failure_cases, str):
+            continue
+        for index in err.failure_cases["index"]:
+            if not pd.isna(index):
+                yield rule, int(index)
 
 
 class _Cells:
@@ -232,16 +262,11 @@ class Validator:
             self.schemas[table].validate(df, lazy=True)
             return
         except pa.errors.SchemaErrors as exc:
-            cases = exc.failure_cases
+            failed = list(_failures(exc))
         seen = set()
-        for case in cases.itertuples(index=False):
-            if pd.isna(case.index):
-                continue
-            rec = df.loc[int(case.index)]
-            check = str(case.check)
-            code, key = check.split("|") if "|" in check else ("V231", case.column)
-            if code == "V231" and check != "not_nullable":
-                continue  # a dtype or other generic pandera check: nothing a clerk can act on
+        for rule, index in failed:
+            rec = df.loc[index]
+            code, key = rule.code, rule.key
             n, row = int(rec["_ret"]), int(rec["_row"])
             where = (n, table, row, key)
             if where in reported or (where, code) in seen:
@@ -265,14 +290,14 @@ class Validator:
         if "self" in c.raw.tables:
             for ind in self.checklist.indicators:
                 if ind.code not in rated:
-                    add(finding("V240", file=file, sheet=K.SHEET_SELF, code=ind.code, short=ind.short))
+                    add(finding(Code.V240, file=file, sheet=K.SHEET_SELF, code=ind.code, short=ind.short))
         members = c.tables.get("members")
         if members is not None and c.basic:
             for key, category in zip(("full_members", "probationary_members"), K.MEMBER_CATEGORIES):
                 stated = c.basic.get(key)
                 count = sum(1 for m in members if m["category"] == category)
                 if isinstance(stated, int) and stated != count:
-                    add(finding("V241", file=file, sheet=K.SHEET_BASIC, cell=c.raw.basic_cells.get(key, ""),
+                    add(finding(Code.V241, file=file, sheet=K.SHEET_BASIC, cell=c.raw.basic_cells.get(key, ""),
                                 value=stated, label=K.BASIC_FIELDS[key], category=category, count=count))
         if "problems" not in c.tables:
             return  # no 问题清单 sheet at all: reported by read.py, not once per indicator here
@@ -282,7 +307,7 @@ class Validator:
         for r in c.tables.get("self", []):
             if r["rating"] in self.checklist.rating_names and r["rating"] != full \
                     and self.checklist.factor(r["rating"]) is not None and r["code"] not in listed:
-                add(finding("V242", file=file, sheet=K.SHEET_SELF, cell=c.raw.tables["self"].cell("rating", r["_row"]),
+                add(finding(Code.V242, file=file, sheet=K.SHEET_SELF, cell=c.raw.tables["self"].cell("rating", r["_row"]),
                             value=r["rating"], cell_indicator=self.indicator("self", r)))
 
     def _carried_problems(self, c: Checked) -> None:
@@ -297,7 +322,7 @@ class Validator:
             if clean_text(p.get("problem")) not in present:
                 row = K.HEADER_ROW + 1 + n
                 c.report.findings.append(finding(
-                    "V245", file=c.raw.path.name, sheet=K.SHEET_PROBLEMS, cell=table.cell("problem", row),
+                    Code.V245, file=c.raw.path.name, sheet=K.SHEET_PROBLEMS, cell=table.cell("problem", row),
                     value=p.get("problem"), row=row, year=p.get("raised"),
                     cell_indicator=self.indicators.get(clean_text(p.get("indicator")), "")))
 
@@ -312,14 +337,14 @@ class Validator:
             sheet, first = _sheet(table), {}
             for f, row, where, v in _cells_of(c, table, self.unique[table]):
                 if v is not None and (f.key, v) in first and (sheet, where) not in marked:
-                    add(finding("V244", file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
+                    add(finding(Code.V244, file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
                                 first=first[(f.key, v)], label=_label(table, f.key)))
                 first.setdefault((f.key, v), row)
             if not isinstance(filled, dt.date):
                 continue
             for f, row, where, v in _cells_of(c, table, self.not_after_filled[table]):
                 if isinstance(v, dt.date) and v > filled and (sheet, where) not in marked:
-                    add(finding("V243", file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
+                    add(finding(Code.V243, file=file, sheet=sheet, cell=where, value=_fmt(v), row=row,
                                 label=_label(table, f.key), filled=_fmt(filled)))
 
 
