@@ -16,32 +16,43 @@ from pathlib import Path
 
 import yaml
 
+from xlflow import messages as M
 from xlflow.constants import ACTIVITY_TYPES
 from xlflow.errors import ChecklistError
 
 PERIODS = ("month", "quarter", "half", "year")
 CONDITIONS = ("committee", "groups")
+PASS_GRADE = "达标"  # the grade whose lowest score is the pass line
 
-# Evidence rule types: the name a person reads, and the parameters each needs (name -> required?).
-# evidence.RULES has one judge per type (a test keeps the two in step); the master and documents
-# name a rule by RULE_NAMES.
-_RULES: dict[str, tuple[str, dict[str, bool]]] = {
-    "min_full_members": ("正式党员人数", {"min": True}),
-    "committee": ("支委会设置", {"threshold": True, "min": True, "usual_max": True, "max": True, "odd": True}),
-    "branch_size": ("党员规模与党小组", {"usual_max": True}),
-    "term": ("按期换届", {"years": True}),
-    "secretary_training": ("书记轮训", {"per_year": True}),
-    "venue": ("活动场所", {}),
-    "frequency": ("活动频次", {"activity": True, "per": True, "min": True, "when": False}),
-    "secretary_lecture": ("书记讲党课", {"per_year": True}),
-    "activist_reports": ("积极分子思想汇报", {"per": True, "min": True}),
-    "study_hours": ("学习学时", {"min": True}),
-    "dues": ("按月缴纳党费", {}),
-    "activist_review": ("积极分子考察", {"months": True}),
-    "org_life_gap": ("参加组织生活", {"months": True}),
+
+@dataclass(frozen=True)
+class RuleType:
+    """An evidence rule type: the name a person reads (the master, the 建设要点 sheet) and the
+    parameters a checklist rule of this type takes (name -> required?)."""
+
+    name: str
+    params: dict[str, bool]
+
+
+# The one table of evidence rule types. Adding a type: a row here and its judge in evidence.RULES
+# (tests/test_evidence.py keeps the two in step); the checklist check, the master and the
+# documents all read this table.
+RULE_TYPES: dict[str, RuleType] = {
+    "min_full_members": RuleType("正式党员人数", {"min": True}),
+    "committee": RuleType("支委会设置", {"threshold": True, "min": True, "usual_max": True, "max": True, "odd": True}),
+    "branch_size": RuleType("党员规模与党小组", {"usual_max": True}),
+    "term": RuleType("按期换届", {"years": True}),
+    "secretary_training": RuleType("书记轮训", {"per_year": True}),
+    "venue": RuleType("活动场所", {}),
+    "frequency": RuleType("活动频次", {"activity": True, "per": True, "min": True, "when": False}),
+    "secretary_lecture": RuleType("书记讲党课", {"per_year": True}),
+    "activist_reports": RuleType("积极分子思想汇报", {"per": True, "min": True}),
+    "study_hours": RuleType("学习学时", {"min": True}),
+    "dues": RuleType("按月缴纳党费", {}),
+    "activist_review": RuleType("积极分子考察", {"months": True}),
+    "org_life_gap": RuleType("参加组织生活", {"months": True}),
 }
-RULE_TYPES: dict[str, dict[str, bool]] = {k: spec for k, (_, spec) in _RULES.items()}
-RULE_NAMES: dict[str, str] = {k: name for k, (name, _) in _RULES.items()}
+RULE_NAMES: dict[str, str] = {k: t.name for k, t in RULE_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,12 @@ class Checklist:
     def rating_names(self) -> list[str]:
         return [r.name for r in self.ratings]
 
+    @property
+    def below_full(self) -> list[str]:
+        """The ratings under the first (full) one that still count (not 不适用): a self-rating of one of
+        these asks for the problem and its measures in 问题清单 (validate's V242, the guide)."""
+        return [r.name for r in self.ratings[1:] if r.factor is not None]
+
     def factor(self, rating: str) -> float | None:
         return next(r.factor for r in self.ratings if r.name == rating)
 
@@ -143,12 +160,12 @@ class _Problems:
 
     def add(self, node, text: str) -> None:
         line = getattr(node, "line", 0)
-        where = f"第 {line} 行：" if line else ""
+        where = M.CHECKLIST_AT_LINE.format(line=line) if line else ""
         self.lines.append(f"{where}{text}")
 
     def raise_if_any(self) -> None:
         if self.lines:
-            head = f"指标清单“{self.path.name}”有 {len(self.lines)} 处问题，请修改后重新运行：\n"
+            head = M.CHECKLIST_PROBLEMS.format(file=self.path.name, count=len(self.lines))
             raise ChecklistError(head + "\n".join(self.lines))
 
 
@@ -159,16 +176,16 @@ def _number(value) -> bool:
 def load_checklist(path: Path | str) -> Checklist:
     path = Path(path)
     if not path.is_file():
-        raise ChecklistError(f"找不到指标清单文件：{path}")
+        raise ChecklistError(M.CHECKLIST_NOT_FOUND.format(path=path))
     raw_text = path.read_text(encoding="utf-8")
     try:
         doc = yaml.load(raw_text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行附近" if mark else "某处"
-        raise ChecklistError(f"指标清单“{path.name}”{where}格式有误（缩进、冒号或引号），无法读取。") from None
+        where = M.CHECKLIST_NEAR_LINE.format(line=mark.line + 1) if mark else M.SOMEWHERE
+        raise ChecklistError(M.CHECKLIST_SYNTAX.format(file=path.name, where=where)) from None
     if not isinstance(doc, dict):
-        raise ChecklistError(f"指标清单“{path.name}”内容为空或格式不对。")
+        raise ChecklistError(M.CHECKLIST_EMPTY.format(file=path.name))
     return _build(doc, path)
 
 
@@ -176,37 +193,37 @@ def _build(doc: dict, path: Path) -> Checklist:
     p = _Problems(path)
     for key in ("version", "title", "ratings", "pass_line", "grades", "categories"):
         if doc.get(key) in (None, "", []):
-            p.add(doc, f"缺少“{key}”。")
+            p.add(doc, M.CHECKLIST_MISSING_KEY.format(key=key))
     p.raise_if_any()
 
     ratings = []
     for r in doc["ratings"]:
         factor = r.get("factor")
         if not r.get("name"):
-            p.add(r, "等次缺少名称（name）。")
+            p.add(r, M.CHECKLIST_RATING_NO_NAME)
         elif factor is not None and not (_number(factor) and 0 <= factor <= 1):
-            p.add(r, f"等次“{r['name']}”的系数（factor）应为 0 到 1 之间的数，或留空表示不适用。")
+            p.add(r, M.CHECKLIST_RATING_FACTOR.format(name=r["name"]))
         ratings.append(Rating(str(r.get("name", "")), None if factor is None else float(factor)))
 
     pass_line = doc["pass_line"]
     if not (_number(pass_line) and 0 < pass_line <= 100):
-        p.add(doc, "达标分数线（pass_line）应为 0 到 100 之间的数。")
+        p.add(doc, M.CHECKLIST_PASS_LINE)
     grades = [Grade(str(g.get("name", "")), g.get("min")) for g in doc["grades"]]
     mins = [g.min for g in grades]
     if not all(_number(m) for m in mins) or mins != sorted(mins, reverse=True):
-        p.add(doc["grades"][0], "等次（grades）应从高到低排列，每个等次的最低分（min）为数字。")
-    elif not any(g.name == "达标" and g.min == pass_line for g in grades):
-        p.add(doc["grades"][0], f"等次“达标”的最低分应与达标分数线（pass_line: {pass_line}）一致。")
+        p.add(doc["grades"][0], M.CHECKLIST_GRADE_ORDER)
+    elif not any(g.name == PASS_GRADE and g.min == pass_line for g in grades):
+        p.add(doc["grades"][0], M.CHECKLIST_PASS_GRADE.format(grade=PASS_GRADE, pass_line=pass_line))
 
     categories, seen, total = [], {}, 0.0
     for c in doc["categories"]:
         ccode, cname = c.get("code"), c.get("name")
         if not ccode or not cname:
-            p.add(c, "建设内容类别缺少编码（code）或名称（name）。")
+            p.add(c, M.CHECKLIST_CATEGORY_NO_CODE)
             continue
         weight = c.get("weight")
         if not _number(weight):
-            p.add(c, f"类别“{cname}”的权重（weight）应为数字。")
+            p.add(c, M.CHECKLIST_CATEGORY_WEIGHT.format(name=cname))
             weight = 0
         total += weight
         inds = []
@@ -215,18 +232,18 @@ def _build(doc: dict, path: Path) -> Checklist:
             if ind:
                 inds.append(ind)
         if not inds:
-            p.add(c, f"类别“{cname}”没有指标。")
+            p.add(c, M.CHECKLIST_CATEGORY_EMPTY.format(name=cname))
         points = sum(i.points for i in inds)
         if inds and not math.isclose(points, weight, abs_tol=1e-9):
-            p.add(c, f"类别“{cname}”各指标分值合计 {points:g}，与类别权重 {weight:g} 不一致。")
+            p.add(c, M.CHECKLIST_CATEGORY_POINTS.format(name=cname, points=points, weight=weight))
         categories.append(Category(ccode, cname, str(c.get("short") or cname), float(weight), tuple(inds)))
     if not math.isclose(total, 100, abs_tol=1e-9):
-        p.add(doc, f"{len(categories)} 个类别的权重合计为 {total:g}，应为 100。")
+        p.add(doc, M.CHECKLIST_WEIGHTS.format(count=len(categories), total=total))
 
     veto = [str(v) for v in doc.get("veto") or []]
     for v in veto:
         if v not in seen:
-            p.add(doc, f"否决项（veto）中的指标编码“{v}”在清单中不存在。")
+            p.add(doc, M.CHECKLIST_VETO_UNKNOWN.format(code=v))
     p.raise_if_any()
 
     categories = [
@@ -253,18 +270,18 @@ def _with_veto(ind: Indicator, veto: list[str]) -> Indicator:
 def _indicator(i: dict, ccode: str, p: _Problems, seen: dict) -> Indicator | None:
     code = i.get("code")
     if not code:
-        p.add(i, "指标缺少编码（code）。")
+        p.add(i, M.CHECKLIST_INDICATOR_NO_CODE)
         return None
     code = str(code)
     if code in seen:
-        p.add(i, f"指标编码“{code}”重复（第 {seen[code]} 行已使用）。")
+        p.add(i, M.CHECKLIST_INDICATOR_TWICE.format(code=code, line=seen[code]))
         return None
     seen[code] = i.line
     if not str(i.get("text") or "").strip():
-        p.add(i, f"指标“{code}”缺少具体指标内容（text）。")
+        p.add(i, M.CHECKLIST_INDICATOR_NO_TEXT.format(code=code))
     points = i.get("points")
     if not (_number(points) and points > 0):
-        p.add(i, f"指标“{code}”的分值（points）应为大于 0 的数。")
+        p.add(i, M.CHECKLIST_INDICATOR_POINTS.format(code=code))
         points = 0
     rules = []
     for r in i.get("rules") or []:
@@ -278,20 +295,20 @@ def _indicator(i: dict, ccode: str, p: _Problems, seen: dict) -> Indicator | Non
 def _rule(r: dict, code: str, p: _Problems) -> Rule | None:
     kind = r.get("type")
     if kind not in RULE_TYPES:
-        p.add(r, f"指标“{code}”的证据规则类型“{kind}”无法识别，可用的类型：{'、'.join(RULE_TYPES)}。")
+        p.add(r, M.CHECKLIST_RULE_UNKNOWN.format(code=code, kind=kind, kinds="、".join(RULE_TYPES)))
         return None
-    spec = RULE_TYPES[kind]
+    spec = RULE_TYPES[kind].params
     params = {k: v for k, v in r.items() if k != "type"}
     for key, required in spec.items():
         if required and key not in params:
-            p.add(r, f"指标“{code}”的证据规则“{kind}”缺少参数“{key}”。")
+            p.add(r, M.CHECKLIST_RULE_MISSING.format(code=code, kind=kind, key=key))
     for key in params:
         if key not in spec:
-            p.add(r, f"指标“{code}”的证据规则“{kind}”有无法识别的参数“{key}”。")
+            p.add(r, M.CHECKLIST_RULE_EXTRA.format(code=code, kind=kind, key=key))
     if "activity" in params and params["activity"] not in ACTIVITY_TYPES:
-        p.add(r, f"指标“{code}”的活动类型“{params['activity']}”不在可选项中：{'、'.join(ACTIVITY_TYPES)}。")
+        p.add(r, M.CHECKLIST_RULE_ACTIVITY.format(code=code, value=params["activity"], choices="、".join(ACTIVITY_TYPES)))
     if "per" in params and params["per"] not in PERIODS:
-        p.add(r, f"指标“{code}”的频次“{params['per']}”无法识别，可用：{'、'.join(PERIODS)}。")
+        p.add(r, M.CHECKLIST_RULE_PER.format(code=code, value=params["per"], choices="、".join(PERIODS)))
     if params.get("when") not in (None, *CONDITIONS):
-        p.add(r, f"指标“{code}”的条件“{params['when']}”无法识别，可用：{'、'.join(CONDITIONS)}。")
+        p.add(r, M.CHECKLIST_RULE_WHEN.format(code=code, value=params["when"], choices="、".join(CONDITIONS)))
     return Rule(kind, tuple(sorted(params.items())))

@@ -396,7 +396,7 @@ def _org_life_gap(rule: Rule, d: ReturnData, c: _Ctx) -> dict:
                req, _who(K.SHEET_MEMBERS, gone), detail)
 
 
-# rule type -> its judge (the same types as checklist.RULE_TYPES; a test keeps them in step)
+# rule type -> its judge, keyed as checklist.RULE_TYPES (the one table of rule types; a test keeps them in step)
 RULES = {"min_full_members": _min_full_members, "committee": _committee, "branch_size": _branch_size, "term": _term,
          "secretary_training": _secretary_training, "venue": _venue, "frequency": _frequency,
          "secretary_lecture": _secretary_lecture, "activist_reports": _activist_reports, "study_hours": _study_hours,

@@ -25,7 +25,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlflow import constants as K
-from xlflow.checklist import Checklist
+from xlflow.checklist import RULE_NAMES, Checklist
 from xlflow.evidence import verdict_of
 from xlflow.keep import Written, put_in_place
 from xlflow.ledger import current_records, file_log, rejected_branches
@@ -478,7 +478,7 @@ def evidence_sheet(b: Book) -> None:
     for br in b.results.branches:
         for e in br.evidence:
             t.row({"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
-                   "indicator": e.indicator, "rule": _RULE_NAMES.get(e.rule, e.rule), "requirement": e.requirement,
+                   "indicator": e.indicator, "rule": RULE_NAMES.get(e.rule, e.rule), "requirement": e.requirement,
                    "measured": e.measured, "verdict": e.verdict, "detail": e.detail, "rows": "；".join(e.rows)})
     first, last = t.first_last()
     for verdict, style in (("不符合", b.fmt.bad), ("未到期", b.fmt.warn)):
@@ -558,16 +558,8 @@ def checklist_sheet(b: Book) -> None:
             t.ws.set_row(t.r, 15 * wrapped_lines(ind.text, width) + 3)
             t.row({"code": ind.code, "category": cat.name, "seq": ind.seq, "short": ind.short, "text": ind.text,
                    "points": ind.points, "veto": "是" if ind.veto else None,
-                   "rules": "；".join(_RULE_NAMES.get(x.type, x.type) for x in ind.rules)})
+                   "rules": "；".join(RULE_NAMES.get(x.type, x.type) for x in ind.rules)})
     t.close()
-
-
-_RULE_NAMES = {
-    "min_full_members": "正式党员人数", "committee": "支委会设置", "branch_size": "党员规模与党小组", "term": "按期换届",
-    "secretary_training": "书记轮训", "venue": "活动场所", "frequency": "活动频次", "secretary_lecture": "书记讲党课",
-    "activist_reports": "积极分子思想汇报", "study_hours": "学习学时", "dues": "按月缴纳党费",
-    "activist_review": "积极分子考察", "org_life_gap": "参加组织生活",
-}
 
 
 def write_master(conn, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],

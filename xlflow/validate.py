@@ -303,10 +303,9 @@ class Validator:
             return  # no 问题清单 sheet at all: reported by read.py, not once per indicator here
         self._carried_problems(c)
         listed = {r["indicator"] for r in c.tables.get("problems", [])}
-        full = self.checklist.ratings[0].name
+        below = self.checklist.below_full
         for r in c.tables.get("self", []):
-            if r["rating"] in self.checklist.rating_names and r["rating"] != full \
-                    and self.checklist.factor(r["rating"]) is not None and r["code"] not in listed:
+            if r["rating"] in below and r["code"] not in listed:
                 add(finding(Code.V242, file=file, sheet=K.SHEET_SELF, cell=c.raw.tables["self"].cell("rating", r["_row"]),
                             value=r["rating"], cell_indicator=self.indicator("self", r)))
 
