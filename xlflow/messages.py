@@ -401,3 +401,36 @@ CHECKLIST_RULE_EXTRA = "指标“{code}”的证据规则“{kind}”有无法�
 CHECKLIST_RULE_ACTIVITY = "指标“{code}”的活动类型“{value}”不在可选项中：{choices}。"
 CHECKLIST_RULE_PER = "指标“{code}”的频次“{value}”无法识别，可用：{choices}。"
 CHECKLIST_RULE_WHEN = "指标“{code}”的条件“{value}”无法识别，可用：{choices}。"
+# roster.py: templates/branches.xlsx. where is ROSTER_AT_ROW; column names come from constants.ROSTER_COLUMNS.
+ROSTER_NOT_FOUND = "找不到支部名册文件：{path}"
+ROSTER_UNOPENABLE = "支部名册文件无法打开：{path}（{detail}）"
+ROSTER_NO_SHEET = "支部名册文件 {file} 中没有名为“{sheet}”的工作表（现有工作表：{sheets}）。"
+ROSTER_NO_COLUMN = "{sheet} 第 {row} 行：缺少“{column}”列（现有表头：{present}）。"
+ROSTER_EMPTY_HEADER = "（空）"
+ROSTER_AT_ROW = "{sheet} 第 {row} 行："
+ROSTER_BLANK = "{where}{label}为空。"
+ROSTER_TWICE = "{where}{label}“{value}”与第 {first} 行重复。"
+ROSTER_TYPE_BLANK = "{where}{label}为空（应为：{allowed}）。"
+ROSTER_TYPE_UNKNOWN = "{where}{label}“{value}”不是规定的类型（应为：{allowed}）。"
+ROSTER_NO_BRANCH = "{sheet} 中没有任何支部：请从第 {row} 行起每行填写一个党支部。"
+ROSTER_NEW_CODE = ("支部编码“{code}”（{name}）是{year}年新出现的，请在“{label}”一栏填写它由哪个（哪些）支部"
+                   "拆分或合并而来，新成立的支部填“{new}”。如果只是改了名称，请保留原来的支部编码。")
+ROSTER_UNKNOWN_ORIGIN = "支部编码“{code}”（{name}）的“{label}”中的“{unknown}”不是{last}年支部名册中的编码，请核对。"
+ROSTER_GONE = ("{last}年支部名册中的“{code}”（{name}）在{year}年的名册中没有了。如果是改名，请保留原编码、"
+               "只改名称；如果并入了其他支部，请在该支部的“{label}”一栏填写“{code}”；如果已撤销，可不处理。")
+# settings.py: xlflow.toml
+SETTINGS_NOT_UTF8 = "设置文件“{file}”不是 UTF-8 编码，无法读取。请用记事本打开，“另存为”时编码选择 UTF-8。"
+SETTINGS_SYNTAX = ("设置文件“{file}”{where}格式有误，无法读取。请检查等号、英文引号和日期的写法，"
+                   "例如：year = 2019、college = \"鹤壁职业技术学院\"、deadline = 2019-11-30。")
+SETTINGS_AT_LINE = "第 {line} 行"
+SETTINGS_UNKNOWN_KEY = "未知的设置项“{key}”。"
+SETTINGS_WRONG_TYPE = "设置项“{key}”的值“{value}”类型不对，应为{kind}。"
+SETTINGS_KINDS = {  # by the Python type of the setting
+    "int": "整数", "str": "文字（用英文引号括起来）", "date": "日期（如 2019-11-30）", "float": "小数（如 0.1）",
+    "bool": " true（是）或 false（否）"}
+SETTINGS_PHASE = "阶段（phase）“{phase}”无法识别，可选：{choices}。"
+SETTINGS_PERIOD = "统计起始日期（period_start）晚于截止日期（period_end）。"
+SETTINGS_SHARE = "比例（{key}）应在 0 至 1 之间，如 0.2 表示 20%，现为 {value}。"
+SETTINGS_SPOT_CHECK = "抽查比例（spot_check_share）应在 0 至 1 之间，如 0.1 表示 10%，现为 {value}。"
+SETTINGS_POLL = "检查间隔（poll_seconds）应为不小于 1 的整数（秒），现为 {value}。"
+SETTINGS_PROBLEMS = "设置文件“{file}”有问题：\n"

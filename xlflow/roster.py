@@ -14,6 +14,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from . import messages as M
 from .constants import BRANCH_TYPES, ROSTER_COLUMNS, ROSTER_NEW, ROSTER_SHEET
 from .errors import RosterError
 
@@ -45,17 +46,14 @@ def load_roster(path: str | Path) -> list[Branch]:
     """Read and check the roster; raise RosterError listing every problem found."""
     path = Path(path)
     if not path.is_file():
-        raise RosterError(f"找不到支部名册文件：{path}")
+        raise RosterError(M.ROSTER_NOT_FOUND.format(path=path))
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # locked by Excel, not an xlsx, damaged zip...
-        raise RosterError(f"支部名册文件无法打开：{path}（{exc}）") from exc
+        raise RosterError(M.ROSTER_UNOPENABLE.format(path=path, detail=exc)) from exc
     try:
         if ROSTER_SHEET not in wb.sheetnames:
-            raise RosterError(
-                f"支部名册文件 {path.name} 中没有名为“{ROSTER_SHEET}”的工作表"
-                f"（现有工作表：{'、'.join(wb.sheetnames)}）。"
-            )
+            raise RosterError(M.ROSTER_NO_SHEET.format(file=path.name, sheet=ROSTER_SHEET, sheets="、".join(wb.sheetnames)))
         ws = wb[ROSTER_SHEET]
         ws.reset_dimensions()  # some writers store a wrong sheet size; read what is there
         rows = [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
@@ -73,9 +71,9 @@ def _parse(rows: list[list[str]]) -> list[Branch]:
             col[key] = header.index(title)
     missing = [ROSTER_COLUMNS[k] for k in REQUIRED if k not in col]
     if missing:
-        present = "、".join(h for h in header if h) or "（空）"
+        present = "、".join(h for h in header if h) or M.ROSTER_EMPTY_HEADER
         raise RosterError("\n".join(
-            f"{ROSTER_SHEET} 第 {HEADER_ROW} 行：缺少“{title}”列（现有表头：{present}）。" for title in missing
+            M.ROSTER_NO_COLUMN.format(sheet=ROSTER_SHEET, row=HEADER_ROW, column=title, present=present) for title in missing
         ))
 
     def cell(row: list[str], key: str) -> str:
@@ -92,27 +90,27 @@ def _parse(rows: list[list[str]]) -> list[Branch]:
             continue  # blank lines between groups are harmless
         b = Branch(*(cell(row, k) for k in ("code", "name", "general", "type", "secretary", "phone")),
                    tuple(c.strip() for c in re.split(r"[、，,;；\s]+", cell(row, "origin")) if c.strip()))
-        where = f"{ROSTER_SHEET} 第 {excel_row} 行："
+        where = M.ROSTER_AT_ROW.format(sheet=ROSTER_SHEET, row=excel_row)
         if not b.code:
-            problems.append(f"{where}{label['code']}为空。")
+            problems.append(M.ROSTER_BLANK.format(where=where, label=label["code"]))
         else:
             # Case-insensitive: codes become file names, and Windows does not tell JD-T01 from jd-t01.
             key = b.code.casefold()
             if key in seen:
-                problems.append(f"{where}{label['code']}“{b.code}”与第 {seen[key]} 行重复。")
+                problems.append(M.ROSTER_TWICE.format(where=where, label=label["code"], value=b.code, first=seen[key]))
             else:
                 seen[key] = excel_row
         if not b.name:
-            problems.append(f"{where}{label['name']}为空。")
+            problems.append(M.ROSTER_BLANK.format(where=where, label=label["name"]))
         if not b.general:
-            problems.append(f"{where}{label['general']}为空。")
+            problems.append(M.ROSTER_BLANK.format(where=where, label=label["general"]))
         if not b.type:
-            problems.append(f"{where}{label['type']}为空（应为：{allowed}）。")
+            problems.append(M.ROSTER_TYPE_BLANK.format(where=where, label=label["type"], allowed=allowed))
         elif b.type not in BRANCH_TYPES:
-            problems.append(f"{where}{label['type']}“{b.type}”不是规定的类型（应为：{allowed}）。")
+            problems.append(M.ROSTER_TYPE_UNKNOWN.format(where=where, label=label["type"], value=b.type, allowed=allowed))
         branches.append(b)
     if not branches and not problems:
-        problems.append(f"{ROSTER_SHEET} 中没有任何支部：请从第 {HEADER_ROW + 1} 行起每行填写一个党支部。")
+        problems.append(M.ROSTER_NO_BRANCH.format(sheet=ROSTER_SHEET, row=HEADER_ROW + 1))
     if problems:
         raise RosterError("\n".join(problems))
     return branches
@@ -143,13 +141,11 @@ def lineage(branches: list[Branch], previous: list[Branch], year: int) -> tuple[
             continue
         unknown = [c for c in b.origin if c not in before]
         if not b.origin:
-            problems.append(f"支部编码“{b.code}”（{b.name}）是{year}年新出现的，请在“{label}”一栏填写它由哪个（哪些）支部"
-                            f"拆分或合并而来，新成立的支部填“{ROSTER_NEW}”。如果只是改了名称，请保留原来的支部编码。")
+            problems.append(M.ROSTER_NEW_CODE.format(code=b.code, name=b.name, year=year, label=label, new=ROSTER_NEW))
         elif unknown:
-            problems.append(f"支部编码“{b.code}”（{b.name}）的“{label}”中的“{'、'.join(unknown)}”不是{year - 1}年"
-                            "支部名册中的编码，请核对。")
+            problems.append(M.ROSTER_UNKNOWN_ORIGIN.format(code=b.code, name=b.name, label=label, unknown="、".join(unknown),
+                                                           last=year - 1))
     for code, b in before.items():
         if code not in now and code not in named:
-            notices.append(f"{year - 1}年支部名册中的“{code}”（{b.name}）在{year}年的名册中没有了。如果是改名，请保留原编码、"
-                           f"只改名称；如果并入了其他支部，请在该支部的“{label}”一栏填写“{code}”；如果已撤销，可不处理。")
+            notices.append(M.ROSTER_GONE.format(last=year - 1, code=code, name=b.name, year=year, label=label))
     return problems, notices

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from xlflow import messages as M
 from xlflow.errors import SettingsError
 
 # phase -> 样板 quota denominator: 1/10 of all branches in 提质 (seed), 1/5 in 创优 (seed); in the
@@ -112,19 +113,17 @@ def load_settings(root: Path | str) -> Settings:
     try:  # utf-8-sig: Windows Notepad may save a byte-order mark
         doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
-        raise SettingsError(f"设置文件“{path.name}”不是 UTF-8 编码，无法读取。请用记事本打开，"
-                            "“另存为”时编码选择 UTF-8。") from None
+        raise SettingsError(M.SETTINGS_NOT_UTF8.format(file=path.name)) from None
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
-        where = f"第 {line.group(1)} 行" if line else "某处"
-        raise SettingsError(f"设置文件“{path.name}”{where}格式有误，无法读取。请检查等号、英文引号和日期的写法，"
-                            "例如：year = 2019、college = \"鹤壁职业技术学院\"、deadline = 2019-11-30。") from None
+        where = M.SETTINGS_AT_LINE.format(line=line.group(1)) if line else M.SOMEWHERE
+        raise SettingsError(M.SETTINGS_SYNTAX.format(file=path.name, where=where)) from None
     # Keys may sit in any section (or none): [campaign] and [org] only group them for the reader.
     flat = {k: v for k, v in doc.items() if not isinstance(v, dict)}
     flat |= {k: v for section in doc.values() if isinstance(section, dict) for k, v in section.items()}
     flat = {_ALIASES.get(k, k): v for k, v in flat.items()}
     known = {f.name: f for f in fields(Settings)}
-    problems = [f"未知的设置项“{k}”。" for k in flat if k not in known]
+    problems = [M.SETTINGS_UNKNOWN_KEY.format(key=k) for k in flat if k not in known]
     s = Settings()
     for key, value in flat.items():
         if key not in known:
@@ -135,24 +134,21 @@ def load_settings(root: Path | str) -> Settings:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-            problems.append(f"设置项“{key}”的值“{value}”类型不对，应为{_KIND[expected]}。")
+            problems.append(M.SETTINGS_WRONG_TYPE.format(key=key, value=value, kind=M.SETTINGS_KINDS[expected.__name__]))
             continue
         s = replace(s, **{key: value})
     if s.phase not in PHASES:
-        problems.append(f"阶段（phase）“{s.phase}”无法识别，可选：{'、'.join(PHASES)}。")
+        problems.append(M.SETTINGS_PHASE.format(phase=s.phase, choices="、".join(PHASES)))
     if s.period_start > s.period_end:
-        problems.append("统计起始日期（period_start）晚于截止日期（period_end）。")
+        problems.append(M.SETTINGS_PERIOD)
     for key in ("benchmark_share", "benchmark_rate"):
         if not 0 <= getattr(s, key) <= 1:
-            problems.append(f"比例（{key}）应在 0 至 1 之间，如 0.2 表示 20%，现为 {getattr(s, key)}。")
+            problems.append(M.SETTINGS_SHARE.format(key=key, value=getattr(s, key)))
     if not 0 <= s.spot_check_share <= 1:
-        problems.append(f"抽查比例（spot_check_share）应在 0 至 1 之间，如 0.1 表示 10%，现为 {s.spot_check_share}。")
+        problems.append(M.SETTINGS_SPOT_CHECK.format(value=s.spot_check_share))
     if s.poll_seconds < 1:
-        problems.append(f"检查间隔（poll_seconds）应为不小于 1 的整数（秒），现为 {s.poll_seconds}。")
+        problems.append(M.SETTINGS_POLL.format(value=s.poll_seconds))
     if problems:
-        raise SettingsError(f"设置文件“{path.name}”有问题：\n" + "\n".join(problems))
+        raise SettingsError(M.SETTINGS_PROBLEMS.format(file=path.name) + "\n".join(problems))
     return s
 
-
-_KIND = {int: "整数", str: "文字（用英文引号括起来）", dt.date: "日期（如 2019-11-30）", float: "小数（如 0.1）",
-         bool: " true（是）或 false（否）"}
