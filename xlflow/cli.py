@@ -54,7 +54,7 @@ def _existing_root(ctx, param, root: Path) -> Path:
     if not root.is_dir():
         raise XlflowError(M.CLI_NO_FOLDER.format(root=root, quoted=quoted(root)))
     if not Workspace(root).is_working_folder():
-        where = "当前目录" if root == Path(".") else "目录"
+        where = M.CLI_HERE if root == Path(".") else M.CLI_THERE
         raise XlflowError(M.CLI_NOT_A_FOLDER.format(where=where, root=root.resolve(), command=ctx.info_name,
                                                     quoted=quoted(root.resolve() if root == Path(".") else root)))
     from xlflow.files import claim_scratch, sweep_scratch
@@ -69,7 +69,7 @@ def _existing_root(ctx, param, root: Path) -> Path:
 
 def _positive(ctx, param, value: int | None) -> int | None:
     if value is not None and value < 1:
-        raise XlflowError(f"--{param.name} 应为不小于 1 的整数（现为 {value}）。")
+        raise XlflowError(M.CLI_NOT_POSITIVE.format(name=param.name, value=value))
     return value
 
 
@@ -154,13 +154,13 @@ class _Group(_Chinese, click.Group):
         try:
             return super().invoke(ctx)
         except XlflowError as exc:
-            click.secho(f"错误：{exc}", fg="red", err=True)
+            click.secho(M.CLI_ERROR.format(message=exc), fg="red", err=True)
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:  # no traceback reaches a clerk: it goes to xlflow.log, the message is Chinese
             _log_traceback(exc)
-            click.secho(f"错误：{explain(exc, _root_seen)}", fg="red", err=True)
+            click.secho(M.CLI_ERROR.format(message=explain(exc, _root_seen)), fg="red", err=True)
             sys.exit(2)
 
 
@@ -176,7 +176,7 @@ def _log_traceback(exc: BaseException) -> None:
     if _root_seen is not None:
         try:
             with open(_root_seen / "xlflow.log", "a", encoding="utf-8") as f:
-                f.write(f"命令出错：\n{text}\n")
+                f.write(M.CLI_LOG_HEAD.format(traceback=text))
             return
         except OSError:  # the folder cannot be written (a full or read-only disk): nowhere to keep it
             pass
@@ -306,8 +306,7 @@ def _need_ledger(ws: Workspace) -> None:
 
     guard_ledger(ws)
     if not ws.ledger.exists():
-        raise XlflowError(f"还没有台账（{ws.ledger.name}）：请先把各支部交回的填报表放入 inbox/，"
-                          f"运行 xlflow ingest --root {quoted(ws.root)} 后再试。")
+        raise XlflowError(M.CLI_NO_LEDGER.format(ledger=ws.ledger.name, root=quoted(ws.root)))
 
 
 def _print_pass(result, stamp: bool = False) -> None:
@@ -410,7 +409,7 @@ def review(root: Path):
     _need_ledger(ws)
     paths = review_round(ws)
     if not paths:
-        click.echo("还没有接收任何支部的填报表，暂不生成验收工作簿。请先运行 xlflow ingest。")
+        click.echo(M.CLI_NOTHING_TO_REVIEW)
         return
     for p in paths:
         click.echo(f"  {p.name}")
@@ -471,8 +470,7 @@ def status(root: Path):
     guard_ledger(ws)
     waiting = format_waiting(*inbox_waiting(ws.inbox))
     if not ws.ledger.exists():  # nothing processed yet: say so, and create nothing
-        click.echo(f"还没有处理过任何交回的填报表（台账 {ws.ledger.name} 尚未建立）。"
-                   "把交回的文件放进 inbox/，运行 xlflow ingest 或 xlflow watch 后再查看。")
+        click.echo(M.CLI_NOTHING_YET.format(ledger=ws.ledger.name))
         with closing(open_ledger(":memory:")) as empty:
             click.echo(format_status(campaign_status(empty, branches, ws.settings(), root=ws.root), list_missing=False))
         for line in waiting:
@@ -485,7 +483,7 @@ def status(root: Path):
     finally:
         conn.close()
     for name, message in odd:
-        click.echo(f"无法识别支部的退回文件：{name}：{message}")
+        click.echo(M.CLI_UNIDENTIFIED.format(file=name, message=message))
     for line in waiting:
         click.echo(line)
 
@@ -556,4 +554,4 @@ def reports(root: Path, workers: int | None, force: bool):
                    "党委会议决定后，把认定工作簿（xlflow review 生成）填好放入 inbox/ 即生成正式文书。")
     click.echo(f"文书已生成：新生成 {len(run.written)} 份，未变化 {len(run.skipped)} 份{removed}；位置：{ws.reports.resolve()}")
     for p in run.locked:
-        click.secho(f"未能更新（文件正被 Word 或 WPS 打开，关闭后重新运行即可）：{p}", fg="yellow")
+        click.secho(M.CLI_DOCUMENT_OPEN.format(path=p), fg="yellow")

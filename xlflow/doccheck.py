@@ -26,6 +26,7 @@ from docxtpl import DocxTemplate
 from jinja2 import nodes
 
 from xlflow import constants as K
+from xlflow import messages as M
 from xlflow.chain import Decision, Facts, Standing
 from xlflow.checklist import Checklist
 from xlflow.documents import BENCHMARK_PHASE, FORMAT, KINDS, TEMPLATES, plan
@@ -239,19 +240,20 @@ def _problem(name: str, source: str, text: str, ctx: dict, env: jinja2.Environme
     except jinja2.TemplateSyntaxError as exc:
         lines = source.splitlines()
         near = re.sub(r"<[^>]+>", "", lines[exc.lineno - 1]).strip() if exc.lineno and exc.lineno <= len(lines) else ""
-        near = f"，出错处附近的文字：“{html.unescape(near)[:60]}”" if near else ""
-        return f"{name}：标签写法有误（{exc.message}）{near}。请检查 {{{{ }}}} 与 {{% %}} 是否成对、完整"
+        near = M.TEMPLATE_NEAR.format(text=html.unescape(near)[:60]) if near else ""
+        return M.TEMPLATE_SYNTAX.format(name=name, detail=exc.message, near=near)
     except jinja2.TemplateError as exc:
-        return f"{name}：标签写法有误（{exc}）"
+        return M.TEMPLATE_BAD_TAG.format(name=name, detail=exc)
     try:
         _check(tree, {}, ctx)
     except _Unknown as exc:
         tag = _tag_text(text, exc.path)
         where = "、".join(exc.available)
         if len(exc.path) == 1:
-            return f"{name}：标签“{tag}”中的“{exc.path[0]}”无法识别，可用的有：{where}"
+            return M.TEMPLATE_UNKNOWN.format(name=name, tag=tag, key=exc.path[0], available=where)
         parent = "".join(p if p.startswith("[") or i == 0 else f".{p}" for i, p in enumerate(exc.path[:-1]))
-        return f"{name}：标签“{tag}”中的“{exc.path[-1].strip('[]')}”无法识别，“{parent}”下可用的有：{where}"
+        return M.TEMPLATE_UNKNOWN_UNDER.format(name=name, tag=tag, key=exc.path[-1].strip("[]"), parent=parent,
+                                               available=where)
     return None
 
 
@@ -286,11 +288,9 @@ def check_changed_templates(templates_dir: Path, checklist: Checklist, settings:
                 problems.append(problem)
         found[kind], shas[kind] = path, sha
     if absent:
-        problems.insert(0, f"找不到 Word 模板：{'、'.join(absent)}（应在 {templates_dir}）。运行 xlflow init 加上工作目录"
-                           "可以补上缺少的模板，已有的文件不会被覆盖")
+        problems.insert(0, M.TEMPLATE_MISSING.format(names="、".join(absent), folder=templates_dir))
     if problems:
-        raise TemplateError(f"Word 模板有 {len(problems)} 处问题，本次没有生成任何文书。请在 Word 中改正后重新运行：\n"
-                            + "\n".join(problems))
+        raise TemplateError(M.TEMPLATE_PROBLEMS.format(count=len(problems)) + "\n".join(problems))
     return found, shas, signature
 
 
@@ -299,10 +299,10 @@ def _check_one(name: str, data: bytes, shape: dict, env: jinja2.Environment) -> 
         tpl = DocxTemplate(io.BytesIO(data))
         source, text = _docx_sources(tpl)
     except Exception as exc:  # not a zip, not a Word document…
-        return f"{name}：文件无法打开（{type(exc).__name__}），可能已损坏或不是 Word 文档（.docx）"
+        return M.TEMPLATE_UNOPENABLE.format(name=name, kind=type(exc).__name__)
     problem = _problem(name, source, text, shape, env)
     if problem is None:  # what docxtpl itself reports, as a second opinion
         unknown = sorted(tpl.get_undeclared_template_variables(env, context=dict.fromkeys(shape)))
         if unknown:
-            problem = f"{name}：标签中的“{'、'.join(unknown)}”无法识别，可用的有：{'、'.join(shape)}"
+            problem = M.TEMPLATE_UNKNOWN_NAMES.format(name=name, keys="、".join(unknown), available="、".join(shape))
     return problem

@@ -331,6 +331,18 @@ CLI_BAD_VALUE = "{name} 的取值有误：{message}"
 CLI_NO_COMMAND = "没有“{name}”这个命令。{hint}全部命令见 xlflow -h。"
 CLI_DID_YOU_MEAN = "是不是要用 xlflow {name}？"
 CLI_NO_FOLDER = "找不到工作目录“{root}”。请用 --root 指定已有的工作目录，或先运行 xlflow init {quoted} 建立一个。"
+CLI_HERE = "当前目录"  # CLI_NOT_A_FOLDER's where: the current folder, or a folder given by --root
+CLI_THERE = "目录"
+CLI_ERROR = "错误：{message}"
+CLI_NOT_POSITIVE = "--{name} 应为不小于 1 的整数（现为 {value}）。"
+CLI_LOG_HEAD = "命令出错：\n{traceback}\n"  # a traceback kept in xlflow.log, for the technician
+CLI_NO_LEDGER = ("还没有台账（{ledger}）：请先把各支部交回的填报表放入 inbox/，"
+                 "运行 xlflow ingest --root {root} 后再试。")
+CLI_NOTHING_TO_REVIEW = "还没有接收任何支部的填报表，暂不生成验收工作簿。请先运行 xlflow ingest。"
+CLI_NOTHING_YET = ("还没有处理过任何交回的填报表（台账 {ledger} 尚未建立）。"
+                   "把交回的文件放进 inbox/，运行 xlflow ingest 或 xlflow watch 后再查看。")
+CLI_UNIDENTIFIED = "无法识别支部的退回文件：{file}：{message}"
+CLI_DOCUMENT_OPEN = "未能更新（文件正被 Word 或 WPS 打开，关闭后重新运行即可）：{path}"
 CLI_NOT_A_FOLDER = ("{where}“{root}”不是 xlflow 的工作目录（其中没有 xlflow.toml，也没有 templates/checklist.yaml），"
                     "未做任何处理。请用 --root 指定工作目录，例如 xlflow {command} --root 2019年支部建设；"
                     "或先运行 xlflow init {quoted} 把它建成工作目录。")
@@ -434,3 +446,14 @@ SETTINGS_SHARE = "比例（{key}）应在 0 至 1 之间，如 0.2 表示 20%，
 SETTINGS_SPOT_CHECK = "抽查比例（spot_check_share）应在 0 至 1 之间，如 0.1 表示 10%，现为 {value}。"
 SETTINGS_POLL = "检查间隔（poll_seconds）应为不小于 1 的整数（秒），现为 {value}。"
 SETTINGS_PROBLEMS = "设置文件“{file}”有问题：\n"
+# doccheck.py: the Word templates in templates/ (one line per problem; the tags' braces doubled for format)
+TEMPLATE_SYNTAX = "{name}：标签写法有误（{detail}）{near}。请检查 {{{{ }}}} 与 {{% %}} 是否成对、完整"
+TEMPLATE_NEAR = "，出错处附近的文字：“{text}”"
+TEMPLATE_BAD_TAG = "{name}：标签写法有误（{detail}）"
+TEMPLATE_UNKNOWN = "{name}：标签“{tag}”中的“{key}”无法识别，可用的有：{available}"
+TEMPLATE_UNKNOWN_UNDER = "{name}：标签“{tag}”中的“{key}”无法识别，“{parent}”下可用的有：{available}"
+TEMPLATE_UNKNOWN_NAMES = "{name}：标签中的“{keys}”无法识别，可用的有：{available}"
+TEMPLATE_UNOPENABLE = "{name}：文件无法打开（{kind}），可能已损坏或不是 Word 文档（.docx）"
+TEMPLATE_MISSING = ("找不到 Word 模板：{names}（应在 {folder}）。运行 xlflow init 加上工作目录"
+                    "可以补上缺少的模板，已有的文件不会被覆盖")
+TEMPLATE_PROBLEMS = "Word 模板有 {count} 处问题，本次没有生成任何文书。请在 Word 中改正后重新运行：\n"
