@@ -213,3 +213,19 @@ def test_a_phone_number_typed_in_keeps_its_leading_zero(tmp_path, libreoffice):
     found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
     (checked,) = Validator(CHECKLIST, Settings()).validate([(raw, found_branch, found)])
     assert checked.basic["phone"] == "03923311000"
+
+
+def test_the_guide_takes_the_indicator_count_and_the_ratings_from_the_checklist(tmp_path):
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "templates" / "checklist.yaml").read_text(encoding="utf-8"))
+    first = doc["categories"][0]["indicators"]
+    first[1]["points"] += first.pop(0)["points"]  # one indicator fewer, the category's weight kept
+    doc["ratings"][1]["name"] = "较好"
+    edited = tmp_path / "checklist.yaml"
+    edited.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    checklist = load_checklist(edited)
+    ws = openpyxl.load_workbook(build_workbook(tmp_path / "b.xlsx", BRANCHES[0], checklist, Settings()))[K.SHEET_GUIDE]
+    [line] = [c.value for c in ws["A"] if c.value and str(c.value).startswith("四、")]
+    assert line == ("四、自评表：对照 43 项建设要点逐项选择自评等次（达标 / 较好 / 未达标 / 不适用），并写明佐证材料和存在问题；"
+                    "自评为“较好”或“未达标”的，请在“问题清单”中写明整改措施、责任人和完成时限。")

@@ -23,13 +23,14 @@ import olefile
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from .errors import XlflowError
+from . import messages as M
 from .messages import Code, Finding, finding
 
 try:  # every XML part is parsed through defusedxml; refuse to run without it
     import defusedxml
     import defusedxml.ElementTree as SafeET
 except ImportError as exc:  # pragma: no cover - defusedxml is a hard dependency
-    raise XlflowError("缺少 defusedxml 组件，无法安全读取工作簿。请重新安装 xlflow。") from exc
+    raise XlflowError(M.NO_DEFUSEDXML) from exc
 
 MB = 1 << 20
 

@@ -1,10 +1,15 @@
-"""One catalogue of finding codes, with messages written for the person who filled the sheet.
+"""One catalogue of finding codes, with messages written for the person who filled the sheet,
+and the named templates of every other message xlflow shows a person.
 
 A finding is data: code, severity, where (file, sheet, cell), the value and a Chinese message.
-Codes are grouped by stage, like pyxform's error catalogue:
-  F1xx intake (the file itself)   I1xx identity   V2xx validation of cells   E3xx evidence
-  R4xx review workbooks (初验/复验) returned by a 党总支 or the college
-Every stage adds its codes here, in its own block, so that the wording lives in one place.
+Codes are the members of the Enum `Code`, like pyxform's ErrorCode: finding(Code.V231, ...) cannot
+misspell a code, and each member carries its Stage and severity (nothing reads meaning from a
+code's letters). Finding.code keeps the plain string ("V231") the ledger and feedback sheets show.
+  F1xx intake (the file itself)   D1xx duplicates   I1xx identity   V2xx validation of cells
+  R4xx review workbooks (初验/复验/认定/样板名册)   E3xx evidence
+Every stage adds its codes here, in its own block, so that the wording lives in one place; the
+errors of the checklist, roster, settings, Word templates and command line are named str.format
+templates below the catalogue.
 """
 
 from __future__ import annotations
@@ -457,3 +462,17 @@ TEMPLATE_UNOPENABLE = "{name}：文件无法打开（{kind}），可能已损坏
 TEMPLATE_MISSING = ("找不到 Word 模板：{names}（应在 {folder}）。运行 xlflow init 加上工作目录"
                     "可以补上缺少的模板，已有的文件不会被覆盖")
 TEMPLATE_PROBLEMS = "Word 模板有 {count} 处问题，本次没有生成任何文书。请在 Word 中改正后重新运行：\n"
+# the other stages' errors, raised as XlflowError (or TemplateError, RosterError) and printed by the CLI
+NO_DEFUSEDXML = "缺少 defusedxml 组件，无法安全读取工作簿。请重新安装 xlflow。"  # intake.py
+TEMPLATE_RENDER = "Word 模板“{template}”生成“{dest}”时出错：{detail}"  # reports.py
+WATCH_INTERVAL = "检查间隔应为不小于 1 的整数（秒），现为 {every}。"  # watch.py
+WATCH_BUSY = "工作目录“{root}”已有一个 xlflow 正在处理收件箱（xlflow watch 或 xlflow ingest），请等它结束，或先关闭它。"
+# years.py: starting a new year from the last one
+YEAR_LEDGER_UNREADABLE = "上一年度的台账 {ledger} 无法读取（{detail}），新年度没有建立。请先修复上一年度的台账后再试。"
+YEAR_NOT_A_FOLDER = ("“{root}”不是 xlflow 工作目录（没有 {settings} 和 templates/），无法从它开始新年度。"
+                     "请用 --from 指定上一年度的工作目录，例如 xlflow init 2020年支部建设 --from 2019年支部建设。")
+YEAR_SAME_FOLDER = "新年度的工作目录不能与上一年度相同，请另起一个目录名，例如 2020年支部建设。"
+YEAR_ALREADY_STARTED = ("“{root}”已经是一个工作目录（已有 {settings}），新年度已经开始，没有改动任何文件。"
+                        "如需重新开始，请另选一个新的目录名。")
+YEAR_ROSTER_LINEAGE = "支部名册与{last}年度的不能对应（每个支部的历史按支部编码延续）：\n"
+# (issue 11 msg block end)

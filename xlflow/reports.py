@@ -28,6 +28,7 @@ from docxtpl import DocxTemplate
 from xlflow.checklist import Checklist
 from xlflow.doccheck import check_changed_templates, environment
 from xlflow.documents import BENCHMARK_PHASE, DECISION, DRAFTS, FOLDERS, FORMAT, KINDS, SUMMARY, Doc, plan
+from xlflow import messages as M
 from xlflow.errors import TemplateError
 from xlflow.files import atomic_path, atomic_write_bytes
 from xlflow.results import Results
@@ -82,7 +83,7 @@ def render(template: Path | str, context: dict, dest: Path | str) -> Path:
     try:
         tpl.render(context, environment(), autoescape=True)
     except jinja2.TemplateError as exc:
-        raise TemplateError(f"Word 模板“{Path(template).name}”生成“{Path(dest).name}”时出错：{exc}") from None
+        raise TemplateError(M.TEMPLATE_RENDER.format(template=Path(template).name, dest=Path(dest).name, detail=exc)) from None
     with atomic_path(dest) as tmp:
         tpl.save(tmp)
     return Path(dest)

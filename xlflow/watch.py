@@ -14,6 +14,7 @@ import schedule
 from filelock import FileLock, Timeout
 
 from xlflow import constants as K
+from xlflow import messages as M
 from xlflow.errors import XlflowError, explain
 from xlflow.ingest import PassResult, guard_ledger, has_unfinished, run_pass, settled
 from xlflow.intake import Snapshot
@@ -148,7 +149,7 @@ def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = 
     While a file is still arriving the inbox is looked at again after SETTLE_SECONDS, so a return is
     taken a moment after its copy ends rather than a whole interval or two later."""
     if every < 1:  # schedule loops forever on an interval of 0 or less
-        raise XlflowError(f"检查间隔应为不小于 1 的整数（秒），现为 {every}。")
+        raise XlflowError(M.WATCH_INTERVAL.format(every=every))
     poller = Poller(ws, on_result, on_error, on_waiting)
     scheduler = schedule.Scheduler()
     scheduler.every(every).seconds.do(poller.safe_poll)
@@ -172,6 +173,5 @@ def acquire(ws: Workspace) -> FileLock:
     try:
         lk.acquire()
     except Timeout:
-        raise XlflowError(f"工作目录“{ws.root}”已有一个 xlflow 正在处理收件箱（xlflow watch 或 xlflow ingest），"
-                          "请等它结束，或先关闭它。") from None
+        raise XlflowError(M.WATCH_BUSY.format(root=ws.root)) from None
     return lk

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
+from xlflow import messages as M
 from xlflow.errors import RosterError, XlflowError
 from xlflow.files import sha256_of
 from xlflow.register import HISTORY, INPUTS, MARKS, read_only
@@ -118,8 +119,7 @@ def _snapshot(ledger: Path, dest: Path) -> None:
                 target.close()
         except sqlite3.DatabaseError as exc:
             tmp.unlink(missing_ok=True)
-            raise XlflowError(f"上一年度的台账 {ledger} 无法读取（{exc}），新年度没有建立。"
-                              "请先修复上一年度的台账后再试。") from None
+            raise XlflowError(M.YEAR_LEDGER_UNREADABLE.format(ledger=ledger, detail=exc)) from None
         tmp.replace(dest)
 
 
@@ -174,13 +174,11 @@ def start_year(new_root: Path | str, old_root: Path | str, now: dt.datetime) -> 
     """Lay out the new year's working folder from the old one (read, never written)."""
     old, new = Workspace(Path(old_root)), Workspace(Path(new_root))
     if not (old.root / SETTINGS_FILE).is_file() or not old.templates.is_dir():
-        raise XlflowError(f"“{old.root}”不是 xlflow 工作目录（没有 {SETTINGS_FILE} 和 templates/），无法从它开始新年度。"
-                          "请用 --from 指定上一年度的工作目录，例如 xlflow init 2020年支部建设 --from 2019年支部建设。")
+        raise XlflowError(M.YEAR_NOT_A_FOLDER.format(root=old.root, settings=SETTINGS_FILE))
     if new.root.resolve() == old.root.resolve():
-        raise XlflowError("新年度的工作目录不能与上一年度相同，请另起一个目录名，例如 2020年支部建设。")
+        raise XlflowError(M.YEAR_SAME_FOLDER)
     if (new.root / SETTINGS_FILE).exists() or new.ledger.exists():
-        raise XlflowError(f"“{new.root}”已经是一个工作目录（已有 {SETTINGS_FILE}），新年度已经开始，没有改动任何文件。"
-                          "如需重新开始，请另选一个新的目录名。")
+        raise XlflowError(M.YEAR_ALREADY_STARTED.format(root=new.root, settings=SETTINGS_FILE))
     previous = load_settings(old.root)
     settings = next_settings(previous)
     fresh = not new.root.exists()
@@ -219,5 +217,5 @@ def check_lineage(ws: Workspace) -> list[str]:
         return []
     problems, notices = lineage(branches, before, year)
     if problems:
-        raise RosterError(f"支部名册与{year - 1}年度的不能对应（每个支部的历史按支部编码延续）：\n" + "\n".join(problems))
+        raise RosterError(M.YEAR_ROSTER_LINEAGE.format(last=year - 1) + "\n".join(problems))
     return notices
