@@ -101,7 +101,7 @@ DECOMPRESSED_MB = 16
 
 def only(findings) -> str:
     assert len(findings) == 1, findings
-    assert findings[0].severity == "error" and findings[0].stage is Stage.INTAKE
+    assert findings[0].severity == "error" and Code[findings[0].code].stage is Stage.INTAKE
     assert findings[0].file == NAME
     return findings[0].message
 

@@ -195,7 +195,7 @@ def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings,
     stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
     received = dt.datetime.fromisoformat(row["arrived_at"])
     branch = branches.get(row["branch_code"] or "")
-    readable = any(f.stage.read for f in findings) and not any(f.code == Code.I101.code for f in findings)
+    readable = any(f.file_was_read for f in findings) and not any(f.code == Code.I101.code for f in findings)
     what = f"{K.REVIEW_ROUNDS[row['kind']]}工作簿" if row["kind"] in K.REVIEW_ROUNDS else "填报表"
     if readable and row["branch_code"]:
         write_feedback(stored, dest, findings, branch_name=branch.name if branch else row["branch_code"],

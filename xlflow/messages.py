@@ -232,8 +232,11 @@ class Finding:
         return self.severity == ERROR
 
     @property
-    def stage(self) -> Stage:
-        return Code[self.code].stage
+    def file_was_read(self) -> bool:
+        """Does this finding say the file was opened and read as a form? A code no longer in the
+        catalogue (a finding an older xlflow kept in the ledger) says nothing of the kind."""
+        member = Code.__members__.get(self.code)
+        return member is not None and member.stage.read
 
 
 def finding(code: Code, /, *, file: str = "", sheet: str = "", cell: str = "", value: object = "",
