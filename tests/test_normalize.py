@@ -394,3 +394,12 @@ def test_codes_live_in_the_validation_block_with_the_usual_fields():
         assert severity == "error"
         assert template.startswith("{sheet}!{cell}：“{value}”")
         assert "请" in template  # every message says how to fix it
+
+
+def test_a_finding_says_by_its_stage_whether_the_file_was_read_as_a_form():
+    from xlflow.messages import Finding
+    assert finding(Code.V204, sheet="党员名册", cell="F12", value="十二").file_was_read
+    assert not finding(Code.F107, file="一支部.xlsx").file_was_read  # damaged: never opened
+    assert not finding(Code.D101, file="一支部.xlsx").file_was_read
+    # a finding an older xlflow kept in the ledger, under a code the catalogue no longer has
+    assert not Finding("I103", "error", "旧的意见").file_was_read
