@@ -48,3 +48,16 @@ def wait_for(condition, timeout: float = 20, what: str = "") -> None:
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what or condition}")
         time.sleep(0.05)
+
+
+def ledger_problems(conn) -> list[str]:
+    """SQLite's own check plus the ledger's invariants (one current return per branch and kind, every
+    accepted file's data stored); an empty list means all is well."""
+    problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+    problems += [f"branch {r[0]} has {r[1]} current returns" for r in conn.execute(
+        "SELECT branch_code, COUNT(*) FROM returns WHERE current = 1 GROUP BY kind, branch_code HAVING COUNT(*) > 1")]
+    problems += [f"branch {r[0]} has no current return" for r in conn.execute(
+        "SELECT branch_code FROM returns GROUP BY kind, branch_code HAVING SUM(current) = 0")]
+    problems += [f"file {r[0]} accepted without data" for r in conn.execute(
+        "SELECT f.id FROM files f LEFT JOIN returns r ON r.file_id = f.id WHERE f.outcome = 'accepted' AND r.id IS NULL")]
+    return problems

@@ -314,9 +314,10 @@ def test_periods_labels_and_clipping():
 
 
 def test_return_date_is_the_earlier_of_filled_and_received():
-    assert return_date({"filled_on": D(2019, 11, 20)}, D(2019, 11, 25)) == D(2019, 11, 20)
-    assert return_date({"filled_on": D(2019, 12, 20)}, dt.datetime(2019, 11, 25, 9)) == D(2019, 11, 25)
-    assert return_date({}, D(2019, 11, 25)) == D(2019, 11, 25)
+    assert return_date(D(2019, 11, 20), D(2019, 11, 25)) == D(2019, 11, 20)
+    assert return_date(D(2019, 12, 20), dt.datetime(2019, 11, 25, 9)) == D(2019, 11, 25)
+    assert return_date("2019-11-20", dt.datetime(2019, 11, 25, 9)) == D(2019, 11, 20)  # as the ledger stores it
+    assert return_date(None, D(2019, 11, 25)) == D(2019, 11, 25)
 
 
 def test_parameters_come_from_the_checklist():

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from test_ingest import Campaign, save_as_of
+from helpers import ledger_problems, save_as_of
+from test_ingest import Campaign
 from xlflow import ledger
 from xlflow.cli import main
 from xlflow.messages import LEDGER_DAMAGED, LEDGER_GONE
@@ -84,7 +85,7 @@ def test_every_pass_leaves_a_backup_made_with_the_backup_api_and_ten_are_kept(ca
     assert [p.name for p in backups] == [f"xlflow-{t:%Y%m%d-%H%M%S}.db" for t in (T1, T2, T3)]
     assert accepted_set(backups[-1]) == accepted_set(campaign.ws.ledger)
     with contextlib.closing(ledger.open_ledger(backups[-1])) as conn:
-        assert ledger.check_integrity(conn) == []
+        assert ledger_problems(conn) == []
     camp = fresh(campaign, tmp_path)
     with contextlib.closing(camp.db()) as conn:
         for day in range(1, 13):
@@ -149,7 +150,7 @@ def test_rebuild_from_the_archive_equals_the_original_ledger(campaign, tmp_path,
     assert accepted_set(db) == want
     assert all_outcomes(db) == outcomes  # the same findings counts and arrival times, too
     with contextlib.closing(camp.db()) as conn:
-        assert ledger.check_integrity(conn) == []
+        assert ledger_problems(conn) == []
         assert conn.execute("SELECT COUNT(*) FROM files WHERE moved != 1 OR feedback_done = 0 AND feedback IS NOT NULL"
                             ).fetchone()[0] == 0
     assert camp.inbox_top() == set() and len(list(camp.ws.accepted.iterdir())) == 5

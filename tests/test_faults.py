@@ -38,7 +38,7 @@ from xlflow.sample import fill_workbook
 from xlflow.workbook import build_workbook, handout_path
 from xlflow.workspace import Workspace, init_workspace
 
-from helpers import save_as_of
+from helpers import ledger_problems, save_as_of
 
 SEED = 20191128
 KILLS = 20               # SIGKILLs in all: the test ends when they are done, not after a number of seconds
@@ -213,7 +213,7 @@ def check_invariants(ws: Workspace, arrivals: dict[str, str], lock_sha: str) -> 
         assert places["inbox"] and not any(places[k] for k in FOLDER)
         return
     with contextlib.closing(ledger.open_ledger(ws.ledger)) as conn:
-        assert ledger.check_integrity(conn) == []
+        assert ledger_problems(conn) == []
         rows = conn.execute("SELECT * FROM files").fetchall()
         names = collections.Counter(r["original_name"] for r in rows)
         assert max(names.values(), default=1) == 1, names  # no arrival recorded twice

@@ -114,7 +114,11 @@ def test_a_clerk_changes_parameters_and_a_rating_and_libreoffice_agrees_with_xlf
     wb.save(edited)
     judged = openpyxl.load_workbook(libreoffice.recalc(edited, tmp_path / "judged.xlsx"), data_only=True)
 
-    p = Params.default(checklist, settings).with_pass_line(92).with_factor("基本达标", 0.5)
+    # the parameters as the clerk left them: the pass line (and the 达标 grade's minimum, which the
+    # 参数 sheet takes from it) at 92, 基本达标 worth 0.5
+    p = Params(pass_line=92, factors=(("达标", 1), ("基本达标", 0.5), ("未达标", 0), ("不适用", None)),
+               grades=(("优秀", 90), ("达标", 92), ("基本达标", 60), ("未达标", 0)), veto=checklist.veto,
+               quota_denominator=settings.quota_denominator, benchmark_share=settings.benchmark_share)
     scores = []
     for b in results.branches:
         second = dict(b.second.ratings)

@@ -10,7 +10,7 @@ from xlflow import constants as K
 from xlflow.checklist import load_checklist
 from xlflow.roster import load_roster
 from xlflow.settings import Settings
-from xlflow.workbook import build_workbook, handout_path, identity_values, template_version, write_handout
+from xlflow.workbook import build_workbook, handout_path, template_version, write_handout
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
@@ -95,7 +95,9 @@ def test_identity_prefilled_locked_and_embedded(wb, workbook_path):
     assert labels["支部名称"].value == b.name and labels["所属总支"].value == b.general
     assert not labels["正式党员人数"].protection.locked
     ident = {r[0]: r[1] for r in wb[K.SHEET_IDENTITY].iter_rows(values_only=True)}
-    assert ident == identity_values(b, CHECKLIST, 2019)
+    assert ident == {"kind": K.KIND_BRANCH, "year": "2019", "branch_code": b.code, "branch_name": b.name,
+                     "general": b.general, "template_version": template_version(CHECKLIST),
+                     "checklist_fingerprint": CHECKLIST.fingerprint}
     assert ident["template_version"] == template_version(CHECKLIST) == f"{CHECKLIST.version}-{K.TEMPLATE_FORMAT}"
     props = {p.name: p.value for p in wb.custom_doc_props.props}
     assert props["xlflow_branch_code"] == b.code
@@ -163,7 +165,10 @@ def test_saved_by_libreoffice_it_keeps_its_identity_and_indicators(tmp_path, lib
     original = build_workbook(tmp_path / "发出.xlsx", branch, CHECKLIST, Settings())
     saved = libreoffice.resave(original, tmp_path / "LibreOffice另存.xlsx")
     raw = read_workbook(saved)
-    assert {k: raw.identity[k] for k in K.IDENTITY_KEYS} == identity_values(branch, CHECKLIST, 2019)
+    assert {k: raw.identity[k] for k in K.IDENTITY_KEYS} == {
+        "kind": K.KIND_BRANCH, "year": "2019", "branch_code": branch.code, "branch_name": branch.name,
+        "general": branch.general, "template_version": template_version(CHECKLIST),
+        "checklist_fingerprint": CHECKLIST.fingerprint}
     found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
     assert found_branch == branch and found == []
     assert [r[1]["code"] for r in raw.tables["self"].rows] == [i.code for i in CHECKLIST.indicators]

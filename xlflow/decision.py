@@ -19,10 +19,10 @@ from xlflow.checklist import Checklist
 from xlflow.files import atomic_path
 from xlflow.messages import cn_date
 from xlflow.results import BranchResult, Results
-from xlflow.review_read import date_range, identity_values
+from xlflow.review_read import date_range
 from xlflow.roster import Branch
 from xlflow.settings import Settings
-from xlflow.workbook import new_workbook, wrapped_lines, write_guide_sheet, write_identity_sheet, write_list_sheet
+from xlflow.workbook import identity_values, new_workbook, wrapped_lines, write_guide_sheet, write_identity_sheet, write_list_sheet
 
 CENTERED = {"branch_code", "category", "first_conclusion", "second_conclusion", "rank", "mismatch"}
 DECIDABLE = (K.STAGE_AWAIT_DECISION, K.STAGE_RECOGNIZED, K.STAGE_NOT_RECOGNIZED)
@@ -165,7 +165,7 @@ def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResul
             "error_title": "日期不正确", "error_message": f"请填写 {cn_date(lo)} 至 {cn_date(hi)} 之间的日期。"})
         write_list_sheet(wb, ((LIST_DECISION, "认定结论", K.DECISION_CHOICES), (LIST_MODEL, "样板", models)))
         write_identity_sheet(wb, K.REVIEW_IDENTITY_KEYS, identity_values(
-            K.KIND_DECISION, settings.college, [r.branch.code for r in rows], checklist, settings.year))
+            K.KIND_DECISION, checklist, settings.year, unit=settings.college, branches=[r.branch.code for r in rows]))
         wb.close()
     return dest
 
@@ -271,6 +271,6 @@ def build_register_workbook(dest: Path, rows: list[dict], checklist: Checklist, 
                 "error_title": "请从列表中选择", "error_message": f"只能选择：{'、'.join(values)}"})
         write_list_sheet(wb, ((LIST_YES_NO, "是否", K.YES_NO), (LIST_OUTCOME, "评定结果", K.OUTCOMES)))
         write_identity_sheet(wb, K.REVIEW_IDENTITY_KEYS, identity_values(
-            K.KIND_REGISTER, settings.college, [r["branch_code"] for r in rows], checklist, settings.year))
+            K.KIND_REGISTER, checklist, settings.year, unit=settings.college, branches=[r["branch_code"] for r in rows]))
         wb.close()
     return dest

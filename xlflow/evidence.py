@@ -30,7 +30,11 @@ import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from dateutil.relativedelta import relativedelta
+
 from xlflow import constants as K
+from xlflow import ledger
+from xlflow.ledger import ledger_date
 from xlflow.checklist import Checklist, Rule
 from xlflow.settings import Settings
 
@@ -72,11 +76,11 @@ class ReturnData:
 
 # ---- building ReturnData ------------------------------------------------------------------------
 
-def return_date(basic: dict, received: dt.date | None = None) -> dt.date:
-    """The date a return is judged at: its 填表日期, unless it arrived earlier (records cannot be
-    newer than the file)."""
-    dates = [d for d in (basic.get("filled_on"), received) if isinstance(d, dt.date)]
-    return min(d.date() if isinstance(d, dt.datetime) else d for d in dates)  # neither: ValueError
+def return_date(filled_on, received: dt.date | None = None) -> dt.date:
+    """The date a return is judged at (and speaks for): its 填表日期 (a date, or ISO text as the
+    ledger stores it), unless it arrived earlier (records cannot be newer than the file)."""
+    dates = [d for d in (ledger_date(filled_on), ledger_date(received)) if d is not None]
+    return min(dates)  # neither: ValueError
 
 
 def from_checked(checked, as_of: dt.date | None = None) -> ReturnData:
@@ -85,7 +89,7 @@ def from_checked(checked, as_of: dt.date | None = None) -> ReturnData:
     saved = checked.raw.saved_at.date() if checked.raw.saved_at else None
     return ReturnData(dict(checked.basic), t.get("members", []), t.get("activities", []), t.get("activists", []),
                       {r["code"]: r["rating"] for r in t.get("self", [])}, t.get("problems", []),
-                      as_of or return_date(checked.basic, saved), dict(checked.raw.basic_cells))
+                      as_of or return_date(checked.basic.get("filled_on"), saved), dict(checked.raw.basic_cells))
 
 
 @functools.cache
@@ -94,26 +98,23 @@ def _kinds() -> dict[str, dict[str, str]]:
     return {t: {f.key: f.kind for f in fs} for t, fs in K.FIELDS.items()}
 
 
-_FROM_SQL = {"date": lambda v: dt.date.fromisoformat(str(v)[:10]), "yesno": bool}  # ISO text, 0/1
+_FROM_SQL = {"date": ledger_date, "yesno": bool}  # ISO text, 0/1
 
 
 def _typed(table: str, row: dict) -> dict:
     kinds = _kinds()[table]
     return {"_row" if k == "row" else k: _FROM_SQL[kinds[k]](v) if v is not None and kinds.get(k) in _FROM_SQL else v
-            for k, v in row.items()}
+            for k, v in row.items() if k != "return_id"}
 
 
 def from_ledger(conn, return_id: int, as_of: dt.date | None = None) -> ReturnData:
     """Read one accepted return from the ledger (ISO text → date, 0/1 → bool)."""
     def rows(table: str) -> list[dict]:
-        cur = conn.execute(f"SELECT * FROM t_{table} WHERE return_id = ? ORDER BY rowid", (return_id,))
-        names = [c[0] for c in cur.description]
-        return [_typed(table, {k: v for k, v in zip(names, r) if k != "return_id"}) for r in cur.fetchall()]
+        return [_typed(table, r) for r in ledger.return_rows(conn, return_id, table)]
 
     basic = next(iter(rows("basic")), {})
     if as_of is None:  # results.py passes it: then the arrival need not be looked up
-        got = conn.execute("SELECT received_at FROM returns WHERE id = ?", (return_id,)).fetchone()
-        as_of = return_date(basic, dt.date.fromisoformat(got[0][:10]) if got else None)
+        as_of = return_date(basic.get("filled_on"), ledger.received_at(conn, return_id))
     return ReturnData(basic, rows("members"), rows("activities"), rows("activists"),
                       {r["code"]: r["rating"] for r in rows("self")}, rows("problems"), as_of)
 
@@ -128,12 +129,11 @@ class Period(NamedTuple):
 
 def _months_later(d: dt.date, n: int) -> dt.date:
     """d moved n calendar months (n may be negative); the 31st becomes the month's last day."""
-    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
-    return dt.date(y, m + 1, min(d.day, _month_end(y, m + 1).day))
+    return d + relativedelta(months=n)
 
 
 def _month_end(y: int, m: int) -> dt.date:
-    return dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
+    return dt.date(y, m, 1) + relativedelta(months=1, days=-1)
 
 
 def _index(per: str, d: dt.date) -> int:

@@ -53,7 +53,6 @@ class Outcome:
 class PassResult:
     outcomes: list[Outcome] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # not settled yet, or could not be moved
-    recovered: int = 0
     rebuilt: object = None  # outputs.Rebuilt, set by the edge when it rebuilt the outputs
 
     @property
@@ -268,7 +267,8 @@ def _set_aside(frozen: bool) -> None:
 def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool = False,
          stored: dict[Path, Path] | None = None) -> PassResult:
     checklist, settings, branches = ws.checklist(), ws.settings(), by_code(ws.roster())
-    result = PassResult(recovered=recover(conn, ws, settings, branches))
+    recover(conn, ws, settings, branches)
+    result = PassResult()
     ctx = (ws, now, settings, branches, [], stored or {})  # [(file id, findings) recorded, to file away]
     batch, early, later, seen = [], [], [], {}
     reviews = []  # 初验/复验 workbooks: checked by review_read.read_review, not identified as a branch

@@ -187,13 +187,13 @@ def _open_zip(path: Path | str, size: int) -> tuple[zipfile.ZipFile | None, tupl
 def _sniff_zip(path: Path | str, size: int) -> str:
     zf, record = _open_zip(path, size)
     if zf is None:
-        return "damaged" if record is None else "zip"  # too big to list: check_limits says so
+        return "damaged" if record is None else "zip"  # too big to list: _limits says so
     with zf:
         return _zip_kind(zf)
 
 
 def _zip_kind(zf: zipfile.ZipFile, whole: dict[str, bytes] | None = None) -> str:
-    """What a listed zip holds (see sniff). inspect passes the zip check_limits has open, with
+    """What a listed zip holds (see sniff). inspect passes the zip _limits has open, with
     the parts it has already read whole (`whole`), so nothing is opened or read twice."""
     names = zf.NameToInfo
     try:
@@ -323,16 +323,12 @@ class _Parts:
         return tree
 
 
-def check_limits(path: Path | str) -> list[Finding]:
-    """Bounded-cost checks before any reader parses the file: size, zip structure, XML safety
-    of the parts read here, styles size and rows per sheet. Non-zip files only get the size
-    check (sniff has rejected them already)."""
-    return _limits(path)[0]
-
-
 def _limits(path: Path | str, keep: dict[str, bytes | None] | None = None) -> tuple[list[Finding], str | None]:
-    """check_limits, and what sniff would say of a zip that was listed and passed them (else
-    None), found with the zip and the parts already open; `keep` as for inspect."""
+    """Bounded-cost checks before any reader parses the file: size, zip structure, XML safety
+    of the parts read here, styles size and rows per sheet (non-zip files only get the size
+    check: sniff has rejected them already); and what sniff would say of a zip that was listed
+    and passed them (else None), found with the zip and the parts already open; `keep` as for
+    inspect."""
     name = Path(path).name
     size = os.stat(path).st_size
     if size > MAX_FILE_BYTES:

@@ -338,18 +338,6 @@ def backup(conn: sqlite3.Connection, folder: Path, stamp: str, keep: int = BACKU
     return dest
 
 
-def check_integrity(conn) -> list[str]:
-    """SQLite's own check plus the ledger's invariants; an empty list means all is well."""
-    problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
-    problems += [f"支部 {r[0]} 有 {r[1]} 份当前报送" for r in conn.execute(
-        "SELECT branch_code, COUNT(*) FROM returns WHERE current = 1 GROUP BY kind, branch_code HAVING COUNT(*) > 1")]
-    problems += [f"支部 {r[0]} 没有当前报送" for r in conn.execute(
-        "SELECT branch_code FROM returns GROUP BY kind, branch_code HAVING SUM(current) = 0")]
-    problems += [f"文件记录 {r[0]} 已接收但没有数据" for r in conn.execute(
-        "SELECT f.id FROM files f LEFT JOIN returns r ON r.file_id = f.id WHERE f.outcome = 'accepted' AND r.id IS NULL")]
-    return problems
-
-
 # ---- the acceptance chain (chain.py reads these; review.py records the draws) ----
 
 def branch_returns(conn) -> dict[str, dt.datetime]:
@@ -458,3 +446,11 @@ def file_log(conn):
         """SELECT f.arrived_at, f.original_name, f.outcome, f.branch_code, f.errors, f.warnings,
                   (SELECT message FROM findings WHERE file_id = f.id ORDER BY severity = 'error' DESC, rowid LIMIT 1),
                   f.stored_as, f.feedback FROM files f ORDER BY f.id""")
+
+
+# ---- reads for evidence.py (one stored return, as the evidence rules judge it) ----
+
+def received_at(conn, return_id: int) -> dt.datetime | None:
+    """When a stored return's file arrived (None: no such return)."""
+    got = conn.execute("SELECT received_at FROM returns WHERE id = ?", (return_id,)).fetchone()
+    return dt.datetime.fromisoformat(got[0]) if got else None

@@ -70,11 +70,6 @@ class Results:
         return self.standings[code]
 
 
-def as_of(filled_on: str | None, received_at: dt.datetime) -> dt.date:
-    """The date a return speaks for: its 填表日期, unless that is later than its arrival."""
-    return return_date({"filled_on": ledger_date(filled_on)}, received_at.date())
-
-
 def _reviews(conn, kind: str) -> dict[str, Review]:
     """branch code -> the current review of that kind (初验 by its 总支, or 复验 by the college)."""
     out: dict[str, Review] = {}
@@ -108,7 +103,7 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
         rid = ret["id"]
         received = dt.datetime.fromisoformat(ret["received_at"])
         basic = next(iter(ledger.return_rows(conn, rid, "basic")), {})
-        day = as_of(basic.get("filled_on"), received)
+        day = return_date(basic.get("filled_on"), received)
         self_r = {r["code"]: r["rating"] for r in ledger.return_rows(conn, rid, "self")}
         problems = ledger.return_rows(conn, rid, "problems")
         data = from_ledger(conn, rid, day)

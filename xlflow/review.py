@@ -32,11 +32,11 @@ from xlflow.decision import DECIDABLE, build_decision_workbook, build_register_w
 from xlflow.register import model_register
 from xlflow.ledger import open_ledger
 from xlflow.results import BranchResult, Results, ledger_date, load_results
-from xlflow.review_read import date_range, identity_values
+from xlflow.review_read import date_range
 from xlflow.roster import Branch, generals
 from xlflow.scoring import Params, score_branch
 from xlflow.settings import Settings
-from xlflow.workbook import new_workbook, write_guide_sheet, write_identity_sheet, write_list_sheet, wrapped_lines
+from xlflow.workbook import identity_values, new_workbook, write_guide_sheet, write_identity_sheet, write_list_sheet, wrapped_lines
 from xlflow.workspace import Workspace
 
 FIRST, SECOND = K.KIND_REVIEW_FIRST, K.KIND_REVIEW_SECOND
@@ -259,8 +259,8 @@ class _Book:
 
     def identity(self) -> None:
         write_identity_sheet(self.wb, K.REVIEW_IDENTITY_KEYS,
-                             identity_values(self.kind, self.unit, [r.branch.code for r in self.rows], self.checklist,
-                                             self.settings.year))
+                             identity_values(self.kind, self.checklist, self.settings.year, unit=self.unit,
+                                             branches=[r.branch.code for r in self.rows]))
 
 
 def build_review_workbook(dest: Path, kind: str, unit: str, rows: list[BranchResult], checklist: Checklist,

@@ -21,7 +21,7 @@ Rules (all parameters editable in checklist.yaml / xlflow.toml and in the master
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from xlflow.checklist import Checklist
@@ -42,14 +42,6 @@ class Params:
         return cls(checklist.pass_line, tuple((r.name, r.factor) for r in checklist.ratings),
                    tuple((g.name, g.min) for g in checklist.grades), checklist.veto, settings.quota_denominator,
                    settings.benchmark_share)
-
-    def with_pass_line(self, line: float) -> Params:
-        """A new pass line moves the grade that follows it (达标), as the 参数 sheet's formula does."""
-        grades = tuple((g, line if m == self.pass_line else m) for g, m in self.grades)
-        return replace(self, pass_line=line, grades=grades)
-
-    def with_factor(self, rating: str, factor: float | None) -> Params:
-        return replace(self, factors=tuple((r, factor if r == rating else f) for r, f in self.factors))
 
     def factor(self, rating: str | None) -> float | None:
         return dict(self.factors).get(rating or "", 0.0)

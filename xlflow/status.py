@@ -13,8 +13,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wcwidth import wcswidth
-
 from xlflow import constants as K
 from xlflow import ledger
 from xlflow.carry import Carried, carried
@@ -23,6 +21,7 @@ from xlflow.intake import is_ignored
 from xlflow.register import ledger_root
 from xlflow.roster import Branch
 from xlflow.settings import Settings
+from xlflow.sheetstyle import display_width
 
 RETURNED = set(K.STAGES) - {K.STAGE_MISSING, K.STAGE_REJECTED}
 RECTIFYING = (K.STAGE_FIRST_RECTIFY, K.STAGE_SECOND_RECTIFY, K.STAGE_FIRST_RECHECK, K.STAGE_SECOND_RECHECK)
@@ -85,17 +84,13 @@ def unidentified(conn) -> list[tuple[str, str]]:
     return ledger.unidentified_rejections(conn)
 
 
-def _width(text: str) -> int:
-    return max(0, wcswidth(text))  # -1 for a control character: count it as nothing
-
-
 def _pad(text: str, width: int) -> str:
     """Left-align for a terminal, where a Chinese character takes two columns."""
-    return text + " " * max(0, width - _width(text))
+    return text + " " * max(0, width - display_width(text))
 
 
 def _right(text: str, width: int) -> str:
-    return " " * max(0, width - _width(text)) + text
+    return " " * max(0, width - display_width(text)) + text
 
 
 HEADS = ("应报", "已收", "退回待改", "未报", "初验", "待复验", "整改中", "待认定", "认定达标")

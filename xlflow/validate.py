@@ -10,8 +10,6 @@ back to its file, sheet and Excel cell, and worded from the catalogue in message
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -19,6 +17,7 @@ import pandera.pandas as pa
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
+from xlflow.files import content_hash
 from xlflow.messages import Code, Finding, Report, date_example, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date, parse_int, parse_number, parse_yes_no
 from xlflow.read import RawReturn
@@ -53,16 +52,7 @@ class Checked:
 
     @property
     def content_hash(self) -> str:
-        """Same content saved again gives the same hash, whatever the file's bytes."""
-        data = {"basic": self.basic, "tables": {k: [_without_row(r) for r in rows] for k, rows in self.tables.items()}}
-        text = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _without_row(r: dict) -> dict:
-    r = dict(r)  # a C-level copy, then one key out: faster than a filtering comprehension
-    r.pop("_row", None)
-    return r
+        return content_hash(self.tables, basic=self.basic)
 
 
 _PARSERS = {"int": parse_int, "number": parse_number, "yesno": parse_yes_no}

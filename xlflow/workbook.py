@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
@@ -53,6 +54,11 @@ def _sentences(*parts: str) -> str:
 
 def template_version(checklist: Checklist) -> str:
     return f"{checklist.version}-{K.TEMPLATE_FORMAT}"
+
+
+def review_version(checklist: Checklist) -> str:
+    """The version a review workbook (初验/复验, 认定, 样板名册) is issued with and must come back with."""
+    return f"{checklist.version}-r{K.REVIEW_FORMAT}"
 
 
 class _Builder:
@@ -268,7 +274,9 @@ class _Builder:
         write_list_sheet(self.wb, _lists(self.checklist))
 
     def identity(self) -> None:
-        write_identity_sheet(self.wb, K.IDENTITY_KEYS, identity_values(self.branch, self.checklist, self.settings.year))
+        write_identity_sheet(self.wb, K.IDENTITY_KEYS, identity_values(
+            K.KIND_BRANCH, self.checklist, self.settings.year, branch_code=self.branch.code,
+            branch_name=self.branch.name, general=self.branch.general))
 
 
 # a problem carried from an earlier year: what it is stays as raised; its plan and status are updated
@@ -354,16 +362,14 @@ def write_identity_sheet(wb, keys, values: dict[str, str]) -> None:
     ws.very_hidden()
 
 
-def identity_values(branch: Branch, checklist: Checklist, year: int) -> dict[str, str]:
-    return {
-        "kind": K.KIND_BRANCH,
-        "year": str(year),
-        "branch_code": branch.code,
-        "branch_name": branch.name,
-        "general": branch.general,
-        "template_version": template_version(checklist),
-        "checklist_fingerprint": checklist.fingerprint,
-    }
+def identity_values(kind: str, checklist: Checklist, year: int, **unit) -> dict[str, str]:
+    """What a workbook is issued with (its identity sheet and custom properties), and must come back
+    with: its kind, year, version and checklist, and whom it is for (a branch: branch_code,
+    branch_name, general; a review workbook: unit, and the branch codes it covers as `branches`,
+    stored as JSON)."""
+    version = template_version(checklist) if kind == K.KIND_BRANCH else review_version(checklist)
+    return {"kind": kind, "year": str(year), "template_version": version, "checklist_fingerprint": checklist.fingerprint,
+            **{k: v if isinstance(v, str) else json.dumps(list(v), ensure_ascii=False) for k, v in unit.items()}}
 
 
 def new_workbook(path: Path, title: str, subject: str, settings: Settings) -> xlsxwriter.Workbook:
