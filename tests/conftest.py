@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,28 @@ def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     done = subprocess.run([sys.executable, "-m", "xlflow", "demo", "--dir", str(root)], cwd=cwd,
                           capture_output=True, text=True, encoding="utf-8", timeout=600)
     return root, done
+
+
+@pytest.fixture(scope="session")
+def demo_years(demo, tmp_path_factory) -> dict:
+    """`xlflow demo --years 3` (2019 达标, 2020 提质, 2021 创优), run once per session in this process:
+    its first year is the session's `demo` copied into place (the same seeded demo._first_year, run
+    once per suite), the later years are run here from it. {"root", "lines" said after the first
+    year, "years": year -> Workspace}."""
+    from xlflow import demo as D
+    from xlflow.workspace import Workspace
+
+    first, done = demo
+    assert done.returncode == 0, done.stderr
+    root = tmp_path_factory.mktemp("three") / "演示"
+
+    def first_year(dest: Path, echo) -> Workspace:
+        shutil.copytree(first, dest)
+        return Workspace(dest)
+
+    lines: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(D, "_first_year", first_year)
+        D.run_demo(root, echo=lines.append, years=3)
+    years = {y: Workspace(root / D.YEAR_FOLDER.format(year=y)) for y in (2019, 2020, 2021)}
+    return {"root": root, "lines": lines, "years": years}

@@ -12,7 +12,6 @@ import pytest
 from xlflow import constants as K
 from xlflow import ledger
 from xlflow.carry import carried
-from xlflow.demo import YEAR_FOLDER, run_demo
 from xlflow.results import history_results, ledger_results
 from xlflow.trajectory import general_years, roads
 from xlflow.workbook import handout_path
@@ -20,12 +19,8 @@ from xlflow.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def campaign(tmp_path_factory):
-    root = tmp_path_factory.mktemp("three") / "演示"
-    lines: list[str] = []
-    run_demo(root, echo=lines.append, years=3)
-    years = {y: Workspace(root / YEAR_FOLDER.format(year=y)) for y in (2019, 2020, 2021)}
-    return {"root": root, "lines": lines, "years": years}
+def campaign(demo_years):
+    return demo_years  # tests/conftest.py: the demo's first year is the session's, run once per suite
 
 
 def _results(ws: Workspace, year: int):
