@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
@@ -98,7 +99,7 @@ def _kinds() -> dict[str, dict[str, str]]:
     return {t: {f.key: f.kind for f in fs} for t, fs in K.FIELDS.items()}
 
 
-_FROM_SQL = {"date": ledger_date, "yesno": bool}  # ISO text, 0/1
+_FROM_SQL: dict[str, Callable[[object], object]] = {"date": ledger_date, "yesno": bool}  # ISO text, 0/1
 
 
 def _typed(table: str, row: dict) -> dict:
@@ -161,7 +162,8 @@ def _due(per: str, settings: Settings, as_of: dt.date) -> list[Period]:
 
 def _row_ref(sheet: str, rows) -> str:
     """'三会一课 第 5、9、12-15 行': runs of consecutive rows are shown as ranges."""
-    rows, runs = sorted(set(rows)), []
+    rows = sorted(set(rows))
+    runs: list[list[int]] = []  # [first, last] of each run of consecutive rows
     for r in rows:
         if runs and r == runs[-1][1] + 1:
             runs[-1][1] = r
@@ -423,6 +425,6 @@ def verdict_of(indicator_code: str, evidence: list[Evidence]) -> str:
 
 def mismatches(evidence: list[Evidence], self_ratings: dict[str, str], checklist: Checklist) -> list[str]:
     """Indicators self-rated at the full rating (达标) although a rule says 不符合: 自评与记录不符."""
-    full = max((r for r in checklist.ratings if r.factor is not None), key=lambda r: r.factor).name
+    full = max((r for r in checklist.ratings if r.factor is not None), key=lambda r: r.factor or 0.0).name
     failed = {e.indicator for e in evidence if e.verdict == FAIL}
     return [i.code for i in checklist.indicators if i.code in failed and self_ratings.get(i.code) == full]

@@ -94,7 +94,7 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
     where = standings(facts, [b.code for b in branches], today)
     current = ledger.current_return_rows(conn)
     firsts, seconds = _reviews(conn, ledger.REVIEW_FIRST), _reviews(conn, ledger.REVIEW_SECOND)
-    out, missing = [], []
+    out, missing, scores = [], [], []
     for b in branches:
         ret = current.get(b.code)
         if ret is None:
@@ -114,8 +114,9 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
         result.score = score_branch(b.code, checklist, params, self_r, first.ratings, second.ratings)
         result.standing = where[b.code]
         out.append(result)
-    quota = rank_all([r.score for r in out], len(branches), params)
-    benchmarks = benchmark_generals([r.score for r in out], {b.code: b.general for b in branches}, params)
+        scores.append(result.score)
+    quota = rank_all(scores, len(branches), params)
+    benchmarks = benchmark_generals(scores, {b.code: b.general for b in branches}, params)
     root = ledger_root(conn)
     earlier = history_standings(root) if root is not None else {}
     marks = year_marks(root) if root is not None else {}
