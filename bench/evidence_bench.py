@@ -17,36 +17,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from helpers import sample_returns  # noqa: E402
 from xlflow.checklist import load_checklist  # noqa: E402
 from xlflow.evidence import check_return, from_checked  # noqa: E402
 from xlflow.read import read_workbook  # noqa: E402
-from xlflow.roster import load_roster  # noqa: E402
-from xlflow.sample import fill_workbook  # noqa: E402
 from xlflow.settings import Settings  # noqa: E402
-from xlflow.validate import Validator  # noqa: E402
-from xlflow.workbook import build_workbook  # noqa: E402
-
-
-def samples(out: Path, checklist, settings):
-    by_type = {}
-    for b in load_roster(ROOT / "templates" / "branches.xlsx"):
-        by_type.setdefault(b.type, b)
-    validator, done = Validator(checklist, settings), []
-    for b in list(by_type.values())[:4]:
-        template = build_workbook(out / f"{b.code}.xlsx", b, checklist, settings)
-        for seed in range(1, 5):
-            path = out / f"{b.code}_{seed}.xlsx"
-            fill_workbook(template, path, b, checklist, settings, seed)
-            done.append((path, validator.validate([(read_workbook(path), b, [])])[0]))
-    return done
 
 
 def main(runs: int = 5, checks: int = 1000) -> None:
     checklist, settings = load_checklist(ROOT / "templates" / "checklist.yaml"), Settings()
     with tempfile.TemporaryDirectory() as tmp:
-        done = samples(Path(tmp), checklist, settings)
+        done = sample_returns(Path(tmp), checklist, settings)
         paths, data = [p for p, _ in done], [from_checked(c) for _, c in done]
         read_workbook(paths[0])  # warm-up: imports and caches are not the reading
         reads, checks_ = [], []

@@ -1,5 +1,7 @@
 """Helpers the test modules share (one copy each): a roster written as the clerk keeps it, a workbook
-saved with a chosen 'last saved' time, the cell of a 基本信息 field, waiting for a condition."""
+saved with a chosen 'last saved' time, the cell of a 基本信息 field, waiting for a condition, the
+ledger's invariants, validated sample returns of every kind of branch (bench/evidence_bench.py uses
+them too)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,11 @@ from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from xlflow import constants as K
+from xlflow.read import read_workbook
+from xlflow.roster import load_roster
+from xlflow.sample import fill_workbook
+from xlflow.validate import Validator
+from xlflow.workbook import build_workbook
 
 
 def write_roster(path: Path, branches) -> None:
@@ -61,3 +68,19 @@ def ledger_problems(conn) -> list[str]:
     problems += [f"file {r[0]} accepted without data" for r in conn.execute(
         "SELECT f.id FROM files f LEFT JOIN returns r ON r.file_id = f.id WHERE f.outcome = 'accepted' AND r.id IS NULL")]
     return problems
+
+
+def sample_returns(out: Path, checklist, settings, kinds: int = 4, seeds: int = 4) -> list:
+    """Filled returns of the sample roster's first `kinds` branch types, `seeds` each, validated:
+    [(path, validate.Checked)]."""
+    by_type = {}
+    for b in load_roster(Path(__file__).resolve().parent.parent / "templates" / "branches.xlsx"):
+        by_type.setdefault(b.type, b)
+    validator, done = Validator(checklist, settings), []
+    for b in list(by_type.values())[:kinds]:
+        template = build_workbook(out / f"{b.code}.xlsx", b, checklist, settings)
+        for seed in range(1, seeds + 1):
+            path = out / f"{b.code}_{seed}.xlsx"
+            fill_workbook(template, path, b, checklist, settings, seed)
+            done.append((path, validator.validate([(read_workbook(path), b, [])])[0]))
+    return done

@@ -14,12 +14,9 @@ from xlflow import ledger
 from xlflow.checklist import RULE_TYPES, Category, Checklist, Indicator, Rule, load_checklist
 from xlflow.evidence import (FAIL, NA, PASS, PENDING, RULES, VERDICTS, Evidence, ReturnData, check_return, from_checked,
                              from_ledger, mismatches, periods, return_date, verdict_of)
-from xlflow.read import read_workbook
-from xlflow.roster import load_roster
-from xlflow.sample import fill_workbook
 from xlflow.settings import Settings
-from xlflow.validate import Validator
-from xlflow.workbook import build_workbook
+
+from helpers import sample_returns
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
@@ -338,20 +335,9 @@ def test_parameters_come_from_the_checklist():
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
-    out = tmp_path_factory.mktemp("evidence")
-    roster = load_roster(ROOT / "templates" / "branches.xlsx")
-    by_type = {}
-    for b in roster:
-        by_type.setdefault(b.type, b)
-    validator, done = Validator(CHECKLIST, SETTINGS), []
-    for b in list(by_type.values())[:4]:
-        template = build_workbook(out / f"{b.code}.xlsx", b, CHECKLIST, SETTINGS)
-        for seed in range(1, 5):
-            path = out / f"{b.code}_{seed}.xlsx"
-            fill_workbook(template, path, b, CHECKLIST, SETTINGS, seed)
-            checked = validator.validate([(read_workbook(path), b, [])])[0]
-            assert checked.report.valid, checked.report.errors[:3]
-            done.append((path, checked))
+    done = sample_returns(tmp_path_factory.mktemp("evidence"), CHECKLIST, SETTINGS)
+    for _, checked in done:
+        assert checked.report.valid, checked.report.errors[:3]
     return done
 
 
