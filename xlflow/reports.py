@@ -64,7 +64,8 @@ def _template_bytes(path: str) -> bytes:
 
 class _Template(DocxTemplate):
     """DocxTemplate whose XML clean-up (patch_xml: a few dozen regular expressions over the whole
-    part) is done once per template part and process, not once per document."""
+    part) is done once per template part and process, not once per document: with _Env's compiled
+    templates (doccheck.py), 64% of the CPU of rendering the Word templates (bench/tricks_bench.py)."""
 
     _patched: dict[str, str] = {}
 
