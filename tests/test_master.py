@@ -143,8 +143,9 @@ def test_a_clerk_changes_parameters_and_a_rating_and_libreoffice_agrees_with_xlf
 
 
 def test_a_full_sheet_continues_on_the_next(campaign, tmp_path, monkeypatch):
-    """Excel holds 1,048,576 rows; the record sheets continue on numbered sheets rather than fail.
-    The limit is lowered here so that the sample campaign crosses it."""
+    """Excel holds 1,048,576 rows; the record sheets continue on numbered sheets rather than fail,
+    each branch's rows kept together on one sheet. The limit is lowered here so that the sample
+    campaign crosses it."""
     ws, results, checklist, settings, branches = campaign
     monkeypatch.setattr(K, "EXCEL_MAX_ROWS", 200)
     conn = open_ledger(ws.ledger)
@@ -154,9 +155,11 @@ def test_a_full_sheet_continues_on_the_next(campaign, tmp_path, monkeypatch):
     conn.close()
     wb = openpyxl.load_workbook(path, read_only=True)
     parts = [n for n in wb.sheetnames if n.startswith(K.MASTER_ACTIVITIES)]
-    assert len(parts) == -(-total // 198) and parts[1] == f"{K.MASTER_ACTIVITIES}(2)"
-    rows = sum(sum(1 for r in wb[n].iter_rows(min_row=3, values_only=True) if r[0]) for n in parts)
-    assert rows == total and all(wb[n].max_row <= 200 for n in parts)
+    assert len(parts) >= -(-total // 198) and parts[1] == f"{K.MASTER_ACTIVITIES}(2)"
+    codes = [[r[0] for r in wb[n].iter_rows(min_row=3, values_only=True) if r[0]] for n in parts]
+    assert sum(map(len, codes)) == total and all(wb[n].max_row <= 200 for n in parts)
+    on = [set(c) for c in codes]
+    assert all(not (on[i] & on[j]) for i in range(len(on)) for j in range(i + 1, len(on)))  # not split
 
 
 def test_a_locked_master_is_written_beside_it(campaign, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 PIPELINE = {
     # the ground every stage stands on
     "ground": ("constants", "messages", "errors", "files", "checklist", "roster", "settings", "workspace",
-               "normalize", "sheetstyle"),
+               "normalize", "sheetstyle", "sheetcache"),
     # handing out: the branch's workbook
     "hand out": ("workbook",),
     # taking in: a returned file → findings → the ledger

@@ -1,5 +1,9 @@
 """The command line: a thin shell over the stages (sqlite-utils style). Every command has
-Chinese help with an example; errors a clerk can fix are printed as one clear message."""
+Chinese help with an example; errors a clerk can fix are printed as one clear message.
+
+Each command imports the stages it runs inside its own body: `xlflow ingest` for one corrected
+return must not pay for docxtpl, tqdm or the review and year modules it does not use
+(bench/corrected_bench.py times the whole process)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from contextlib import closing
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from xlflow import messages as M
 from xlflow.errors import XlflowError, explain
@@ -266,6 +269,8 @@ def templates(root: Path, workers: int | None):
         click.secho(notice, fg="yellow")
     origins = {b.code: b.origin for b in branches if b.origin}
     before = carried(ws.root, [b.code for b in branches], origins)  # the earlier years in history/, if any
+    from tqdm import tqdm
+
     with tqdm(total=len(branches), desc="生成填报表", unit="份", disable=None) as bar:
         paths = write_handout(branches, checklist, settings, ws.handout, workers, progress=bar.update, carried=before)
     names = generals(branches)
@@ -542,6 +547,8 @@ def reports(root: Path, workers: int | None, force: bool):
     _need_ledger(ws)
     checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     results = ledger_results(ws.ledger, checklist, settings, branches)
+    from tqdm import tqdm
+
     with tqdm(desc="生成文书", unit="份", disable=None) as bar:
         def tick(n: int, total: int) -> None:
             bar.total = total

@@ -454,3 +454,21 @@ def received_at(conn, return_id: int) -> dt.datetime | None:
     """When a stored return's file arrived (None: no such return)."""
     got = conn.execute("SELECT received_at FROM returns WHERE id = ?", (return_id,)).fetchone()
     return dt.datetime.fromisoformat(got[0]) if got else None
+
+
+# ---- the master's block cache (master.py, sheetcache.py): a return's record rows keyed by its file ----
+
+def current_branch_files(conn):
+    """Every current branch return as (return id, its file's sha256, code, name, 总支 as its 基本信息
+    gives them), by code: a return's rows never change, so (id, sha256) names them in a cache."""
+    return conn.execute(
+        """SELECT r.id, f.sha256, b.code, b.name, b.general FROM returns r JOIN files f ON f.id = r.file_id
+           JOIN t_basic b ON b.return_id = r.id WHERE r.current = 1 AND r.kind = ? ORDER BY b.code, r.id""",
+        (K.KIND_BRANCH,)).fetchall()
+
+
+def return_records(conn, return_id: int, table: str, keys: list[str], with_row: bool) -> list[tuple]:
+    """One return's rows of t_<table>: ([its row in the branch's sheet,] *keys), in sheet order."""
+    cols = ", ".join(f'"{k}"' for k in keys)
+    return conn.execute(f"SELECT {'row, ' if with_row else ''}{cols} FROM t_{table} WHERE return_id = ?"
+                        f"{' ORDER BY row' if with_row else ''}", (return_id,)).fetchall()

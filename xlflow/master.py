@@ -18,6 +18,7 @@ The master is rebuilt from the ledger after every pass; a copy a clerk edited si
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +29,11 @@ from xlflow import constants as K
 from xlflow.checklist import RULE_NAMES, Checklist
 from xlflow.evidence import verdict_of
 from xlflow.keep import Written, put_in_place
-from xlflow.ledger import current_records, file_log, rejected_branches
+from xlflow.ledger import current_branch_files, file_log, rejected_branches, return_records
 from xlflow.results import Results
 from xlflow.roster import Branch
 from xlflow.settings import Settings
+from xlflow.sheetcache import HEIGHT, BlockCache, BlockSheet, code_fingerprint, mark, splice
 from xlflow.sheetstyle import (FIRST, F, ClassicSheet, Col, Columns, Formats, Grid, Table, display_width, dropdown,
                                page_setup, wrapped_lines)
 
@@ -134,13 +136,15 @@ class Book:
     status: dict[str, str]  # branch code -> 已收 / 退回待改 / 未报
     branch_widths: dict[str, str]  # branch column key -> its widest text in the roster
     kinds: dict[str, dict[str, str]]  # see _field_kinds
+    cache: BlockCache
+    parts: dict[str, list]  # worksheet part -> its blocks, spliced in after xlsxwriter closes the workbook
 
     @property
     def per(self) -> int:
         return len(self.checklist.indicators)
 
 
-def _book(wb, results, checklist, settings, branches, conn) -> Book:
+def _book(wb, results, checklist, settings, branches, conn, cache) -> Book:
     rejected = rejected_branches(conn)
     accepted = {b.branch.code for b in results.branches}
     status = {b.code: K.STATUS_ACCEPTED if b.code in accepted else K.STATUS_REJECTED if b.code in rejected
@@ -148,7 +152,7 @@ def _book(wb, results, checklist, settings, branches, conn) -> Book:
     widest = {key: max((getattr(b, attr) for b in branches), key=display_width, default="")
               for key, attr in (("branch_code", "code"), ("branch_name", "name"), ("general", "general"))}
     return Book(wb, Formats(wb), results, checklist, settings, branches, conn, Params(checklist),
-                score_columns(checklist), status, widest, _field_kinds())
+                score_columns(checklist), status, widest, _field_kinds(), cache, {})
 
 
 def _table(b: Book, name: str, title: str, cols: Columns, **kw) -> Table:
@@ -156,18 +160,35 @@ def _table(b: Book, name: str, title: str, cols: Columns, **kw) -> Table:
 
 
 def build(path: Path, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
-          conn, constant_memory: bool = True) -> None:
-    """Write the master workbook at path."""
+          conn, constant_memory: bool = True, cache: Path | None = None) -> None:
+    """Write the master workbook at path. cache: the block cache's file (sheetcache.py), None for a
+    build from scratch; the workbook is the same either way."""
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": constant_memory, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False,
                                          "tmpdir": str(path.parent)})
     wb.set_properties({"title": f"{settings.college}{settings.year}年党支部建设汇总表",
                        "author": settings.department, "created": dt.datetime(settings.year, 1, 1)})
-    book = _book(wb, results, checklist, settings, branches, conn)
-    for sheet in (overview_sheet, score_sheet, years_sheet, detail_sheet, evidence_sheet, problems_sheet,
-                  record_sheets, roster_sheet, missing_sheet, log_sheet, checklist_sheet, params_sheet):  # tab order
-        sheet(book)
-    wb.close()
+    blocks = BlockCache(cache)
+    try:
+        book = _book(wb, results, checklist, settings, branches, conn, blocks)
+        for sheet in (overview_sheet, score_sheet, years_sheet, detail_sheet, evidence_sheet, problems_sheet,
+                      record_sheets, roster_sheet, missing_sheet, log_sheet, checklist_sheet, params_sheet):  # tab order
+            sheet(book)
+        wb.close()
+        splice(path, book.parts, blocks)
+    except BaseException:
+        blocks.abort()
+        raise
+    blocks.close()
+
+
+def _blocks(b: Book, t: Table, signature: str = "") -> BlockSheet:
+    """A table sheet whose rows come per branch through the block cache; this module's source is part
+    of every block's key (the rows are made here)."""
+    return BlockSheet(t, b.cache, b.parts, f"{_CODE}|{signature}")
+
+
+_CODE = code_fingerprint(sys.modules[__name__])
 
 
 # -- the sheets ----------------------------------------------------------------------------------------
@@ -236,27 +257,41 @@ def detail_sheet(b: Book) -> None:
     got = f("=IF(ISNUMBER({factor}),{points}*{factor},0)")
     veto = f("=IF(COUNTIF({vetoes},{indicator})=0,0,IF({factor}=0,1,0))", vetoes=p.veto)
     cats = {c.code: c.short for c in b.checklist.categories}
+    inds = [(ind.code, cats[ind.category], ind.points) for ind in b.checklist.indicators]
+    sheet = _blocks(b, t, repr((used, source, factor, possible, got, veto, inds, res.params.veto)))
+
+    def rows(head, vals):
+        return [{**head, "indicator": code, "category": cat, "points": points, "self": self_, "evidence": ev,
+                 "mismatch": mis, "first": first, "second": second,
+                 "used": F(used.format(r=mark(i)), u), "source": F(source.format(r=mark(i)), src),
+                 "factor": F(factor.format(r=mark(i)), "不计分" if k is None else k),
+                 "possible": F(possible.format(r=mark(i)), 0 if k is None else points),
+                 "got": F(got.format(r=mark(i)), 0 if k is None else points * k),
+                 "veto": F(veto.format(r=mark(i)), 1 if code in res.params.veto and k == 0 else 0)}
+                for i, ((code, cat, points), (self_, ev, mis, first, second, u, src, k)) in enumerate(zip(inds, vals))]
+
     for br in res.branches:
-        s, ev, code_, name, general = br.score, br.evidence, br.branch.code, br.branch.name, br.branch.general
-        for ind in b.checklist.indicators:
-            code = ind.code
-            x = t.r + 1
-            k = res.params.factor(s.used[code])
-            t.row({"branch_code": code_, "branch_name": name, "general": general, "indicator": code,
-                   "category": cats[ind.category], "points": ind.points, "self": br.self_ratings.get(code),
-                   "evidence": verdict_of(code, ev), "mismatch": "是" if code in br.mismatches else None,
-                   "first": br.first.ratings.get(code), "second": br.second.ratings.get(code),
-                   "used": F(used.format(r=x), s.used[code]), "source": F(source.format(r=x), s.source[code]),
-                   "factor": F(factor.format(r=x), "不计分" if k is None else k),
-                   "possible": F(possible.format(r=x), 0 if k is None else ind.points),
-                   "got": F(got.format(r=x), 0 if k is None else ind.points * k),
-                   "veto": F(veto.format(r=x), 1 if code in res.params.veto and k == 0 else 0)})
+        s, evidence = br.score, br.evidence
+        head = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general}
+        verdicts = _verdicts(evidence)
+        vals = [(br.self_ratings.get(code), verdicts.get(code, ""), "是" if code in br.mismatches else None,
+                 br.first.ratings.get(code), br.second.ratings.get(code), s.used[code], s.source[code],
+                 res.params.factor(s.used[code])) for code, _, _ in inds]
+        sheet.add((head, vals), lambda head=head, vals=vals: rows(head, vals), len(inds))
     first, last = t.first_last()
     for key in ("first", "second"):  # ratings a clerk may try: only the checklist's
         dropdown(t.ws, first - 1, cols[key], last - 1, p.rating_names, cols.cols[cols[key]].head,
                  [r.name for r in b.checklist.ratings], "请从下拉列表中选择。此处改动只用于试算，"
                  "长期有效的验收等次请通过验收工作簿交回。")
-    t.close()
+    sheet.close()
+
+
+def _verdicts(evidence) -> dict[str, str]:
+    """indicator -> evidence.verdict_of(indicator, evidence), in one pass over a branch's evidence."""
+    by: dict[str, list] = {}
+    for e in evidence:
+        by.setdefault(e.indicator, []).append(e)
+    return {code: verdict_of(code, ev) for code, ev in by.items()}
 
 
 def years_sheet(b: Book) -> None:
@@ -320,24 +355,33 @@ def score_sheet(b: Book) -> None:
     for c in cl.categories:
         offsets[c.code] = (start, start + len(c.indicators) - 1)
         start += len(c.indicators)
-    for i, br in enumerate(res.branches):
-        x, sc = t.r + 1, br.score
-        d0 = FIRST + 1 + i * b.per  # 1-based first detail row of this branch
-        row = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
-               "type": br.branch.type}
+    sheet = _blocks(b, t, repr((total, rank, grade, passed, model, offsets, p.weights)))
+
+    def rows(x, d0, head, cats, total_, rank_, vetoes, grade_, passed_, model_, tail):
+        row = dict(head)
         for cat in cl.categories:
             a, z = d0 + offsets[cat.code][0], d0 + offsets[cat.code][1]
             can = f"SUM({DETAIL.span('possible', a, z, K.MASTER_DETAIL)})"
             got = f"SUM({DETAIL.span('got', a, z, K.MASTER_DETAIL)})"
             w = p.weights[cat.code]
-            row[f"cat_{cat.code}"] = F(f"=IF({can}=0,{w},{w}*{got}/{can})", sc.categories[cat.code])
-        row |= {"total": F(total.format(r=x), sc.total), "rank": F(rank.format(r=x), sc.rank),
-                "vetoes": F(f"=SUM({DETAIL.span('veto', d0, d0 + b.per - 1, K.MASTER_DETAIL)})", len(sc.veto_hits)),
-                "grade": F(grade.format(r=x), sc.grade), "passed": F(passed.format(r=x), "是" if sc.passed else "否"),
-                "model": F(model.format(r=x), "是" if sc.model else ""), "mismatches": len(br.mismatches) or None,
-                "first": br.first.conclusion, "second": br.second.conclusion,
-                "acceptance": br.standing.stage, "decided": _decided_model(br.standing)}
-        t.row(row)
+            row[f"cat_{cat.code}"] = F(f"=IF({can}=0,{w},{w}*{got}/{can})", cats[cat.code])
+        return [row | {
+            "total": F(total.format(r=x), total_), "rank": F(rank.format(r=x), rank_),
+            "vetoes": F(f"=SUM({DETAIL.span('veto', d0, d0 + b.per - 1, K.MASTER_DETAIL)})", vetoes),
+            "grade": F(grade.format(r=x), grade_), "passed": F(passed.format(r=x), passed_),
+            "model": F(model.format(r=x), model_), **tail}]
+
+    for i, br in enumerate(res.branches):
+        sc = br.score
+        # the row and the branch's first detail row (1-based) are in its formulas: part of its key
+        vals = (t.r + 1, FIRST + 1 + i * b.per,
+                {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
+                 "type": br.branch.type}, sc.categories, sc.total, sc.rank, len(sc.veto_hits), sc.grade,
+                "是" if sc.passed else "否", "是" if sc.model else "",
+                {"mismatches": len(br.mismatches) or None, "first": br.first.conclusion,
+                 "second": br.second.conclusion, "acceptance": br.standing.stage,
+                 "decided": _decided_model(br.standing)})
+        sheet.add((vals, n), lambda vals=vals: rows(*vals), 1)
     first, last = t.first_last()
     grades, fmt = res.params.grades, b.fmt
     for key, value, style in (("grade", f'"{grades[-1][0]}"', fmt.bad), ("grade", f'"{grades[0][0]}"', fmt.good),
@@ -346,7 +390,7 @@ def score_sheet(b: Book) -> None:
                                                               "format": style})
     t.ws.conditional_format(cols.span("mismatches", first, last), {"type": "cell", "criteria": ">", "value": 0,
                                                                    "format": fmt.warn})
-    t.close()
+    sheet.close()
 
 
 def _block(b: Book, g: Grid, top: int, cols: Columns, rows: list[dict]) -> int:
@@ -475,16 +519,18 @@ def _charts(b: Book, ws, top: int, end: int, ctop: int, cend: int) -> None:
 
 def evidence_sheet(b: Book) -> None:
     t = _table(b, K.MASTER_EVIDENCE, "证据明细（由支部台账核验）", EVIDENCE)
+    sheet = _blocks(b, t, repr(RULE_NAMES))  # (the names live in checklist.py)
     for br in b.results.branches:
-        for e in br.evidence:
-            t.row({"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
-                   "indicator": e.indicator, "rule": RULE_NAMES.get(e.rule, e.rule), "requirement": e.requirement,
-                   "measured": e.measured, "verdict": e.verdict, "detail": e.detail, "rows": "；".join(e.rows)})
+        head = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general}
+        sheet.add((head, br.evidence), lambda head=head, ev=br.evidence: [
+            {**head, "indicator": e.indicator, "rule": RULE_NAMES.get(e.rule, e.rule), "requirement": e.requirement,
+             "measured": e.measured, "verdict": e.verdict, "detail": e.detail, "rows": "；".join(e.rows)}
+            for e in ev], len(br.evidence))
     first, last = t.first_last()
     for verdict, style in (("不符合", b.fmt.bad), ("未到期", b.fmt.warn)):
         t.ws.conditional_format(EVIDENCE.span("verdict", first, last), {"type": "cell", "criteria": "==",
                                                                         "value": f'"{verdict}"', "format": style})
-    t.close()
+    sheet.close()
 
 
 def _record_columns(table: str, kinds: dict[str, str], with_row: bool) -> Columns:
@@ -497,15 +543,18 @@ def problems_sheet(b: Book) -> None:
     cols = _record_columns("problems", b.kinds["problems"], with_row=False)
     t = _table(b, K.MASTER_PROBLEMS, "问题清单和责任清单汇总", cols)
     keys = [c.key for c in cols.cols[len(BRANCH):]]
+    sheet = _blocks(b, t)
     for br in b.results.branches:
-        for prob in br.problems:
-            t.row({"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general,
-                   **{k: prob.get(k) for k in keys}})
-    t.close()
+        head = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general}
+        vals = [[prob.get(k) for k in keys] for prob in br.problems]
+        sheet.add((head, vals), lambda head=head, vals=vals: [{**head, **dict(zip(keys, v))} for v in vals], len(vals))
+    sheet.close()
 
 
 def record_sheets(b: Book) -> None:
-    """基本信息 and the raw tables of every current return, streamed from the ledger."""
+    """基本信息 and the raw tables of every current return, from the ledger: only a return not in the
+    block cache is read (a corrected one), one at a time."""
+    returns = current_branch_files(b.conn)
     for sheet, title, table in ((K.MASTER_BASIC, "各支部基本信息", "basic"),
                                 (K.MASTER_MEMBERS, "党员名册汇总", "members"),
                                 (K.MASTER_ACTIVITIES, "三会一课记录汇总", "activities"),
@@ -513,19 +562,22 @@ def record_sheets(b: Book) -> None:
         with_row = table != "basic"
         cols = _record_columns(table, b.kinds[table], with_row)
         keys = [c.key for c in cols.cols]
-        t = _table(b, sheet, title, cols, spill=True)
-        for rec in current_records(b.conn, table, keys[len(BRANCH) + with_row:], with_row):
-            t.row(dict(zip(keys, rec)))
-        t.close()
+        fields = keys[len(BRANCH) + with_row:]
+        blocks = _blocks(b, _table(b, sheet, title, cols, spill=True))
+        for rid, sha, *head in returns:  # a stored return's rows never change: its file names them
+            blocks.add((rid, sha, head), lambda rid=rid, head=head: [
+                dict(zip(keys, (*head, *rec))) for rec in return_records(b.conn, rid, table, fields, with_row)])
+        blocks.close()
 
 
 def roster_sheet(b: Book) -> None:
-    t = _table(b, K.MASTER_ROSTER, "支部名册及报送状态", ROSTER)
+    sheet = _blocks(b, _table(b, K.MASTER_ROSTER, "支部名册及报送状态", ROSTER))
     for x in b.branches:
-        t.row({"branch_code": x.code, "branch_name": x.name, "general": x.general, "type": x.type,
+        row = {"branch_code": x.code, "branch_name": x.name, "general": x.general, "type": x.type,
                "secretary": x.secretary, "phone": x.phone, "status": b.status[x.code],
-               "acceptance": b.results.standings[x.code].stage})
-    t.close()
+               "acceptance": b.results.standings[x.code].stage}
+        sheet.add(row, lambda row=row: [row], 1)
+    sheet.close()
 
 
 def missing_sheet(b: Book) -> None:
@@ -538,16 +590,20 @@ def missing_sheet(b: Book) -> None:
 
 
 def log_sheet(b: Book) -> None:
-    t = _table(b, K.MASTER_LOG, "报送记录（每个收到的文件一行）", LOG, top=True)
+    sheet = _blocks(b, _table(b, K.MASTER_LOG, "报送记录（每个收到的文件一行）", LOG, top=True))
     width = LOG.cols[LOG["message"]].width
+    rows = []
     for rec in file_log(b.conn):
         row = dict(zip(("arrived", "name", "outcome", "branch_code", "errors", "warnings", "message", "stored",
                         "feedback"), rec))
         row["outcome"] = K.OUTCOME_NAMES.get(row["outcome"], row["outcome"])
         if row["message"]:  # the whole finding readable, on screen and on paper
-            t.ws.set_row(t.r, 15 * min(wrapped_lines(row["message"], width), 8) + 3)
-        t.row(row)
-    t.close()
+            row[HEIGHT] = 15 * min(wrapped_lines(row["message"], width), 8) + 3
+        rows.append(row)
+    for i in range(0, len(rows), 50):  # files only ever arrive at the end: blocks of 50 stay as they were
+        chunk = rows[i:i + 50]
+        sheet.add(chunk, lambda chunk=chunk: chunk, len(chunk))
+    sheet.close()
 
 
 def checklist_sheet(b: Book) -> None:
@@ -562,7 +618,13 @@ def checklist_sheet(b: Book) -> None:
     t.close()
 
 
+def cache_path(dest: Path) -> Path:
+    """The master's block cache beside it (outbox/.master-cache.db): only a cache, see sheetcache.py."""
+    return dest.with_name(f".{dest.stem}-cache.db")
+
+
 def write_master(conn, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
                  dest: Path, now: dt.datetime) -> Written:
     """Build the master and put it at dest, keeping a clerk's edited copy (keep.put_in_place)."""
-    return put_in_place(lambda tmp: build(tmp, results, checklist, settings, branches, conn), dest, now)
+    return put_in_place(lambda tmp: build(tmp, results, checklist, settings, branches, conn,
+                                          cache=cache_path(dest)), dest, now)

@@ -4,19 +4,25 @@ the ledger, the checklist and the settings. Called after every pass that changed
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from xlflow.checklist import Checklist
 from xlflow import ledger
+from xlflow import evidence, results
+from xlflow.evidence import Evidence
 from xlflow.files import naming
 from xlflow.ledger import open_ledger
-from xlflow.master import write_master
+from xlflow.master import cache_path, write_master
 from xlflow.messages import master_edit_kept
 from xlflow.reports import MANIFEST, ReportRun, _read_manifest, write_reports
 from xlflow.results import Results, load_results
 from xlflow.settings import Settings
+from xlflow.sheetcache import code_fingerprint
 from xlflow.workspace import Workspace
 
 log = logging.getLogger("xlflow")
@@ -79,7 +85,9 @@ def rebuild_master(ws: Workspace, now: dt.datetime, checklist: Checklist | None 
     checklist, settings, branches = checklist or ws.checklist(), settings or ws.settings(), ws.roster()
     conn = open_ledger(ws.ledger)
     try:
-        results = load_results(conn, checklist, settings, branches, today=now.date())  # the caller's clock
+        memo = ReturnMemo(cache_path(ws.master), checklist, settings)
+        results = load_results(conn, checklist, settings, branches, today=now.date(), memo=memo)  # the caller's clock
+        memo.save()
         with naming(ws.master):
             written = write_master(conn, results, checklist, settings, branches, ws.master, now)
     finally:
@@ -89,3 +97,71 @@ def rebuild_master(ws: Workspace, now: dt.datetime, checklist: Checklist | None 
         done.kept_message = master_edit_kept(ws.master.name, written.kept.name)
         log.warning(done.kept_message)
     return done
+
+
+class ReturnMemo:
+    """load_results' memo, kept in the master's cache file (outbox/.master-cache.db): what each stored
+    return gives (its 基本信息, as-of day, self ratings, problems and evidence verdicts), as JSON, keyed
+    by the returns row and by what judges it (checklist, settings). Only a cache: one that cannot be
+    read or written is simply not used, and the results are the same."""
+
+    VERSION = 1
+
+    def __init__(self, path: Path, checklist: Checklist, settings: Settings):
+        self.salt = f"{self.VERSION}|{_JUDGES}|{checklist.fingerprint}|{settings!r}|"
+        self.path, self.used, self.new, self.have = path, set(), {}, {}
+        try:
+            with _cache_db(path) as conn:
+                self.have = dict(conn.execute("SELECT key, part FROM parts"))
+        except sqlite3.Error:
+            self.path = None
+
+    def _key(self, ret) -> str:
+        who = (ret["id"], ret["file_id"], ret["content_hash"], ret["received_at"])
+        return hashlib.sha1((self.salt + repr(who)).encode("utf-8")).hexdigest()
+
+    def get(self, ret):
+        key = self._key(ret)
+        text = self.have.get(key)
+        if text is None:
+            return None
+        self.used.add(key)
+        basic, day, self_r, problems, evidence = json.loads(text)
+        return (basic, dt.date.fromisoformat(day), self_r, problems,
+                [Evidence(*e[:5], tuple(e[5]), *e[6:]) for e in evidence])
+
+    def __setitem__(self, ret, part) -> None:
+        basic, day, self_r, problems, evidence = part
+        key = self._key(ret)
+        self.used.add(key)
+        self.new[key] = json.dumps([basic, day.isoformat(), self_r, problems, [astuple(e) for e in evidence]],
+                                   ensure_ascii=False, default=str)
+
+    def save(self) -> None:
+        if self.path is None or (not self.new and len(self.used) == len(self.have)):
+            return
+        try:
+            with _cache_db(self.path) as conn:
+                conn.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?)", self.new.items())
+                conn.executemany("DELETE FROM parts WHERE key = ?", ((k,) for k in self.have if k not in self.used))
+        except sqlite3.Error as exc:
+            log.debug("结果缓存未能写入：%s", exc)
+
+
+_JUDGES = code_fingerprint(evidence, results)  # the code that makes a return's part
+
+
+class _cache_db:
+    def __init__(self, path: Path):
+        self.conn = sqlite3.connect(str(path), timeout=2)
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part TEXT NOT NULL)")
+        return self.conn
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if exc[0] is None:
+                self.conn.commit()
+        finally:
+            self.conn.close()

@@ -86,9 +86,22 @@ def _reviews(conn, kind: str) -> dict[str, Review]:
     return out
 
 
+def _return_part(conn, ret, checklist: Checklist, settings: Settings) -> tuple:
+    """What one stored return gives, whatever else happened: (basic, as-of day, self ratings, problems,
+    evidence). A stored return never changes, so a caller may keep these (load_results' memo)."""
+    rid = ret["id"]
+    basic = next(iter(ledger.return_rows(conn, rid, "basic")), {})
+    day = return_date(basic.get("filled_on"), dt.datetime.fromisoformat(ret["received_at"]))
+    self_r = {r["code"]: r["rating"] for r in ledger.return_rows(conn, rid, "self")}
+    problems = ledger.return_rows(conn, rid, "problems")
+    return basic, day, self_r, problems, check_return(from_ledger(conn, rid, day), checklist, settings)
+
+
 def load_results(conn, checklist: Checklist, settings: Settings, branches: list[Branch],
-                 params: Params | None = None, today: dt.date | None = None) -> Results:
-    """today: the day deadlines are judged on (the caller's clock; default the system's)."""
+                 params: Params | None = None, today: dt.date | None = None, memo=None) -> Results:
+    """today: the day deadlines are judged on (the caller's clock; default the system's). memo: a
+    mapping that keeps each return's part (_return_part) between runs, keyed by its returns row
+    (outputs.ReturnMemo): the evidence checks of 1,000 unchanged returns are then not run again."""
     params, today = params or Params.default(checklist, settings), today or dt.date.today()
     facts = load_facts(conn, settings.year)
     where = standings(facts, [b.code for b in branches], today)
@@ -102,12 +115,12 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
             continue
         rid = ret["id"]
         received = dt.datetime.fromisoformat(ret["received_at"])
-        basic = next(iter(ledger.return_rows(conn, rid, "basic")), {})
-        day = return_date(basic.get("filled_on"), received)
-        self_r = {r["code"]: r["rating"] for r in ledger.return_rows(conn, rid, "self")}
-        problems = ledger.return_rows(conn, rid, "problems")
-        data = from_ledger(conn, rid, day)
-        evidence = check_return(data, checklist, settings)
+        part = memo.get(ret) if memo is not None else None
+        if part is None:
+            part = _return_part(conn, ret, checklist, settings)
+            if memo is not None:
+                memo[ret] = part
+        basic, day, self_r, problems, evidence = part
         first, second = firsts.get(b.code, Review()), seconds.get(b.code, Review())
         result = BranchResult(b, rid, ret["file_id"], received, day, basic, self_r, first, second, evidence,
                               mismatches(evidence, self_r, checklist), problems)

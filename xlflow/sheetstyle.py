@@ -201,7 +201,7 @@ class F:
 _EPOCH = dt.date(1899, 12, 30)  # Excel's 1900 date system, for dates after 1900-03-01
 
 
-def _date_serial(v) -> float | None:
+def date_serial(v) -> float | None:
     """An Excel date serial from the ledger's ISO text (or a date); None if it is not a date."""
     try:
         if isinstance(v, str):
@@ -251,9 +251,7 @@ class Table:
     def row(self, values: dict) -> int:
         """Write one row; returns its 0-based row number."""
         if self.spill and self.r >= K.EXCEL_MAX_ROWS:
-            self.close()
-            self.part += 1
-            self._open(f"{self.name}({self.part})", f"{self.title}（续{self.part - 1}）")
+            self.next_part()
         ws, r, slots = self.ws, self.r, self.slots
         if r < FIRST + self.widths.sample:
             for key, v in values.items():
@@ -263,7 +261,15 @@ class Table:
         self.r += 1
         return r
 
+    def next_part(self) -> None:
+        """Close this sheet and go on in the next one, 表名(2), 表名(3)…"""
+        self.close()
+        self.part += 1
+        self._open(f"{self.name}({self.part})", f"{self.title}（续{self.part - 1}）")
+
     def close(self) -> None:
+        # rows spliced in after xlsxwriter (sheetcache.BlockSheet) count in the sheet's dimension too
+        self.ws.dim_rowmax = max(self.ws.dim_rowmax or 0, self.r - 1)
         self.ws.autofilter(1, 0, max(FIRST, self.r - 1), len(self.cols) - 1)
         self.widths.apply(self.ws)
 
@@ -283,7 +289,7 @@ def put(ws, r: int, c: int, kind: str, fmt, v) -> None:
     if t is str:
         if not v:
             return
-        if kind in _DATES and (serial := _date_serial(v)) is not None:
+        if kind in _DATES and (serial := date_serial(v)) is not None:
             ws._write_number(r, c, serial, fmt)
         else:
             ws._write_string(r, c, v, fmt)
@@ -295,7 +301,7 @@ def put(ws, r: int, c: int, kind: str, fmt, v) -> None:
         ws._write_string(r, c, "是" if v else "否", fmt)
     elif t is int or t is float:
         ws._write_number(r, c, v, fmt)
-    elif kind in _DATES and (serial := _date_serial(v)) is not None:
+    elif kind in _DATES and (serial := date_serial(v)) is not None:
         ws._write_number(r, c, serial, fmt)
     else:
         ws._write_string(r, c, str(v), fmt)

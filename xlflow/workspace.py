@@ -81,12 +81,26 @@ class Workspace:
         return load_checklist(self.checklist_path)
 
     def roster(self) -> list[Branch]:
-        return load_roster(self.roster_path)
+        # read once per process while the file is unchanged: a pass and its rebuild both ask for it,
+        # and reading a 1,000-branch roster with openpyxl takes half a second
+        path = self.roster_path
+        try:
+            st = path.stat()
+        except OSError:
+            return load_roster(path)
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        if key not in _ROSTERS:
+            _ROSTERS.clear()
+            _ROSTERS[key] = load_roster(path)
+        return list(_ROSTERS[key])
 
     def make_dirs(self) -> None:
         for d in (self.templates, self.accepted, self.rejected, self.duplicates, self.handout,
                   self.feedback, self.review, self.reports):
             d.mkdir(parents=True, exist_ok=True)
+
+
+_ROSTERS: dict[tuple, list[Branch]] = {}
 
 
 def init_workspace(root: Path | str) -> tuple[Workspace, list[Path]]:
