@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from xlflow import constants as K
-from xlflow import ledger
+from xlflow import ingest, ledger
 from xlflow.feedback import ERROR_FILL, FEEDBACK_SHEET, HEADER_ROW
 from xlflow.ingest import candidates, run_pass, settled
 from xlflow.sample import fill_workbook
@@ -264,6 +264,28 @@ def test_two_copies_in_one_pass_keep_the_first_and_point_to_it(camp):
     files = camp.files()
     assert files["副本 - 一支部.xlsx"]["duplicate_of"] == files["一支部.xlsx"]["id"]
     assert files["副本 - 一支部.xlsx"]["id"] > files["一支部.xlsx"]["id"]  # recorded after the one it repeats
+
+
+def test_a_pass_larger_than_a_chunk_accounts_for_every_file(camp, monkeypatch):
+    """Files are taken a chunk at a time (memory bounded by design): nothing is lost across chunks,
+    a copy of a file of an earlier chunk is still a duplicate of it, a bad one is still sent back."""
+    monkeypatch.setattr(ingest, "CHUNK", 2)
+    good = [camp.fill(camp.branch(i), f"{i + 1}_支部.xlsx", seed=i + 1) for i in range(3)]
+    for f in good:
+        camp.drop(f)
+    camp.drop(camp.fill(camp.branch(3), "4_支部（有错）.xlsx", mistakes={"missing_rating"}))
+    camp.drop(good[0], "5_副本.xlsx")  # the last chunk: a copy of the first chunk's first file
+    result = camp.run()
+
+    assert sorted((o.name, o.outcome) for o in result.outcomes) == [
+        ("1_支部.xlsx", "accepted"), ("2_支部.xlsx", "accepted"), ("3_支部.xlsx", "accepted"),
+        ("4_支部（有错）.xlsx", "rejected"), ("5_副本.xlsx", "duplicate")]
+    files = camp.files()
+    assert files["5_副本.xlsx"]["duplicate_of"] == files["1_支部.xlsx"]["id"]
+    assert all(f["moved"] == 1 for f in files.values()) and camp.inbox_top() == set()
+    assert len(camp.folder("accepted")) == 3 and len(camp.folder("rejected")) == 1
+    assert [p.name for p in camp.folder("feedback")][0].startswith(camp.branch(3).code)
+    assert {camp.current(camp.branch(i).code) for i in range(3)} == {f.name for f in good}
 
 
 def test_same_content_saved_again_is_a_duplicate_and_changes_nothing(camp):

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from xlflow import watch as watching
 from xlflow.cli import main
 from xlflow.errors import XlflowError
+from xlflow.outputs import outputs_stale
 from xlflow.roster import generals, load_roster
 from xlflow.sample import fill_workbook
 from xlflow.watch import Poller, acquire, session, watch
@@ -86,15 +87,15 @@ class Watcher(threading.Thread):
     """watch() in a thread, the way `xlflow watch` runs it (lock and log file held); stop() ends the
     loop at its next tick, so a test ends as soon as what it waits for has happened."""
 
-    def __init__(self, ws: Workspace):
+    def __init__(self, ws: Workspace, quiet: float | None = None):
         super().__init__(daemon=True)
-        self.ws, self.results, self.errors, self.waiting = ws, [], [], []
+        self.ws, self.results, self.errors, self.waiting, self.quiet = ws, [], [], [], quiet
         self.stopping = threading.Event()
 
     def run(self):
         with session(self.ws):
             watch(self.ws, 1, on_result=self.results.append, on_error=self.errors.append,
-                  on_waiting=lambda *names: self.waiting.append(names), stop=self.stopping.is_set)
+                  on_waiting=lambda *names: self.waiting.append(names), stop=self.stopping.is_set, quiet=self.quiet)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -124,6 +125,26 @@ def test_a_file_dropped_while_watching_is_taken_in(ws):
     assert w.waiting == [([ready.name], [])]  # said once, as soon as the copy was seen
     assert "本次处理完毕：接收 1 份，退回 0 份，重复 0 份" in log
     assert log.rstrip().endswith("停止监视收件箱")
+
+
+def test_a_burst_of_returns_costs_one_rebuild_once_the_inbox_is_quiet(ws, monkeypatch):
+    rebuilds, real = [], watching.rebuild_outputs  # the branches in the ledger at each rebuild
+    monkeypatch.setattr(watching, "rebuild_outputs", lambda *args: rebuilds.append(current_returns(ws)) or real(*args))
+    returns = [filled(ws, i) for i in range(3)]
+    w = Watcher(ws, quiet=4)
+    w.start()
+    wait_for(lambda: "开始监视收件箱" in log_text(ws), what="the watcher to start")
+    for n, ready in enumerate(returns, start=1):  # one after another: each taken by a pass of its own
+        drop(ready, ws)
+        wait_for(lambda: len(outcomes(ws)) == n, what=f"return {n} in the ledger")
+    wait_for(lambda: rebuilds and not outputs_stale(ws), timeout=60, what="the outputs rebuilt")
+    w.stop()
+
+    assert [len(r.outcomes) for r in w.results if r.outcomes] == [1, 1, 1]
+    assert rebuilds == [{b.code for b in ws.roster()}]  # once, after the last return
+    [rebuilt] = [r.rebuilt for r in w.results if r.rebuilt is not None]
+    assert sorted(br.branch.code for br in rebuilt.results.branches) == sorted(b.code for b in ws.roster())
+    assert ws.master.exists() and "收件箱安静 4 秒后更新汇总表和文书" in log_text(ws)
 
 
 def test_a_partial_download_is_mentioned_and_taken_once_complete(ws):

@@ -1,8 +1,9 @@
 """stage: the files in inbox/ → the ledger, inbox/{accepted,rejected,duplicates}/ and feedback.
 
-One pass: recover what a previous pass left unfinished, then take every settled file: sniff and
-limit it (intake), read, identify, validate the batch, and for each file record the outcome in
-the ledger (one transaction); once all are on disk, move each original, then write its feedback.
+One pass: recover what a previous pass left unfinished, then take the settled files a chunk at a
+time (so that a pass's memory does not grow with its size): sniff and limit each (intake), read,
+identify, validate the chunk at once, and for each file record the outcome in the ledger (one
+transaction); once the chunk's records are on disk, move each original, then write its feedback.
 Each step is recorded, so a crash anywhere is completed by the next pass and no file is ever lost.
 """
 
@@ -173,7 +174,7 @@ def _refit(conn, ws: Workspace, row, cols=("stored_as", "feedback")):
     if not names:
         return row
     ledger.set_names(conn, row["id"], **names)
-    return conn.execute("SELECT * FROM files WHERE id = ?", (row["id"],)).fetchone()
+    return ledger.file_row(conn, row["id"])
 
 
 def has_unfinished(ws: Workspace) -> bool:
@@ -255,7 +256,7 @@ _SET_ASIDE_EVERY = 20  # files read
 
 def _set_aside(frozen: bool) -> None:
     """Put what is alive now out of the cyclic garbage collector's sight until the pass ends
-    (run_pass unfreezes it). A pass holds the data of every file it has read until all are
+    (run_pass unfreezes it). A pass holds the data of every file of a chunk until all are
     recorded; else each full collection walks all of it again: 7% of the CPU of a pass of 180
     returns, 10 of them rejected with feedback (bench/tricks_bench.py; openpyxl's churn in writing
     feedback sets off many collections). Young garbage is collected
@@ -265,15 +266,64 @@ def _set_aside(frozen: bool) -> None:
         gc.freeze()
 
 
+@dataclass
+class _Pass:
+    """What every file of one pass is recorded against, and the files recorded but not yet filed
+    away (moved into place, feedback written): (file id, findings)."""
+    ws: Workspace
+    now: dt.datetime
+    settings: object
+    branches: dict
+    archive: dict[Path, Path]  # for a rebuild of the ledger: where each file is archived already
+    taken: list[tuple[int, list[Finding]]] = field(default_factory=list)
+
+
+CHUNK = 250  # returns read, validated, recorded and filed away at a time: a pass's memory does not
+# grow with its size (a parsed return holds ≈0.18 MB until it is recorded: 15,000 would be 2.7 GB)
+
+
 def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool = False,
          stored: dict[Path, Path] | None = None) -> PassResult:
     checklist, settings, branches = ws.checklist(), ws.settings(), by_code(ws.roster())
     recover(conn, ws, settings, branches)
     result = PassResult()
-    ctx = (ws, now, settings, branches, [], stored or {})  # [(file id, findings) recorded, to file away]
-    batch, early, later, seen = [], [], [], {}
-    reviews = []  # 初验/复验 workbooks: checked by review_read.read_review, not identified as a branch
-    for path in map(lambda p: _readable(conn, p, now), ready):
+    ctx = _Pass(ws, now, settings, branches, stored or {})
+    before = carried(ws.root, branches, {c: b.origin for c, b in branches.items() if b.origin})  # earlier years
+    validator = Validator(checklist, settings, before)
+    later, seen, replaced = [], {}, []
+    reviews = []  # 初验/复验 workbooks (a few per campaign): checked once every return is in
+    for start in range(0, len(ready), CHUNK):
+        reviews += _chunk(conn, ctx, ready[start:start + CHUNK], checklist, validator, frozen, result, later, seen)
+        _file_away(conn, ctx, replaced)  # a chunk's files are recorded: they move, and their data is let go
+    # After the branch returns of this pass, in the chain's order (初验, 复验, then the committee's
+    # decision, which is checked against the 复验 as the ledger has it by then).
+    order = list(K.REVIEW_ROUNDS)
+    for raw, sha, size in sorted(reviews, key=lambda t: order.index(t[0].identity.get("kind"))):
+        facts = load_facts(conn, settings.year) if raw.identity.get("kind") == K.KIND_DECISION else None
+        checked_review = read_review(raw, checklist, settings, branches.values(), facts)
+        result.outcomes.append(_take_review(conn, ctx, checked_review, sha, size))
+    # Copies of a file that arrived in this same pass go last: were one recorded before its first
+    # and the pass killed in between, the next pass would take the first as a copy of the copy
+    # and the branch's return would never be recorded.
+    for path, sha, size in later:
+        first = ledger.file_by_sha(conn, sha)
+        if first is None:  # the first could not be read this time: both wait for the next pass
+            result.waiting.append(path.name)
+            continue
+        result.outcomes.append(_take(conn, ctx, path, sha, size, ledger.DUPLICATE,
+                                     [finding(Code.D101, file=path.name)], duplicate_of=first["id"]))
+    _set_aside(frozen)  # before writing feedback
+    _file_away(conn, ctx, replaced)
+    result.waiting.extend(replaced)  # its new content: the next pass
+    return result
+
+
+def _chunk(conn, ctx: _Pass, paths: list[Path], checklist, validator: Validator, frozen: bool,
+           result: PassResult, later: list, seen: dict) -> list:
+    """Read, identify, validate and record one chunk of the pass's files. A copy of a file seen
+    earlier in the pass goes to `later`; 初验/复验 workbooks are returned, to be checked last."""
+    batch, early, reviews = [], [], []
+    for path in map(lambda p: _readable(conn, p, ctx.now), paths):
         if not path.exists():
             continue  # taken by the recovery above, or removed by a clerk
         try:
@@ -285,11 +335,11 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
         if known is not None and known["moved"] == 0 and known["original_name"] == path.name:
             result.waiting.append(path.name)  # recorded already, its move is pending (locked)
             continue
+        if sha in seen:  # a second copy in this pass: recorded only after the first (see _run)
+            later.append((path, sha, size))
+            continue
         if known is not None:
             early.append((path, sha, size, ledger.DUPLICATE, known["id"], [finding(Code.D101, file=path.name)]))
-            continue
-        if sha in seen:  # a second copy in this pass: recorded only after the first (see below)
-            later.append((path, sha, size))
             continue
         seen[sha] = path
         try:
@@ -310,7 +360,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             reviews.append((raw, sha, size))
             continue
         try:
-            branch, found = identify(raw, branches, checklist, settings.year)
+            branch, found = identify(raw, ctx.branches, checklist, ctx.settings.year)
         except Exception:  # one odd file must never block the inbox: it is sent back, the pass goes on
             log.exception("识别“%s”时出错", path.name)
             early.append((path, sha, size, ledger.REJECTED, None, [finding(Code.F116, file=path.name)]))
@@ -320,32 +370,10 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
             _set_aside(frozen)
     for path, sha, size, outcome, first, found in early:
         result.outcomes.append(_take(conn, ctx, path, sha, size, outcome, found, duplicate_of=first))
-    before = carried(ws.root, branches, {c: b.origin for c, b in branches.items() if b.origin})  # earlier years
-    checked = _validate(Validator(checklist, settings, before), batch) if batch else []
+    checked = _validate(validator, batch) if batch else []
     for c, (_, sha, size) in zip(checked, batch):
         result.outcomes.append(_take_checked(conn, ctx, c, sha, size))
-    # After the branch returns of this pass, in the chain's order (初验, 复验, then the committee's
-    # decision, which is checked against the 复验 as the ledger has it by then).
-    order = list(K.REVIEW_ROUNDS)
-    for raw, sha, size in sorted(reviews, key=lambda t: order.index(t[0].identity.get("kind"))):
-        facts = load_facts(conn, settings.year) if raw.identity.get("kind") == K.KIND_DECISION else None
-        checked_review = read_review(raw, checklist, settings, branches.values(), facts)
-        result.outcomes.append(_take_review(conn, ctx, checked_review, sha, size))
-    # Copies of a file that arrived in this same pass go last: were one recorded before its first
-    # and the pass killed in between, the next pass would take the first as a copy of the copy
-    # and the branch's return would never be recorded.
-    for path, sha, size in later:
-        first = ledger.file_by_sha(conn, sha)
-        if first is None:  # the first could not be read this time: both wait for the next pass
-            result.waiting.append(path.name)
-            continue
-        result.outcomes.append(_take(conn, ctx, path, sha, size, ledger.DUPLICATE,
-                                     [finding(Code.D101, file=path.name)], duplicate_of=first["id"]))
-    _set_aside(frozen)  # before writing feedback
-    replaced = []
-    _file_away(conn, ctx, replaced)
-    result.waiting.extend(replaced)  # its new content: the next pass
-    return result
+    return reviews
 
 
 def readable_name(name: str) -> str | None:
@@ -404,7 +432,7 @@ def _local(saved: dt.datetime | None) -> dt.datetime | None:
     return saved.astimezone().replace(tzinfo=None) if saved and saved.tzinfo else saved
 
 
-def _take_checked(conn, ctx, c: Checked, sha: str, size: int) -> Outcome:
+def _take_checked(conn, ctx: _Pass, c: Checked, sha: str, size: int) -> Outcome:
     code = c.branch.code if c.branch else None
     if not c.report.valid:
         return _take(conn, ctx, c.raw.path, sha, size, ledger.REJECTED, c.report.findings, branch_code=code)
@@ -414,7 +442,7 @@ def _take_checked(conn, ctx, c: Checked, sha: str, size: int) -> Outcome:
 
 
 # 初验/复验 workbooks: like a branch return, but stored under the reviewing unit
-def _take_review(conn, ctx, c: CheckedReview, sha: str, size: int) -> Outcome:
+def _take_review(conn, ctx: _Pass, c: CheckedReview, sha: str, size: int) -> Outcome:
     if not c.report.valid:
         return _take(conn, ctx, c.raw.path, sha, size, ledger.REJECTED, c.report.findings, branch_code=c.unit,
                      kind=c.kind)
@@ -422,7 +450,7 @@ def _take_review(conn, ctx, c: CheckedReview, sha: str, size: int) -> Outcome:
                        f"{c.unit}{c.round}", tables=c.tables)
 
 
-def _take_valid(conn, ctx, raw, findings: list[Finding], sha: str, size: int, code: str, kind: str | None,
+def _take_valid(conn, ctx: _Pass, raw, findings: list[Finding], sha: str, size: int, code: str, kind: str | None,
                 content: str, shown: str, **data) -> Outcome:
     """A valid return or review: a duplicate (D102) when its content is that of the current one
     of the same branch (or unit) and kind, else accepted with its data."""
@@ -438,32 +466,32 @@ def _take_valid(conn, ctx, raw, findings: list[Finding], sha: str, size: int, co
 _GONE = "原文件在归档前已被移走或替换（数据已记入台账）"
 
 
-def _file_away(conn, ctx, replaced: list[str]) -> None:
-    """Move the originals recorded in this pass into place and write their feedback, once all
-    their records are on disk: one flush (ledger.sync) for the pass rather than one per file,
+def _file_away(conn, ctx: _Pass, replaced: list[str]) -> None:
+    """Move the originals recorded since the last call (a chunk) into place and write their feedback,
+    once all their records are on disk: one flush (ledger.sync) per chunk rather than one per file,
     and still no original moves before its record is durable. A crash in between leaves
     recorded, unmoved files: the next pass's recover() completes them."""
-    ws, _, settings, branches, taken, _ = ctx
+    taken, ctx.taken = ctx.taken, []
     if taken:
         ledger.sync(conn)
     for file_id, findings in taken:
-        row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-        moved = _move(ws, row)
+        row = ledger.file_row(conn, file_id)
+        moved = _move(ctx.ws, row)
         if moved == REPLACED:
             ledger.set_moved(conn, file_id, -1, _GONE)
             replaced.append(row["original_name"])
         elif moved:
             ledger.set_moved(conn, file_id)
             if row["feedback"]:
-                _write_feedback(conn, ws, row, findings, settings, branches)
+                _write_feedback(conn, ctx.ws, row, findings, ctx.settings, ctx.branches)
 
 
-def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: list[Finding], *,
+def _take(conn, ctx: _Pass, path: Path, sha: str, size: int, outcome: str, findings: list[Finding], *,
           branch_code=None, duplicate_of=None, content_hash=None, saved_at=None, basic=None, tables=None,
           kind=None) -> Outcome:
-    ws, now, settings, branches, taken, archive = ctx
+    ws, now, branches = ctx.ws, ctx.now, ctx.branches
     folder = {ledger.ACCEPTED: ws.accepted, ledger.REJECTED: ws.rejected, ledger.DUPLICATE: ws.duplicates}[outcome]
-    stored = archive.get(path) or folder / _stored_name(now, sha, path.name, folder)
+    stored = ctx.archive.get(path) or folder / _stored_name(now, sha, path.name, folder)
     feedback = None
     if outcome == ledger.REJECTED:
         branch = branches.get(branch_code or "")
@@ -478,7 +506,7 @@ def _take(conn, ctx, path: Path, sha: str, size: int, outcome: str, findings: li
         branch_code=branch_code, kind=kind or (K.KIND_BRANCH if branch_code else None), content_hash=content_hash,
         saved_at=saved_at, duplicate_of=duplicate_of)
     file_id = ledger.record(conn, rec, findings, basic, tables)
-    taken.append((file_id, findings))  # moved, and its feedback written, by _file_away
+    ctx.taken.append((file_id, findings))  # moved, and its feedback written, by _file_away
     errors = sum(f.is_error for f in findings)
     details = [f.message for f in sorted(findings, key=lambda f: not f.is_error)]
     first = details[0] if details else ""

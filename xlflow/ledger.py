@@ -472,3 +472,10 @@ def return_records(conn, return_id: int, table: str, keys: list[str], with_row: 
     cols = ", ".join(f'"{k}"' for k in keys)
     return conn.execute(f"SELECT {'row, ' if with_row else ''}{cols} FROM t_{table} WHERE return_id = ?"
                         f"{' ORDER BY row' if with_row else ''}", (return_id,)).fetchall()
+
+
+# ---- helper "mem": reads for ingest (issue 11 item 5: all SQL in ledger.py) ----
+
+def file_row(conn, file_id: int) -> sqlite3.Row:
+    """The files row of one recorded file."""
+    return conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()

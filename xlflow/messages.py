@@ -479,3 +479,6 @@ YEAR_ALREADY_STARTED = ("“{root}”已经是一个工作目录（已有 {setti
                         "如需重新开始，请另选一个新的目录名。")
 YEAR_ROSTER_LINEAGE = "支部名册与{last}年度的不能对应（每个支部的历史按支部编码延续）：\n"
 # (issue 11 msg block end)
+
+# ---- helper "mem" block: settings of watch's coalesced rebuild ----
+SETTINGS_QUIET = "等待时间（quiet_seconds）应为不小于 0 的整数（秒），现为 {value}。"

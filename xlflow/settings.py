@@ -52,6 +52,7 @@ class Settings:
     benchmark_share: float = 0.2
     benchmark_rate: float = 0.6
     poll_seconds: int = 30
+    quiet_seconds: int = 5  # watch: the outputs are rebuilt once the inbox has been quiet this long
 
     @property
     def quota_denominator(self) -> int:
@@ -83,6 +84,7 @@ second_review_deadline = 2019-12-25   # 学院复验工作簿的完成日期
 period_start = 2019-01-01   # 本年度统计起始日期（三会一课、学时等按此期间核验）
 period_end = 2019-12-31     # 本年度统计截止日期
 poll_seconds = 30           # xlflow watch 检查收件箱的间隔（秒）
+quiet_seconds = 5          # xlflow watch 收件箱连续这么多秒没有新文件后，才更新汇总表和文书（一批文件只更新一次）
 
 [org]
 college = "鹤壁职业技术学院"
@@ -148,6 +150,8 @@ def load_settings(root: Path | str) -> Settings:
         problems.append(M.SETTINGS_SPOT_CHECK.format(value=s.spot_check_share))
     if s.poll_seconds < 1:
         problems.append(M.SETTINGS_POLL.format(value=s.poll_seconds))
+    if s.quiet_seconds < 0:
+        problems.append(M.SETTINGS_QUIET.format(value=s.quiet_seconds))
     if problems:
         raise SettingsError(M.SETTINGS_PROBLEMS.format(file=path.name) + "\n".join(problems))
     return s

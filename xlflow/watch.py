@@ -65,15 +65,27 @@ def lock(ws: Workspace) -> FileLock:
 
 
 class Poller:
-    """Remembers the inbox between polls, so a file is taken only once it has settled."""
+    """Remembers the inbox between polls, so a file is taken only once it has settled.
 
-    def __init__(self, ws: Workspace, on_result=None, on_error=None, on_waiting=None):
+    quiet: seconds the inbox must have been quiet (nothing arriving, nothing taken) before the
+    outputs are rebuilt after a pass that changed the ledger, so that a burst of returns costs one
+    rebuild, not one each (watch); None rebuilds right after the pass (`xlflow ingest`). Until
+    then the outputs are stale, which outputs_stale() sees: a watcher stopped meanwhile leaves
+    them to the next run."""
+
+    def __init__(self, ws: Workspace, on_result=None, on_error=None, on_waiting=None, quiet: float | None = None):
         self.ws, self.on_result, self.on_error, self.on_waiting = ws, on_result, on_error, on_waiting
+        self.quiet = quiet
         self.snapshots: dict[str, Snapshot] = {}
         self.last_error: str | None = None
         self.arriving: tuple[list[str], list[str]] = ([], [])  # (still being copied, partial downloads)
         self.polled_at = 0.0
+        self.busy_at = float("-inf")  # when a file was last seen arriving or taken in
+        self.pending = False  # the ledger changed and its outputs wait for the inbox to be quiet
         self.waiting: list[str] = []  # files seen but not settled at the last poll
+
+    def quiet_enough(self) -> bool:
+        return self.quiet is None or time.monotonic() - self.busy_at >= self.quiet
 
     def poll(self) -> PassResult | None:
         guard_ledger(self.ws)  # before anything opens (and so creates) the ledger
@@ -81,17 +93,28 @@ class Poller:
         ready, changing, self.snapshots = settled(self.ws.inbox, self.snapshots)
         self._arriving([p.name for p in changing], inbox_waiting(self.ws.inbox)[1])
         self.waiting = [p.name for p in changing]
+        if ready or changing:
+            self.busy_at = self.polled_at
+        unfinished = bool(ready) or has_unfinished(self.ws)
         stale = outputs_stale(self.ws)  # a run that died before rebuilding them, whatever stopped it
-        if not ready and not has_unfinished(self.ws) and not stale:
+        if not unfinished and not (stale and self.quiet_enough()):
             return None
         now = dt.datetime.now().replace(microsecond=0)
-        result = run_pass(self.ws, ready, now)
-        counts = {k: sum(o.outcome == k for o in result.outcomes) for k in K.OUTCOME_NAMES}
-        log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in K.OUTCOME_NAMES.items()),
-                 f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
+        result = run_pass(self.ws, ready, now) if unfinished else PassResult()
+        if ready:  # quiet is counted from the end of a pass that took files
+            self.busy_at = time.monotonic()
+        if unfinished:
+            counts = {k: sum(o.outcome == k for o in result.outcomes) for k in K.OUTCOME_NAMES}
+            log.info("本次处理完毕：%s%s", "，".join(f"{name} {counts[k]} 份" for k, name in K.OUTCOME_NAMES.items()),
+                     f"；暂未处理 {len(result.waiting)} 份" if result.waiting else "")
         if result.changed or stale:  # outputs are a function of the ledger: rebuild them when it changed
-            result.rebuilt = rebuild_outputs(self.ws, now)
-            log.info("已更新汇总表 %s，文书 %d 份", result.rebuilt.master, len(result.rebuilt.reports.written))
+            if self.quiet_enough():
+                self.pending = False  # (a failed rebuild is retried at the next poll: the outputs stay stale)
+                result.rebuilt = rebuild_outputs(self.ws, now)
+                log.info("已更新汇总表 %s，文书 %d 份", result.rebuilt.master, len(result.rebuilt.reports.written))
+            elif not self.pending:
+                self.pending = True
+                log.info("收件箱安静 %s 秒后更新汇总表和文书", self.quiet)
         if self.on_result:
             self.on_result(result)
         return result
@@ -144,13 +167,14 @@ def ingest_once(ws: Workspace, settle_seconds: float = 1.0) -> PassResult:
 
 
 def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = None, on_error=None,
-          on_waiting=None, stop=None) -> None:
+          on_waiting=None, stop=None, quiet: float | None = None) -> None:
     """Poll every `every` seconds until Ctrl-C (or, for tests, stop_after seconds or until stop() is true).
     While a file is still arriving the inbox is looked at again after SETTLE_SECONDS, so a return is
-    taken a moment after its copy ends rather than a whole interval or two later."""
+    taken a moment after its copy ends rather than a whole interval or two later. The outputs are
+    rebuilt once the inbox has been quiet for `quiet` seconds (default: the quiet_seconds setting)."""
     if every < 1:  # schedule loops forever on an interval of 0 or less
         raise XlflowError(M.WATCH_INTERVAL.format(every=every))
-    poller = Poller(ws, on_result, on_error, on_waiting)
+    poller = Poller(ws, on_result, on_error, on_waiting, ws.settings().quiet_seconds if quiet is None else quiet)
     scheduler = schedule.Scheduler()
     scheduler.every(every).seconds.do(poller.safe_poll)
     started = time.monotonic()
@@ -160,6 +184,8 @@ def watch(ws: Workspace, every: int, on_result=None, stop_after: float | None = 
         while (stop_after is None or time.monotonic() - started < stop_after) and not (stop and stop()):
             scheduler.run_pending()
             if poller.arriving[0] and time.monotonic() - poller.polled_at >= SETTLE_SECONDS:
+                poller.safe_poll()
+            elif poller.pending and poller.quiet_enough():  # the burst is over: one rebuild for it
                 poller.safe_poll()
             time.sleep(min(0.5, every))
     except KeyboardInterrupt:
