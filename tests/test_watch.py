@@ -291,6 +291,8 @@ def test_real_watcher_takes_a_file_holds_the_lock_and_stops_on_ctrl_c(ws):
     try:
         returned = drop(filled(ws, 2), ws)
         wait_for(lambda: ws.roster()[2].code in current_returns(ws), what="the watcher to take the file")
+        # the inbox then quiet for quiet_seconds: the outputs are rebuilt
+        wait_for(lambda: not outputs_stale(ws), timeout=60, what="the outputs rebuilt")
 
         second = subprocess.run([sys.executable, "-m", "xlflow", "ingest", "--root", str(ws.root)],
                                 capture_output=True, text=True, encoding="utf-8", timeout=60)

@@ -450,17 +450,19 @@ def _generals(results: Results) -> list[str]:
 
 
 def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.date | None = None,
-         kinds: Iterable[str] = KINDS) -> list[Doc]:
-    """Every document the results call for, with its (cleaned) context."""
+         kinds: Iterable[str] = KINDS, sink: Callable[[Doc], None] | None = None) -> list[Doc]:
+    """Every document the results call for, with its (cleaned) context. With a sink, each is
+    handed to it as soon as it is made and none is kept (thousands of contexts are never all held)."""
     kinds, today = set(kinds), today or dt.date.today()
     params = results.params
     issued = max((branch_date(r) for r in results.branches), default=today)
     docs: list[Doc] = []
+    put = sink or docs.append
 
     def add(kind: str, name: str, build: Callable[[], dict], folder: str | None = None) -> None:
         if kind in kinds:  # contexts are built only for the kinds asked for
             folder, name = FOLDERS[kind] if folder is None else folder, safe_filename(clean_text(name))
-            docs.append(Doc(kind, f"{folder}/{name}" if folder else name, clean(build())))
+            put(Doc(kind, f"{folder}/{name}" if folder else name, clean(build())))
 
     for br in results.branches:
         stem = f"{br.branch.code}_{br.branch.name}"

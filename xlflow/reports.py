@@ -17,13 +17,16 @@ import hashlib
 import io
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import re
+import zipfile
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import jinja2
 from docxtpl import DocxTemplate
+from lxml import etree
 
 from xlflow.checklist import Checklist
 from xlflow.doccheck import check_changed_templates, environment
@@ -47,46 +50,90 @@ class ReportRun:
     locked: list[Path] = field(default_factory=list)  # open in Word/WPS: not replaced, tried again next run
 
 
-# ---- rendering -----------------------------------------------------------------------------------
+# ---- rendering ----------------------------------------------------------------------------------
 
-_bytes_cache: dict[tuple[str, int, int], bytes] = {}
-
-
-def _template_bytes(path: str) -> bytes:
-    st = os.stat(path)
-    key = (path, st.st_mtime_ns, st.st_size)
-    data = _bytes_cache.get(key)
-    if data is None:
-        _bytes_cache.clear()  # a changed template replaces the old one
-        data = _bytes_cache[key] = Path(path).read_bytes()
-    return data
+_WORD_PART = re.compile(r"(word/(document|header\d*|footer\d*|footnotes)|docProps/core)\.xml")
+_LISTING = re.compile("[\t\a\f\n]")  # what docxtpl's resolve_listing turns into breaks, tabs, paragraphs
+_NEEDS_DOCXTPL = re.compile(r"\{%-?\s*tc\b|docPr")  # cell loops and pictures: docxtpl renumbers and re-grids
 
 
-class _Template(DocxTemplate):
-    """DocxTemplate whose XML clean-up (patch_xml: a few dozen regular expressions over the whole
-    part) is done once per template part and process, not once per document: with _Env's compiled
-    templates (doccheck.py), 64% of the CPU of rendering the Word templates (bench/tricks_bench.py)."""
+class _Compiled:
+    """A template read once per process: its zip entries in order, and for each part with tags
+    (body, headers, footers, properties) a Jinja template compiled once from the XML as docxtpl's
+    own clean-up (patch_xml) leaves it. Each document is then one Jinja render per such part and
+    a zip written directly: no python-docx open and save per document, no docxtpl listing pass,
+    and the same bytes for the same context. docxtpl's renderer remains for a template it alone
+    handles (cell loops, pictures: see _NEEDS_DOCXTPL)."""
 
-    _patched: dict[str, str] = {}
+    _cache: dict[tuple[str, int, int], "_Compiled"] = {}
 
-    def patch_xml(self, src_xml: str) -> str:
-        got = self._patched.get(src_xml)
+    def __init__(self, data: bytes):
+        self.data, self.entries, self.checked = data, [], False
+        helper = DocxTemplate.__new__(DocxTemplate)  # patch_xml and resolve_listing use no state
+        self.resolve_listing = helper.resolve_listing
+        env = environment()
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for info in z.infolist():
+                body = z.read(info)
+                template = None
+                if _WORD_PART.fullmatch(info.filename) and (b"{{" in body or b"{%" in body):
+                    xml = body.decode("utf-8")
+                    if _NEEDS_DOCXTPL.search(xml):
+                        self.entries = None
+                        return
+                    template = env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", helper.patch_xml(xml)))
+                self.entries.append((info, body, template))
+
+    @classmethod
+    def of(cls, path: str) -> "_Compiled":
+        st = os.stat(path)
+        key = (path, st.st_mtime_ns, st.st_size)
+        got = cls._cache.get(key)
         if got is None:
-            if len(self._patched) > 64:
-                self._patched.clear()
-            got = self._patched[src_xml] = super().patch_xml(src_xml)
+            if len(cls._cache) > 16:
+                cls._cache.clear()
+            got = cls._cache[key] = cls(Path(path).read_bytes())
         return got
+
+    def part(self, template: jinja2.Template, context: dict) -> bytes:
+        """What docxtpl's render_xml_part does after Jinja: paragraphs back, escaped braces, line breaks."""
+        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", template.render(context))
+        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        if _LISTING.search(xml, xml.find("?>") + 3):  # a line break, tab… in some text: Word's own marks
+            xml = self.resolve_listing(xml)
+        return xml.encode("utf-8")
+
+    def write(self, context: dict, dest: Path | str) -> bool:
+        """False (and docxtpl renders this template from now on) if what Jinja made is not
+        well-formed XML, which docxtpl's forgiving parser would mend; checked once per process."""
+        parts = [(info, body if template is None else self.part(template, context))
+                 for info, body, template in self.entries]
+        if not self.checked:
+            try:
+                for (_, body), (_, _, template) in zip(parts, self.entries):
+                    if template is not None:
+                        etree.fromstring(body)
+            except etree.XMLSyntaxError:
+                self.entries = None
+                return False
+            self.checked = True
+        with atomic_path(dest) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for info, body in parts:
+                z.writestr(zipfile.ZipInfo(info.filename, info.date_time), body, compress_type=zipfile.ZIP_DEFLATED)
+        return True
 
 
 def render(template: Path | str, context: dict, dest: Path | str) -> Path:
-    """Render one document with docxtpl (autoescape) and write it atomically."""
-    tpl = _Template(io.BytesIO(_template_bytes(str(template))))
+    """Render one document (autoescape: branch text is data) and write it atomically."""
+    compiled = _Compiled.of(str(template))
     try:
-        tpl.render(context, environment(), autoescape=True)
+        if compiled.entries is None or not compiled.write(context, dest):
+            tpl = DocxTemplate(io.BytesIO(compiled.data))
+            tpl.render(context, environment(), autoescape=True)
+            with atomic_path(dest) as tmp:
+                tpl.save(tmp)
     except jinja2.TemplateError as exc:
         raise TemplateError(M.TEMPLATE_RENDER.format(template=Path(template).name, dest=Path(dest).name, detail=exc)) from None
-    with atomic_path(dest) as tmp:
-        tpl.save(tmp)
     return Path(dest)
 
 
@@ -143,28 +190,36 @@ def write_reports(results: Results, checklist: Checklist, settings: Settings, te
     paths, shas, shapes = check_changed_templates(Path(templates_dir), checklist, settings, kinds,
                                                   None if force else stored.get("checked"), stored.get("shapes", ""))
     checked = {**{k: v for k, v in stored.get("checked", {}).items() if stored.get("shapes") == shapes}, **shas}
-    docs = plan(results, checklist, settings, today, kinds)
-    digests = {d.path: _digest(shas[d.kind], d.context) for d in docs}
+    digests: dict[str, str] = {}
     run = ReportRun()
-    todo = []
-    for d in docs:
+    renderer = _Renderer(paths, outdir, workers, progress, run)
+
+    def take(d: Doc) -> None:  # each document as planned: skipped, or rendered (its context then let go)
+        digests[d.path] = digest = _digest(shas[d.kind], d.context)
         dest = outdir / d.path
-        if not force and old.get(d.path) == digests[d.path] and dest.is_file():
+        if not force and old.get(d.path) == digest and dest.is_file():
             run.skipped.append(dest)
         else:
-            todo.append(d)
+            renderer.add(d, digest)
+
     # Keep the entries of documents outside this run's kinds; drop those not planned any more.
     kind_of_folder = {folder: kind for kind, folder in FOLDERS.items()} | {DRAFTS: DECISION}
 
     def scoped(rel: str) -> bool:
         return kind_of_folder.get(rel.rpartition("/")[0]) in kinds
 
-    manifest = {rel: h for rel, h in old.items() if not scoped(rel) or rel in digests}
-    manifest.update((d.relative_to(outdir).as_posix(), digests[d.relative_to(outdir).as_posix()]) for d in run.skipped)
+    planned = False
     try:
-        _render(todo, paths, outdir, workers, progress, manifest, digests, run)
+        try:
+            plan(results, checklist, settings, today, kinds, sink=take)
+            planned = True  # only then is a document not planned one that no longer applies
+        finally:
+            renderer.close()
     finally:
-        for rel in [r for r in old if scoped(r) and r not in digests]:
+        manifest = {rel: h for rel, h in old.items() if not scoped(rel) or rel in digests or not planned}
+        manifest.update((d.relative_to(outdir).as_posix(), digests[d.relative_to(outdir).as_posix()]) for d in run.skipped)
+        manifest.update(renderer.manifest)  # written in this run
+        for rel in [r for r in old if planned and scoped(r) and r not in digests]:
             stale = outdir / rel
             try:
                 if stale.is_file():
@@ -177,30 +232,72 @@ def write_reports(results: Results, checklist: Checklist, settings: Settings, te
     return run
 
 
-def _render(todo: list[Doc], paths: dict[str, Path], outdir: Path, workers: int | None, progress: Progress | None,
-            manifest: dict[str, str], digests: dict[str, str], run: ReportRun) -> None:
-    total = len(todo)
-    jobs = [(str(paths[d.kind]), d.context, str(outdir / d.path)) for d in todo]
-    workers = workers or os.cpu_count() or 1
+class _Renderer:
+    """Renders documents as they are planned: in this process, or once a batch has gathered, on
+    every core, with at most two batches per worker in flight, so that the contexts waiting to be
+    rendered stay a few dozen however many documents a run makes. manifest: path -> digest of
+    each document written."""
 
-    def finished(batch: list[tuple[str, dict, str]], locked: list[str]) -> None:
+    BATCH = 16
+
+    def __init__(self, paths: dict[str, Path], outdir: Path, workers: int | None, progress: Progress | None,
+                 run: ReportRun):
+        self.paths, self.outdir, self.progress, self.run = paths, outdir, progress, run
+        self.workers = workers or os.cpu_count() or 1
+        self.pending: list[tuple[str, dict, str]] = []
+        self.digest: dict[str, str] = {}  # dest -> digest, until written
+        self.manifest: dict[str, str] = {}
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: dict = {}
+        self.total = 0
+
+    def add(self, d: Doc, digest: str) -> None:
+        dest = str(self.outdir / d.path)
+        self.pending.append((str(self.paths[d.kind]), d.context, dest))
+        self.digest[dest] = digest
+        self.total += 1
+        if self.workers == 1:
+            self._local()
+        elif len(self.pending) >= self.BATCH:
+            self._submit()
+
+    def _local(self) -> None:
+        batch, self.pending = self.pending, []
+        for job in batch:
+            self._finished([job], _render_batch([job]))
+
+    def _submit(self) -> None:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers)
+        while len(self.futures) >= self.workers * 2:
+            self._collect(wait(self.futures, return_when=FIRST_COMPLETED).done)
+        batch, self.pending = self.pending, []
+        self.futures[self.pool.submit(_render_batch, batch)] = batch
+
+    def _collect(self, done) -> None:
+        for fut in done:
+            self._finished(self.futures.pop(fut), fut.result())
+
+    def close(self) -> None:
+        """Render what is left and wait for every batch (raising the first failure)."""
+        if self.pool is None:
+            self._local()  # a run of fewer documents than a batch: no processes started
+            return
+        try:
+            if self.pending:
+                self._submit()
+            while self.futures:
+                self._collect(wait(self.futures, return_when=FIRST_COMPLETED).done)
+        finally:
+            self.pool.shutdown(cancel_futures=True)
+
+    def _finished(self, batch: list[tuple[str, dict, str]], locked: list[str]) -> None:
         for _, _, dest in batch:
+            digest = self.digest.pop(dest)
             if dest in locked:
-                run.locked.append(Path(dest))
+                self.run.locked.append(Path(dest))
                 continue
-            rel = Path(dest).relative_to(outdir).as_posix()
-            manifest[rel] = digests[rel]
-            run.written.append(Path(dest))
-        if progress:
-            progress(len(batch), total)
-
-    if workers > 1 and total >= 16:
-        size = max(1, min(16, total // (workers * 4)))
-        batches = [jobs[i:i + size] for i in range(0, total, size)]
-        with ProcessPoolExecutor(min(workers, len(batches))) as pool:
-            futures = {pool.submit(_render_batch, b): b for b in batches}
-            for fut in as_completed(futures):
-                finished(futures[fut], fut.result())
-    else:
-        for job in jobs:
-            finished([job], _render_batch([job]))
+            self.manifest[Path(dest).relative_to(self.outdir).as_posix()] = digest
+            self.run.written.append(Path(dest))
+        if self.progress:
+            self.progress(len(batch), self.total)
