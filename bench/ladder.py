@@ -30,19 +30,18 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
 
-from ingest_bench import write_roster  # noqa: E402
+from helpers import write_roster  # noqa: E402
+from proc import XLFLOW, Measured, measure, spread  # noqa: E402
 from templates_bench import roster  # noqa: E402
 from xlflow.roster import load_roster  # noqa: E402
 from xlflow.sample import fill_workbook  # noqa: E402
@@ -50,59 +49,6 @@ from xlflow.workbook import handout_path, template_version, write_handout  # noq
 from xlflow.workspace import Workspace, init_workspace  # noqa: E402
 
 PASS_MB, REPORTS_MB = 600, 400  # the pass at 15,000; reports --force at 5,000
-XLFLOW = [sys.executable, "-m", "xlflow"]
-
-
-# ------------------------------------------------------------------ measuring a process
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc; 0 elsewhere)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as f:
-                total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
-            with open(f"/proc/{p}/task/{p}/children", encoding="ascii") as f:
-                todo += [int(c) for c in f.read().split()]
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-class Measured:
-    def __init__(self, started: float, wall: float, peak_mb: float, tree_mb: float, samples: list[tuple[float, int]],
-                 out: str):
-        self.started, self.wall, self.peak_mb, self.tree_mb = started, wall, peak_mb, tree_mb
-        self.samples, self.out = samples, out
-
-    def tree_before(self, at: float) -> float:
-        """Peak of the process tree before the wall-clock time `at` (MB)."""
-        return max((rss for t, rss in self.samples if t <= at), default=0) / 2**20
-
-
-def measure(cmd: list[str], cwd: Path | None = None) -> Measured:
-    """Run a command; its wall time, the peak RSS of its largest process (rusage) and of its tree."""
-    samples: list[tuple[float, int]] = []
-    started, start = time.time(), time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    done = threading.Event()
-
-    def sample():
-        while not done.wait(0.1):
-            samples.append((time.time(), _tree_rss(proc.pid)))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out = proc.stdout.read().decode("utf-8", "replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{out[-3000:]}")
-    peak = usage.ru_maxrss / 1024  # KB on Linux
-    return Measured(started, wall, peak, max((s for _, s in samples), default=0) / 2**20, samples, out)
 
 
 # ------------------------------------------------------------------ preparation (not timed)
@@ -187,7 +133,7 @@ def _pass_end(root: Path) -> float | None:
 FLOOR_READ = """
 import sys, python_calamine
 from pathlib import Path
-for p in sorted(Path(sys.argv[1]).iterdir()):
+for p in sorted(q for q in Path(sys.argv[1]).iterdir() if q.suffix == ".xlsx"):
     wb = python_calamine.CalamineWorkbook.from_path(str(p))
     for name in wb.sheet_names:
         wb.get_sheet_by_name(name).to_python()
@@ -232,17 +178,12 @@ def rung(n: int, runs: int, scratch: Path) -> dict:
     return got
 
 
-def _spread(values: list[float], fmt: str = "{:.1f}") -> str:
-    med = statistics.median(values)
-    return fmt.format(med) + (f" ({fmt.format(min(values))}–{fmt.format(max(values))})" if len(values) > 1 else "")
-
-
 def report(n: int, got: dict, cores: int) -> list[str]:
     lines, problems = [f"{n:,} branches, {len(got['ingest'])} run(s), {cores} cores; median (min–max)"], []
 
     def row(name: str, ms: list[Measured], extra: str = "") -> None:
-        lines.append(f"  {name:<24} {_spread([m.wall for m in ms]):>20} s   largest process "
-                     f"{_spread([m.peak_mb for m in ms], '{:.0f}'):>14} MB   tree {_spread([m.tree_mb for m in ms], '{:.0f}'):>14} MB{extra}")
+        lines.append(f"  {name:<24} {spread([m.wall for m in ms]):>20} s   largest process "
+                     f"{spread([m.peak_mb for m in ms], '{:.0f}'):>14} MB   tree {spread([m.tree_mb for m in ms], '{:.0f}'):>14} MB{extra}")
 
     read, zipf = got["read floor"], got["zip floor"]
     row("floor: calamine read", read)
@@ -251,8 +192,8 @@ def report(n: int, got: dict, cores: int) -> list[str]:
     pass_mb = [mb for _, mb in got["pass"]]
     if pass_walls:
         ratio = statistics.median(pass_walls) / statistics.median([m.wall for m in read])
-        lines.append(f"  {'  of which the pass':<24} {_spread(pass_walls):>20} s   tree until its end "
-                     f"{_spread(pass_mb, '{:.0f}'):>10} MB   {ratio:.2f}× the read floor")
+        lines.append(f"  {'  of which the pass':<24} {spread(pass_walls):>20} s   tree until its end "
+                     f"{spread(pass_mb, '{:.0f}'):>10} MB   {ratio:.2f}× the read floor")
     row("xlflow master", got["master"])
     row("floor: re-zip documents", zipf)
     rep = statistics.median([m.wall for m in got["reports"]])
