@@ -89,7 +89,9 @@ def run_one(base: Path, path: Path | None, scratch: Path) -> dict:
     except SystemExit as exc:  # a file must never make the command fail
         return {"failed": (str(exc).strip().splitlines() or ["failed"])[-1]}
     got = {"s": m.wall, "mb": max(m.peak_mb, m.tree_mb), "outcome": "-", "code": "-"}
-    if path is not None:
+    if path is not None and not ws.ledger.exists():
+        got["outcome"] = "waiting"  # an incomplete zip: taken once unchanged for ingest.GRACE_SECONDS
+    elif path is not None:
         with closing(sqlite3.connect(ws.ledger)) as conn:
             got["outcome"] = (conn.execute("SELECT outcome FROM files").fetchone() or ["-"])[0]
             got["code"] = "/".join(r[0] for r in conn.execute("SELECT code FROM findings")) or "-"
