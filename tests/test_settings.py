@@ -39,7 +39,7 @@ def test_defaults_without_a_settings_file(tmp_path):
     assert (s.year, s.phase, s.deadline) == (2019, "达标", dt.date(2019, 11, 30))
     assert (s.period_start, s.period_end) == (dt.date(2019, 1, 1), dt.date(2019, 12, 31))
     assert s.college == "鹤壁职业技术学院"
-    assert s.poll_seconds == 30
+    assert s.poll_seconds == 30 and s.quiet_seconds == 5
 
 
 def test_default_toml_written_by_init_loads_to_exactly_the_defaults(tmp_path):
@@ -123,6 +123,7 @@ def test_unknown_key(tmp_path):
     ('college = "鹤壁职业技术学院"', "college = 2019",
      "设置项“college”的值“2019”类型不对，应为文字（用英文引号括起来）。"),
     ("poll_seconds = 30", "poll_seconds = 0", "检查间隔（poll_seconds）应为不小于 1 的整数（秒），现为 0。"),
+    ("quiet_seconds = 5", "quiet_seconds = -1", "等待时间（quiet_seconds）应为不小于 0 的整数（秒），现为 -1。"),
 ])
 def test_wrong_type(tmp_path, old, new, message):
     assert problem(tmp_path, edited(old, new)) == HEADER + message

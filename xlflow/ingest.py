@@ -255,11 +255,11 @@ _SET_ASIDE_EVERY = 20  # files read
 
 
 def _set_aside(frozen: bool) -> None:
-    """Put what is alive now out of the cyclic garbage collector's sight until the pass ends
-    (run_pass unfreezes it). A pass holds the data of every file of a chunk until all are
-    recorded; else each full collection walks all of it again: 7% of the CPU of a pass of 180
-    returns, 10 of them rejected with feedback (bench/tricks_bench.py; openpyxl's churn in writing
-    feedback sets off many collections). Young garbage is collected
+    """Put what is alive now out of the cyclic garbage collector's sight until the chunk ends
+    (_run unfreezes it and collects, run_pass at the end). A pass holds the data of every file
+    of a chunk until all are recorded; else each full collection walks all of it again: 7% of the
+    CPU of a pass of 180 returns, 10 of them rejected with feedback (bench/tricks_bench.py;
+    openpyxl's churn in writing feedback sets off many collections). Young garbage is collected
     first, so what is set aside is what is reachable; reference counting still frees it."""
     if not frozen:
         gc.collect(1)
@@ -295,6 +295,9 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     for start in range(0, len(ready), CHUNK):
         reviews += _chunk(conn, ctx, ready[start:start + CHUNK], checklist, validator, frozen, result, later, seen)
         _file_away(conn, ctx, replaced)  # a chunk's files are recorded: they move, and their data is let go
+        if not frozen:  # what was set aside is garbage now: a chunk's cycles must not pile up till the end
+            gc.unfreeze()
+            gc.collect()
     # After the branch returns of this pass, in the chain's order (初验, 复验, then the committee's
     # decision, which is checked against the 复验 as the ledger has it by then).
     order = list(K.REVIEW_ROUNDS)

@@ -77,11 +77,11 @@ class _Compiled:
                 body = z.read(info)
                 template = None
                 if _WORD_PART.fullmatch(info.filename) and (b"{{" in body or b"{%" in body):
-                    xml = body.decode("utf-8")
+                    xml = helper.patch_xml(body.decode("utf-8"))
                     if _NEEDS_DOCXTPL.search(xml):
                         self.entries = None
                         return
-                    template = env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", helper.patch_xml(xml)))
+                    template = env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
                 self.entries.append((info, body, template))
 
     @classmethod
