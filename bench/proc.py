@@ -62,6 +62,8 @@ TIME = Path("/usr/bin/time")
 
 def measure(cmd: list[str], cwd: Path | None = None) -> Measured:
     """Run a command; its wall time, the peak RSS of its largest process and of its process tree.
+    It runs in the temp folder unless told otherwise: `python -m xlflow` imports from the current
+    folder first, and a checkout there would shadow the xlflow being measured (PYTHONPATH's).
     The largest process is /usr/bin/time's %M where there is one (the child's own rusage would
     count the pages this benchmark's process shared with it before exec)."""
     samples: list[tuple[float, int]] = []
@@ -69,7 +71,7 @@ def measure(cmd: list[str], cwd: Path | None = None) -> Measured:
         timing = Path(t.name)
     wrapped = [str(TIME), "-f", "%M", "-o", str(timing), *cmd] if TIME.exists() else cmd
     started, start = time.time(), time.perf_counter()
-    proc = subprocess.Popen(wrapped, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(wrapped, cwd=cwd or tempfile.gettempdir(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     done = threading.Event()
 
     def sample():
