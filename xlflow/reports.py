@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import re
 import zipfile
@@ -268,7 +269,10 @@ class _Renderer:
 
     def _submit(self) -> None:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers)
+            # spawned, not forked: a worker holds its imports and a batch, never a copy of this
+            # process's results (a forked one's garbage collector touches every inherited object,
+            # copying them: at 5,000 branches ≈ 160 MB a worker); as on Windows
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         while len(self.futures) >= self.workers * 2:
             self._collect(wait(self.futures, return_when=FIRST_COMPLETED).done)
         batch, self.pending = self.pending, []
