@@ -7,7 +7,7 @@ same run (alternating, median of several runs), and reported as the share of the
 - xlsxwriter's private cell writers (sheetstyle.put): the master workbook of that campaign, against
   the same build with put() calling the public ws.write_string/write_number/write_formula;
 - the class-level template caches of the Word documents (doccheck._Env._compiled,
-  reports._Template._patched): rendering every Word template with its specimen context, against
+  reports._Compiled._cache): rendering every Word template with its specimen context, against
   the same renders with both caches emptied before each one.
 
 Times are the process's CPU time (time.process_time: every part runs in this one process), which a
@@ -115,7 +115,7 @@ def render_all(ws: Workspace, out: Path, clear: bool) -> float:
     for n, (template, ctx) in enumerate(jobs * 5):
         if clear:
             doccheck._Env._compiled.clear()
-            reports._Template._patched.clear()
+            reports._Compiled._cache.clear()
         reports.render(template, ctx, out / f"{n}.docx")
     return time.process_time() - t0
 

@@ -41,8 +41,9 @@ from xlflow.settings import Settings
 class _Env(jinja2.Environment):
     """docxtpl compiles the template's XML on every render; a run renders the same few templates
     hundreds of times, so compiled templates are kept (per process) by their source. With
-    _Template's patched XML (reports.py) this saves 64% of the CPU of rendering the Word templates
-    (bench/tricks_bench.py)."""
+    docxtpl's patched XML kept too, this saved 64% of the CPU of rendering the Word templates
+    (bench/tricks_bench.py); reports._Compiled now keeps both per template, and this cache serves
+    the checks and reports.py's docxtpl fallback."""
 
     _compiled: dict[str, jinja2.Template] = {}
 
