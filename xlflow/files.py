@@ -186,3 +186,32 @@ def _without_row(r: dict) -> dict:
     r = dict(r)  # a C-level copy, then one key out: faster than a filtering comprehension
     r.pop("_row", None)
     return r
+
+
+# ---- worker processes that never outlive the command ----
+def _exit_with_parent() -> None:
+    """A pool worker's initializer: a thread that ends the worker when the command that started it
+    is gone. A command killed with kill -9 (or ended from the Task Manager) cannot tell its workers
+    to stop, and they would otherwise wait for work for ever."""
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="xlflow-parent-watch", daemon=True).start()
+
+
+def worker_pool(workers: int, spawn: bool = False):
+    """A process pool whose workers exit when the command that started them dies."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn") if spawn else None
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with_parent)

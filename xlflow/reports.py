@@ -21,7 +21,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import re
 import zipfile
@@ -39,7 +38,7 @@ from xlflow.doccheck import check_changed_templates, environment
 from xlflow.documents import BENCHMARK_PHASE, DECISION, DRAFTS, FOLDERS, FORMAT, KINDS, SUMMARY, Doc, plan
 from xlflow import messages as M
 from xlflow.errors import TemplateError
-from xlflow.files import atomic_path, atomic_write_bytes
+from xlflow.files import atomic_path, atomic_write_bytes, worker_pool
 from xlflow.results import Results
 from xlflow.settings import Settings
 
@@ -284,7 +283,7 @@ class _Renderer:
             # spawned, not forked: a worker holds its imports and a batch, never a copy of this
             # process's results (a forked one's garbage collector touches every inherited object,
             # copying them: at 5,000 branches ≈ 160 MB a worker); as on Windows
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = worker_pool(self.workers, spawn=True)
         while len(self.futures) >= self.workers * 2:
             self._collect(wait(self.futures, return_when=FIRST_COMPLETED).done)
         batch, self.pending = self.pending, []

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import xlsxwriter
@@ -22,7 +21,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlflow import constants as K
 from xlflow.checklist import Checklist
-from xlflow.files import atomic_path, safe_filename
+from xlflow.files import atomic_path, safe_filename, worker_pool
 from xlflow.messages import cn_date, date_example
 from xlflow.roster import Branch
 from xlflow.settings import Settings
@@ -419,7 +418,7 @@ def write_handout(branches: list[Branch], checklist: Checklist, settings: Settin
     jobs = [(handout_path(outdir, b), b, checklist, settings, carried.get(b.code)) for b in branches]
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(jobs) > 4:
-        with ProcessPoolExecutor(workers) as pool:
+        with worker_pool(workers) as pool:
             paths = []
             for path in pool.map(_build_job, jobs, chunksize=8):
                 paths.append(path)
