@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from pathlib import Path
 from contextlib import contextmanager
 
 import schedule
@@ -152,11 +153,24 @@ class Poller:
             self.on_error(message)
 
 
+def _touched(path: Path) -> float:
+    """When a file was last written or (re)created: ctime too, since a copy may carry its source's
+    mtime (ctime is the copy's creation on Windows, its last change on POSIX)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return time.time()
+    return max(st.st_mtime, st.st_ctime)
+
+
 def ingest_once(ws: Workspace, settle_seconds: float = 1.0) -> PassResult:
-    """`xlflow ingest`: two looks at the inbox, settle_seconds apart, then one pass."""
+    """`xlflow ingest`: two looks at the inbox, settle_seconds apart, then one pass. The wait is
+    only as long as the newest file needs: a file untouched for settle_seconds already has two
+    looks' worth of stillness (a clerk's one corrected return is not kept waiting a second)."""
     poller = Poller(ws)
     _, _, poller.snapshots = settled(ws.inbox, {})
-    time.sleep(settle_seconds)
+    newest = max((_touched(ws.inbox / name) for name in poller.snapshots), default=0.0)
+    time.sleep(max(0.0, min(settle_seconds, newest + settle_seconds - time.time())))
     try:
         result = poller.poll() or PassResult()
     except XlflowError as exc:
