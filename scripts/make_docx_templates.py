@@ -704,6 +704,19 @@ def reminder():
             "{%tr endfor %}",
         ], size=SZ_5)
         b.tag("{%p endif %}")
+    b.tag("{%p if plans %}")  # 整顿转化 (issue 9): the 总支's own plan, past its 完成期限
+    b.p("下列{{ plans|length }}个党支部上年度未经学院党委认定达标，列入本年度整顿转化，整顿完成期限已过，"
+        "目前仍未认定达标，请督促责任人落实整顿措施：", keep_next=True)
+    b.table([("序号", 700, "center"), ("党支部", 2744, "left"), ("上年度情况", 2100, "left"),
+             ("责任人", 1000, "center"), ("完成期限", 1200, "center"), ("目前进度", 1100, "center")], [
+        "{%tr for m in plans %}",
+        ["{{ m.seq }}", "{{ m.name }}", "{{ m.what }}", "{{ m.owner }}", "{{ m.deadline }}", "{{ m.now }}"],
+        "{%tr endfor %}",
+    ], size=SZ_5)
+    b.tag("{%p endif %}")
+    b.tag("{%p if progress %}")
+    b.p("{{ progress }}确保学院党支部全部达标，是三年行动计划的目标，请抓紧推进。")
+    b.tag("{%p endif %}")
     b.tag("{%p if overdue %}")
     b.p("报送截止日期已过，请在收到本通知后3个工作日内办结上述事项。")
     b.tag("{%p else %}")
