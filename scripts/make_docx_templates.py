@@ -707,8 +707,8 @@ def reminder():
     b.tag("{%p if plans %}")  # 整顿转化 (issue 9): the 总支's own plan, past its 完成期限
     b.p("下列{{ plans|length }}个党支部上年度未经学院党委认定达标，列入本年度整顿转化，整顿完成期限已过，"
         "目前仍未认定达标，请督促责任人落实整顿措施：", keep_next=True)
-    b.table([("序号", 700, "center"), ("党支部", 2744, "left"), ("上年度情况", 2100, "left"),
-             ("责任人", 1000, "center"), ("完成期限", 1200, "center"), ("目前进度", 1100, "center")], [
+    b.table([("序号", 600, "center"), ("党支部", 2500, "left"), ("上年度情况", 2300, "left"),
+             ("责任人", 900, "center"), ("完成期限", 1400, "center"), ("目前进度", 1144, "center")], [
         "{%tr for m in plans %}",
         ["{{ m.seq }}", "{{ m.name }}", "{{ m.what }}", "{{ m.owner }}", "{{ m.deadline }}", "{{ m.now }}"],
         "{%tr endfor %}",

@@ -201,3 +201,75 @@ def test_the_master_shows_the_road_travelled_and_libreoffice_agrees(campaign, li
             assert (got in (None, "") if want is None else abs(got - want) < 1e-9), (code, got, want)
             assert (sheet.cell(r, head["2021年得分"]).value or None) == now
     assert rows == 60
+
+
+def test_the_2020_rectify_list_has_plans_and_a_2019_failure_is_recognized(campaign):
+    from xlflow.rectify import DONE, items_of
+
+    ws = campaign["years"][2020]
+    res = _results(ws, 2020)
+    todo = items_of(res, ws.roster(), 2020)
+    r2019 = _results(campaign["years"][2019], 2019)
+    assert [it.branch.code for it in todo] == [c for c, st in r2019.standings.items() if not st.recognized]
+    assert all(it.plan and it.owner and it.deadline for it in todo)  # every 总支 returned its plans
+    turned = [it for it in todo if it.last_stage == K.STAGE_FIRST_FAILED and it.done]
+    assert turned
+    text = "\n".join(campaign["lines"])
+    assert f"   例：{turned[0].branch.name}，2019年初验不同意达标" in text and "2020年：认定达标" in text
+    assert "其中一份漏填责任人被退回：整顿清单!G3：" in text
+    sheet = openpyxl.load_workbook(ws.root / "outbox" / "master.xlsx", data_only=True)[K.RECTIFY_SHEET]
+    head = {c.value: c.column for c in sheet[K.HEADER_ROW] if c.value}
+    rows = {sheet.cell(r, head["支部编码"]).value: r for r in range(K.HEADER_ROW + 1, sheet.max_row + 1)}
+    assert list(rows) == [it.branch.code for it in todo]
+    row = rows[turned[0].branch.code]
+    assert sheet.cell(row, head["整顿措施"]).value == turned[0].plan
+    assert (sheet.cell(row, head["本年度验收状态"]).value, sheet.cell(row, head["整顿进展"]).value) == (
+        K.STAGE_RECOGNIZED, DONE)
+
+
+def test_the_2021_master_charts_the_generals_road_and_libreoffice_agrees(campaign, libreoffice, tmp_path):
+    import zipfile
+
+    from xlflow.master_years import MASTER_CHANGES, MASTER_GENERAL_YEARS
+
+    ws = campaign["years"][2021]
+    res = _results(ws, 2021)
+    master = ws.root / "outbox" / "master.xlsx"
+    with zipfile.ZipFile(master) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        titles = "".join(z.read(n).decode("utf-8") for n in charts)
+    assert "各党总支认定达标率（历年）" in titles and "各党总支平均分（历年）" in titles
+    recalculated = libreoffice.recalc(master, tmp_path / "recalc.xlsx")
+    cached = openpyxl.load_workbook(master, data_only=True)
+    again = openpyxl.load_workbook(recalculated, data_only=True)
+    sheet, other = cached[MASTER_GENERAL_YEARS], again[MASTER_GENERAL_YEARS]
+    recognized = sum(st.recognized for st in res.standings.values())
+    assert (sheet["B2"].value, other["B2"].value) == (recognized, recognized)  # 全部达标进度
+    generals = list(dict.fromkeys(b.general for b in ws.roster()))
+    formulas = 0
+    for r in range(1, sheet.max_row + 1):
+        for c in range(1, 6):
+            want = sheet.cell(r, c).value
+            if isinstance(want, (int, float)):
+                got = other.cell(r, c).value
+                assert abs(got - want) < 1e-6, (r, c, got, want)
+                formulas += c == 5
+    assert formulas >= 4 * (len(generals) + 1)  # this year's column of the four tables
+    rows = {sheet.cell(r, 1).value: r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value in generals}
+    g = generals[0]
+    # the first table (认定达标) holds the 总支's count of this year in column E
+    first = min(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == g)
+    assert sheet.cell(first, 5).value == sum(1 for b in ws.roster() if b.general == g and res.standings[b.code].recognized)
+    assert rows
+    changes = cached[MASTER_CHANGES]
+    head = {c.value: c.column for c in changes[K.HEADER_ROW] if c.value}
+    road = {r.code: r for r in roads(res, 2021, res.marks, dt.date(2021, 12, 31))}
+    shown = 0
+    for r in range(K.HEADER_ROW + 1, changes.max_row + 1):
+        code = changes.cell(r, head["支部编码"]).value
+        improved = changes.cell(r, head["改进指标（本年达标、上年未达标）"]).value or ""
+        assert [x.split(" ")[0] for x in improved.split("、") if x] == road[code].improved
+        shown += bool(improved)
+    assert shown
+    params = " ".join(str(c.value) for row in cached[K.MASTER_PARAMS].iter_rows() for c in row if c.value is not None)
+    assert "标杆院系：往年每年认定达标率不低于" in params and "benchmark_rate" in params

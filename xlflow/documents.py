@@ -383,7 +383,7 @@ def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], set
             "signer": signature(settings.department),
             "missing": _chain_rows(due["missing"]), "rejected": _chain_rows(due["rejected"]),
             "reviews": _chain_rows(due["reviews"]), "rectify": _chain_rows(due["rectify"]),
-            "plans": [{"seq": n, "code": b.code, "name": b.name, "what": it.what_failed, "owner": it.owner,
+            "plans": [{"seq": n, "code": b.code, "name": b.name, "what": it.brief, "owner": it.owner,
                        "deadline": f"{it.deadline:%Y-%m-%d}", "now": it.now.stage if it.now else ""}
                       for n, (b, it) in enumerate(due.get("plans", ()), 1)],
             "progress": progress,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from xlflow import constants as K
 from xlflow.rectify import DONE, NO_PLAN, OVERDUE, UNDER_WAY, items_of
-from xlflow.sheetstyle import FIRST, ClassicSheet, Col, Columns, F, Grid, Table, page_setup
+from xlflow.sheetstyle import FIRST, ClassicSheet, Col, Columns, F, Grid, Table, page_setup, wrapped_lines
 from xlflow.trajectory import general_years, roads
 
 if TYPE_CHECKING:  # master imports this module
@@ -44,6 +44,15 @@ def _table(b: Book, name: str, title: str, cols: Columns) -> Table:
     return Table(b.wb, b.fmt, name, title, cols, top=True, seen=b.branch_widths)
 
 
+def _row(t: Table, values: dict) -> None:
+    """A row as tall as its wrapped columns need (set before its cells: constant_memory)."""
+    lines = max((wrapped_lines(str(values.get(c.key) or ""), c.width) for c in t.cols.cols
+                 if c.kind == "wrap" and c.width), default=1)
+    if lines > 1:
+        t.ws.set_row(t.r, 15 * min(lines, 8) + 2)
+    t.row(values)
+
+
 def rectify_sheet(b: Book) -> None:
     """整顿清单 (a later year): every branch not 认定 last year, what failed, the 总支's plan, and where
     it stands now (looked up in 得分表: a branch that has not returned keeps its stage)."""
@@ -63,7 +72,7 @@ def rectify_sheet(b: Book) -> None:
     for it in items:
         r = t.r + 1
         stage = it.now.stage if it.now else ""
-        t.row({"branch_code": it.branch.code, "branch_name": it.branch.name, "general": it.branch.general,
+        _row(t, {"branch_code": it.branch.code, "branch_name": it.branch.name, "general": it.branch.general,
                "last_stage": f"{it.year}年：{it.last_stage}", "failed": it.failed_text(shorts), "open": it.open,
                "plan": it.plan, "owner": it.owner, "deadline": it.deadline,
                "now": F(now.format(r=r).replace("STAGE", stage), stage), "state": F(state.format(r=r), it.state)})
@@ -191,7 +200,7 @@ def changes_sheet(b: Book) -> None:
     for r in road:
         path = " → ".join(f"{y}：{m.stage}" for y, m in sorted(r.years.items()))
         models = "、".join(f"{y}年" for y, m in sorted(r.years.items()) if m.model)
-        t.row({"branch_code": r.code, "branch_name": r.name, "general": r.general, "road": path, "models": models,
+        _row(t, {"branch_code": r.code, "branch_name": r.name, "general": r.general, "road": path, "models": models,
                "improved": names(r.improved), "declined": names(r.declined), "repeated": names(r.repeated),
                "opened": r.opened, "closed": r.closed, "overdue": r.overdue})
     t.close()

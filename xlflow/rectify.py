@@ -62,6 +62,12 @@ class RectifyItem:
         return "；".join(parts)
 
 
+    @property
+    def brief(self) -> str:
+        """Short, for a table cell of the 催报通知: 2019年初验不同意达标，未达标指标12项."""
+        return f"{self.year}年{self.last_stage}" + (f"，未达标指标{len(self.failed)}项" if self.failed else "")
+
+
 def open_recheck(st: Standing) -> str:
     """The 整改后再验 a year ended with, still open (empty when there was none)."""
     rnd = OPEN_RECHECK.get(st.stage)
