@@ -135,7 +135,7 @@ def general_years_sheet(b: Book) -> None:
                 avg_f = (f'=IFERROR(AVERAGE({_scores(b, "total")}),"")' if college else
                          f'=IFERROR(AVERAGEIF({scores_general},A{{r}},{_scores(b, "total")}),"")')
                 exact = [r.score.total for r in res.branches if college or r.branch.general == gname]
-                avg = round(sum(exact) / len(exact), 2) if exact else ""
+                avg = sum(exact) / len(exact) if exact else ""  # what the formula gives, unrounded
                 # 样板 held or named: a formula over 得分表 when every one of them has a return there
                 model_f = f'=COUNTIFS({where}{_scores(b, "decided")},"?*")'.format(r=model_top + i + 1)
                 scored = sum(1 for r in res.branches if (college or r.branch.general == gname)
