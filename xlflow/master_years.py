@@ -1,6 +1,7 @@
 """stage: the master's sheets of the three-year campaign (issue 9): 整顿清单, 总支历年, 历年变化.
 
-Sheet functions taking the master's `Book` (master.py calls them in its tab order). What depends on
+Sheet functions taking the master's `Book` as `b` (master.py calls them in its tab order; this module
+comes before it, so it names no type of master's). What depends on
 this year's sheets is a formula over 得分表 carrying the value xlflow computed (this year's 认定, 样板
 and average per 总支, each branch's stage on the 整顿 list), so trying a rating in Excel moves them;
 the earlier years are frozen marks (history/<year>/marks.json), plain values.
@@ -9,15 +10,10 @@ the earlier years are frozen marks (history/<year>/marks.json), plain values.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
-
 from xlflow import constants as K
 from xlflow.rectify import DONE, NO_PLAN, OVERDUE, UNDER_WAY, items_of
 from xlflow.sheetstyle import FIRST, ClassicSheet, Col, Columns, F, Grid, Table, page_setup, wrapped_lines
 from xlflow.trajectory import general_years, roads
-
-if TYPE_CHECKING:  # master imports this module
-    from xlflow.master import Book
 
 MASTER_GENERAL_YEARS, MASTER_CHANGES = "总支历年", "历年变化"
 BRANCH = (Col("branch_code", "支部编码"), Col("branch_name", "支部名称"), Col("general", "所属总支"))
@@ -35,12 +31,12 @@ CHANGES = Columns([
 ])
 
 
-def _scores(b: Book, key: str) -> str:
+def _scores(b, key: str) -> str:
     n = len(b.results.branches)
     return b.scores.span(key, FIRST + 1, FIRST + max(n, 1), K.MASTER_SCORES, absolute=True)
 
 
-def _table(b: Book, name: str, title: str, cols: Columns) -> Table:
+def _table(b, name: str, title: str, cols: Columns) -> Table:
     return Table(b.wb, b.fmt, name, title, cols, top=True, seen=b.branch_widths)
 
 
@@ -53,7 +49,7 @@ def _row(t: Table, values: dict) -> None:
     t.row(values)
 
 
-def rectify_sheet(b: Book) -> None:
+def rectify_sheet(b) -> None:
     """整顿清单 (a later year): every branch not 认定 last year, what failed, the 总支's plan, and where
     it stands now (looked up in 得分表: a branch that has not returned keeps its stage)."""
     res, s = b.results, b.settings
@@ -79,7 +75,7 @@ def rectify_sheet(b: Book) -> None:
     t.close()
 
 
-def general_years_sheet(b: Book) -> None:
+def general_years_sheet(b) -> None:
     """总支历年 (a later year): per 总支 and for the college, each year's 认定 (count and share), average
     score and 样板, this year's as formulas over 得分表; two charts of the road."""
     res, s, fmt = b.results, b.settings, b.fmt
@@ -158,7 +154,7 @@ def general_years_sheet(b: Book) -> None:
     _charts(b, ws, generals, years, rate_top, avg_top, len(years) + 3)
 
 
-def _charts(b: Book, ws, generals: list[str], years: list[int], rate_top: int, avg_top: int, right: int) -> None:
+def _charts(b, ws, generals: list[str], years: list[int], rate_top: int, avg_top: int, right: int) -> None:
     """认定达标率 by 总支, one column per year (where each 总支 got to); 平均分 per 总支 as lines over the years."""
     n, last_col = len(generals), 1 + len(years)
     rate = b.wb.add_chart({"type": "column"})
@@ -183,7 +179,7 @@ def _charts(b: Book, ws, generals: list[str], years: list[int], rate_top: int, a
     ws.insert_chart(19, right, avg)
 
 
-def changes_sheet(b: Book) -> None:
+def changes_sheet(b) -> None:
     """历年变化 (a later year): per branch its stages over the years, 样板, the indicators it brought up
     to 达标 (改进) or let slip (退步) since last year, problems raised again, opened, closed, overdue."""
     res, s = b.results, b.settings
