@@ -753,6 +753,9 @@ def summary():
         "{%tr endfor %}",
     ], size=SZ_5)
     b.p("三、问题整改", "Heading1")
+    b.tag("{%p if rectified %}")
+    b.p("{{ rectified }}。", keep_next=True)
+    b.tag("{%p endif %}")
     b.p("往年查摆、本年度带入的问题{{ carried }}个，已完成整改{{ closed }}个；本年度新查摆问题{{ opened }}个。"
         "尚未完成的问题将继续跟踪，逐项销号。")
     b.p("四、下一步工作", "Heading1")

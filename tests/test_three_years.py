@@ -169,6 +169,11 @@ def test_the_2021_documents_include_the_three_year_summary(campaign, libreoffice
     for y in (2019, 2020, 2021):
         assert f"{y}年60{counts[y]}" in text  # the table row: year, branches, 认定
     assert "特此报告。" in text and "三年行动总结（2019—2021年）" in text
+    years = {**res.earlier, 2021: res.standings}
+    for y in (2020, 2021):
+        listed = [c for c, st in years[y - 1].items() if not st.recognized]
+        turned = sum(years[y][c].recognized for c in listed if c in years[y])
+        assert f"{y}年将上年度未认定达标的{len(listed)}个党支部列入整顿转化，当年认定达标{turned}个" in text
     assert not (campaign["years"][2020].reports / "三年总结").exists()  # only in the 创优 year
 
 

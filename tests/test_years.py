@@ -134,7 +134,10 @@ def test_a_damaged_old_ledger_stops_before_anything_is_made(year2019, tmp_path):
 
 
 def test_each_branch_carries_its_basics_roster_and_open_problems_into_the_new_year(year2019, tmp_path):
-    from xlflow.carry import carried, rectification_list
+    from xlflow.carry import carried
+    from xlflow.chain import history_standings
+    from xlflow.rectify import rectify_items
+    from xlflow.register import year_marks
 
     done = start_year(tmp_path / "2020", year2019.root, NOW)
     codes = [b.code for b in done.workspace.roster()]
@@ -152,7 +155,9 @@ def test_each_branch_carries_its_basics_roster_and_open_problems_into_the_new_ye
             assert c.history == [(2019, K.STAGE_AWAIT_FIRST)] and c.standing_text == "2019年：待初验"
     missing = [c for c in codes if c not in returned]
     assert got[missing[0]].history == [(2019, K.STAGE_MISSING)] and not got[missing[0]].members
-    assert sorted(rectification_list(got, 2020)) == sorted(codes)  # nobody was 认定 in 2019 here
+    root, roster = done.workspace.root, done.workspace.roster()
+    todo = rectify_items(roster, 2020, {}, history_standings(root), year_marks(root), {}, NOW.date())
+    assert [it.branch.code for it in todo] == codes  # nobody was 认定 in 2019 here: all on the 整顿 list
 
 
 def test_the_frozen_year_keeps_the_inputs_it_was_decided_with(year2019, tmp_path):

@@ -536,6 +536,11 @@ def summary_context(general: str | None, results: Results, settings: Settings, i
     for n, b in enumerate(sorted(mine, key=lambda x: (x.general, x.code)), 1):
         cells = [years[y][b.code].stage if b.code in years[y] else "" for y in order][-3:]
         rows.append({"seq": n, "name": b.name, "cells": cells + [""] * (3 - len(cells))})
+    rectified = []  # 整顿转化: each later year, the branches not 认定 the year before, and how many it brought to 认定
+    for before, y in zip(order, order[1:]):
+        listed = [c for c, st in years[before].items() if c in codes and not st.recognized]
+        turned = sum(1 for c in listed if c in years[y] and years[y][c].recognized)
+        rectified.append(f"{y}年将上年度未认定达标的{len(listed)}个党支部列入整顿转化，当年认定达标{turned}个")
     problems = [p for r in results.branches if r.branch.code in codes for p in r.problems]
     old = [p for p in problems if (p.get("raised") or settings.year) < settings.year]
     closed = sum(1 for p in old if p.get("status") == K.PROBLEM_STATUS[-1])
@@ -548,6 +553,6 @@ def summary_context(general: str | None, results: Results, settings: Settings, i
             "years": cols + [""] * (3 - len(cols)), "table": table, "rows": rows,
             "progress": (f"认定达标的党支部由{first['year']}的{first['recognized']}个（{first['rate']}）"
                          f"到{last['year']}的{last['recognized']}个（{last['rate']}）"),
-            "models": last["models"], "carried": len(old), "closed": closed, "opened": len(problems) - len(old),
+            "rectified": "；".join(rectified), "models": last["models"], "carried": len(old), "closed": closed, "opened": len(problems) - len(old),
             "benchmarks": "、".join(g for g in bench if general is None or g == general) or "",
             "date": cn_date(issued)}
