@@ -272,8 +272,9 @@ def test_the_2021_master_charts_the_generals_road_and_libreoffice_agrees(campaig
     shown = 0
     for r in range(K.HEADER_ROW + 1, changes.max_row + 1):
         code = changes.cell(r, head["支部编码"]).value
-        improved = changes.cell(r, head["改进指标（本年达标、上年未达标）"]).value or ""
-        assert [x.split(" ")[0] for x in improved.split("、") if x] == road[code].improved
+        improved = changes.cell(r, head["改进指标"]).value or ""
+        assert [x for x in improved.split("、") if x] == road[code].improved
+        assert changes.cell(r, head["改进项数"]).value == len(road[code].improved)
         shown += bool(improved)
     assert shown
     params = " ".join(str(c.value) for row in cached[K.MASTER_PARAMS].iter_rows() for c in row if c.value is not None)

@@ -24,10 +24,10 @@ RECTIFY = Columns([
 ])
 CHANGES = Columns([
     *BRANCH, Col("road", "历年验收状态", "wrap", width=36), Col("models", "样板"),
-    Col("improved", "改进指标（本年达标、上年未达标）", "wrap", width=22),
-    Col("declined", "退步指标（上年达标、本年未达标）", "wrap", width=22),
-    Col("repeated", "重复问题（同一指标连续两年提出问题）", "wrap", width=22),
-    Col("opened", "本年新提出问题"), Col("closed", "往年问题本年销号"), Col("overdue", "逾期未整改问题"),
+    Col("n_improved", "改进项数"), Col("improved", "改进指标", "wrap", width=24),
+    Col("n_declined", "退步项数"), Col("declined", "退步指标", "wrap", width=24),
+    Col("repeated", "重复问题指标", "wrap", width=16),
+    Col("opened", "新提出问题"), Col("closed", "往年问题销号"), Col("overdue", "逾期未整改"),
 ])
 
 
@@ -186,17 +186,18 @@ def changes_sheet(b) -> None:
     if not res.marks:
         return
     road = roads(res, s.year, res.marks, res.today if res.today != dt.date.min else s.period_end)
-    shorts = {i.code: i.short for i in b.checklist.indicators}
-    t = _table(b, MASTER_CHANGES, f"{s.college}各党支部历年变化（{min(res.marks)}—{s.year}年；指标对比{s.year - 1}年和"
-                                  f"{s.year}年的采用等次）", CHANGES)
+    t = _table(b, MASTER_CHANGES, f"{s.college}各党支部历年变化（{min(res.marks)}—{s.year}年）：改进 = {s.year}年采用等次达标、"
+                                  f"{s.year - 1}年未达标的指标，退步反之；重复问题 = {s.year}年新提出问题的指标{s.year - 1}年"
+                                  "也提出过问题；指标名称见“指标清单”表", CHANGES)
 
     def names(codes):
-        return "、".join(f"{c} {shorts.get(c, '')}".strip() for c in codes)
+        return "、".join(codes)
 
     for r in road:
         path = " → ".join(f"{y}：{m.stage}" for y, m in sorted(r.years.items()))
         models = "、".join(f"{y}年" for y, m in sorted(r.years.items()) if m.model)
         _row(t, {"branch_code": r.code, "branch_name": r.name, "general": r.general, "road": path, "models": models,
-               "improved": names(r.improved), "declined": names(r.declined), "repeated": names(r.repeated),
+               "n_improved": len(r.improved), "improved": names(r.improved), "n_declined": len(r.declined),
+               "declined": names(r.declined), "repeated": names(r.repeated),
                "opened": r.opened, "closed": r.closed, "overdue": r.overdue})
     t.close()
