@@ -277,5 +277,14 @@ def test_the_2021_master_charts_the_generals_road_and_libreoffice_agrees(campaig
         assert changes.cell(r, head["改进项数"]).value == len(road[code].improved)
         shown += bool(improved)
     assert shown
+    todo, redone = cached[K.RECTIFY_SHEET], again[K.RECTIFY_SHEET]  # 整顿清单: this year's stage looked up live
+    head = {c.value: c.column for c in todo[K.HEADER_ROW] if c.value}
+    listed = [r for r in range(K.HEADER_ROW + 1, todo.max_row + 1) if todo.cell(r, head["支部编码"]).value]
+    assert listed
+    for r in listed:
+        code = todo.cell(r, head["支部编码"]).value
+        for key in ("本年度验收状态", "整顿进展"):
+            assert todo.cell(r, head[key]).value == redone.cell(r, head[key]).value, (code, key)
+        assert todo.cell(r, head["本年度验收状态"]).value == res.standings[code].stage
     params = " ".join(str(c.value) for row in cached[K.MASTER_PARAMS].iter_rows() for c in row if c.value is not None)
     assert "标杆院系：往年每年认定达标率不低于" in params and "benchmark_rate" in params
