@@ -338,6 +338,6 @@ def build_rectify_workbook(dest: Path, general: str, items: list, checklist: Che
             "error_message": f"请填写 {settings.period_start:%Y-%m-%d} 至 {settings.period_end:%Y-%m-%d} 之间的日期。"})
         ws.freeze_panes(K.HEADER_ROW, 2)
         write_identity_sheet(wb, K.REVIEW_IDENTITY_KEYS, identity_values(
-            K.KIND_RECTIFY, general, [it.branch.code for it in items], checklist, settings.year))
+            K.KIND_RECTIFY, checklist, settings.year, unit=general, branches=[it.branch.code for it in items]))
         wb.close()
     return dest
