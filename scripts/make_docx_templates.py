@@ -704,6 +704,19 @@ def reminder():
             "{%tr endfor %}",
         ], size=SZ_5)
         b.tag("{%p endif %}")
+    b.tag("{%p if plans %}")  # 整顿转化 (issue 9): the 总支's own plan, past its 完成期限
+    b.p("下列{{ plans|length }}个党支部上年度未经学院党委认定达标，列入本年度整顿转化，整顿完成期限已过，"
+        "目前仍未认定达标，请督促责任人落实整顿措施：", keep_next=True)
+    b.table([("序号", 600, "center"), ("党支部", 2500, "left"), ("上年度情况", 2300, "left"),
+             ("责任人", 900, "center"), ("完成期限", 1400, "center"), ("目前进度", 1144, "center")], [
+        "{%tr for m in plans %}",
+        ["{{ m.seq }}", "{{ m.name }}", "{{ m.what }}", "{{ m.owner }}", "{{ m.deadline }}", "{{ m.now }}"],
+        "{%tr endfor %}",
+    ], size=SZ_5)
+    b.tag("{%p endif %}")
+    b.tag("{%p if progress %}")
+    b.p("{{ progress }}确保学院党支部全部达标，是三年行动计划的目标，请抓紧推进。")
+    b.tag("{%p endif %}")
     b.tag("{%p if overdue %}")
     b.p("报送截止日期已过，请在收到本通知后3个工作日内办结上述事项。")
     b.tag("{%p else %}")
@@ -740,6 +753,9 @@ def summary():
         "{%tr endfor %}",
     ], size=SZ_5)
     b.p("三、问题整改", "Heading1")
+    b.tag("{%p if rectified %}")
+    b.p("{{ rectified }}。", keep_next=True)
+    b.tag("{%p endif %}")
     b.p("往年查摆、本年度带入的问题{{ carried }}个，已完成整改{{ closed }}个；本年度新查摆问题{{ opened }}个。"
         "尚未完成的问题将继续跟踪，逐项销号。")
     b.p("四、下一步工作", "Heading1")

@@ -76,7 +76,7 @@ def test_the_2020_handout_carries_each_branchs_open_problems(campaign):
 def test_the_road_travelled_per_branch_and_per_general(campaign):
     ws = campaign["years"][2021]
     now = _results(ws, 2021)
-    road = roads(now, 2021, history_results(ws.root), dt.date(2021, 12, 31))
+    road = roads(now, 2021, now.marks, dt.date(2021, 12, 31))
     assert len(road) == 60 and all(sorted(r.years) == [2019, 2020, 2021] for r in road)
     assert any(r.improved for r in road) and any(r.closed for r in road)
     for r in road:
@@ -169,6 +169,11 @@ def test_the_2021_documents_include_the_three_year_summary(campaign, libreoffice
     for y in (2019, 2020, 2021):
         assert f"{y}年60{counts[y]}" in text  # the table row: year, branches, 认定
     assert "特此报告。" in text and "三年行动总结（2019—2021年）" in text
+    years = {**res.earlier, 2021: res.standings}
+    for y in (2020, 2021):
+        listed = [c for c, st in years[y - 1].items() if not st.recognized]
+        turned = sum(years[y][c].recognized for c in listed if c in years[y])
+        assert f"{y}年将上年度未认定达标的{len(listed)}个党支部列入整顿转化，当年认定达标{turned}个" in text
     assert not (campaign["years"][2020].reports / "三年总结").exists()  # only in the 创优 year
 
 
@@ -201,3 +206,85 @@ def test_the_master_shows_the_road_travelled_and_libreoffice_agrees(campaign, li
             assert (got in (None, "") if want is None else abs(got - want) < 1e-9), (code, got, want)
             assert (sheet.cell(r, head["2021年得分"]).value or None) == now
     assert rows == 60
+
+
+def test_the_2020_rectify_list_has_plans_and_a_2019_failure_is_recognized(campaign):
+    from xlflow.rectify import DONE, items_of
+
+    ws = campaign["years"][2020]
+    res = _results(ws, 2020)
+    todo = items_of(res, ws.roster(), 2020)
+    r2019 = _results(campaign["years"][2019], 2019)
+    assert [it.branch.code for it in todo] == [c for c, st in r2019.standings.items() if not st.recognized]
+    assert all(it.plan and it.owner and it.deadline for it in todo)  # every 总支 returned its plans
+    turned = [it for it in todo if it.last_stage == K.STAGE_FIRST_FAILED and it.done]
+    assert turned
+    text = "\n".join(campaign["lines"])
+    assert f"   例：{turned[0].branch.name}，2019年初验不同意达标" in text and "2020年：认定达标" in text
+    assert "其中一份漏填责任人被退回：整顿清单!G3：" in text
+    sheet = openpyxl.load_workbook(ws.root / "outbox" / "master.xlsx", data_only=True)[K.RECTIFY_SHEET]
+    head = {c.value: c.column for c in sheet[K.HEADER_ROW] if c.value}
+    rows = {sheet.cell(r, head["支部编码"]).value: r for r in range(K.HEADER_ROW + 1, sheet.max_row + 1)}
+    assert list(rows) == [it.branch.code for it in todo]
+    row = rows[turned[0].branch.code]
+    assert sheet.cell(row, head["整顿措施"]).value == turned[0].plan
+    assert (sheet.cell(row, head["本年度验收状态"]).value, sheet.cell(row, head["整顿进展"]).value) == (
+        K.STAGE_RECOGNIZED, DONE)
+
+
+def test_the_2021_master_charts_the_generals_road_and_libreoffice_agrees(campaign, libreoffice, tmp_path):
+    import zipfile
+
+    from xlflow.master_years import MASTER_CHANGES, MASTER_GENERAL_YEARS
+
+    ws = campaign["years"][2021]
+    res = _results(ws, 2021)
+    master = ws.root / "outbox" / "master.xlsx"
+    with zipfile.ZipFile(master) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        titles = "".join(z.read(n).decode("utf-8") for n in charts)
+    assert "各党总支认定达标率（历年）" in titles and "各党总支平均分（历年）" in titles
+    recalculated = libreoffice.recalc(master, tmp_path / "recalc.xlsx")
+    cached = openpyxl.load_workbook(master, data_only=True)
+    again = openpyxl.load_workbook(recalculated, data_only=True)
+    sheet, other = cached[MASTER_GENERAL_YEARS], again[MASTER_GENERAL_YEARS]
+    recognized = sum(st.recognized for st in res.standings.values())
+    assert (sheet["B2"].value, other["B2"].value) == (recognized, recognized)  # 全部达标进度
+    generals = list(dict.fromkeys(b.general for b in ws.roster()))
+    formulas = 0
+    for r in range(1, sheet.max_row + 1):
+        for c in range(1, 6):
+            want = sheet.cell(r, c).value
+            if isinstance(want, (int, float)):
+                got = other.cell(r, c).value
+                assert abs(got - want) < 1e-6, (r, c, got, want)
+                formulas += c == 5
+    assert formulas >= 4 * (len(generals) + 1)  # this year's column of the four tables
+    rows = {sheet.cell(r, 1).value: r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value in generals}
+    g = generals[0]
+    # the first table (认定达标) holds the 总支's count of this year in column E
+    first = min(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == g)
+    assert sheet.cell(first, 5).value == sum(1 for b in ws.roster() if b.general == g and res.standings[b.code].recognized)
+    assert rows
+    changes = cached[MASTER_CHANGES]
+    head = {c.value: c.column for c in changes[K.HEADER_ROW] if c.value}
+    road = {r.code: r for r in roads(res, 2021, res.marks, dt.date(2021, 12, 31))}
+    shown = 0
+    for r in range(K.HEADER_ROW + 1, changes.max_row + 1):
+        code = changes.cell(r, head["支部编码"]).value
+        improved = changes.cell(r, head["改进指标"]).value or ""
+        assert [x for x in improved.split("、") if x] == road[code].improved
+        assert changes.cell(r, head["改进项数"]).value == len(road[code].improved)
+        shown += bool(improved)
+    assert shown
+    todo, redone = cached[K.RECTIFY_SHEET], again[K.RECTIFY_SHEET]  # 整顿清单: this year's stage looked up live
+    head = {c.value: c.column for c in todo[K.HEADER_ROW] if c.value}
+    listed = [r for r in range(K.HEADER_ROW + 1, todo.max_row + 1) if todo.cell(r, head["支部编码"]).value]
+    assert listed
+    for r in listed:
+        code = todo.cell(r, head["支部编码"]).value
+        for key in ("本年度验收状态", "整顿进展"):
+            assert todo.cell(r, head[key]).value == redone.cell(r, head[key]).value, (code, key)
+        assert todo.cell(r, head["本年度验收状态"]).value == res.standings[code].stage
+    params = " ".join(str(c.value) for row in cached[K.MASTER_PARAMS].iter_rows() for c in row if c.value is not None)
+    assert "标杆院系：往年每年认定达标率不低于" in params and "benchmark_rate" in params

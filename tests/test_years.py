@@ -134,7 +134,10 @@ def test_a_damaged_old_ledger_stops_before_anything_is_made(year2019, tmp_path):
 
 
 def test_each_branch_carries_its_basics_roster_and_open_problems_into_the_new_year(year2019, tmp_path):
-    from xlflow.carry import carried, rectification_list
+    from xlflow.carry import carried
+    from xlflow.chain import history_standings
+    from xlflow.rectify import rectify_items
+    from xlflow.register import year_marks
 
     done = start_year(tmp_path / "2020", year2019.root, NOW)
     codes = [b.code for b in done.workspace.roster()]
@@ -152,7 +155,9 @@ def test_each_branch_carries_its_basics_roster_and_open_problems_into_the_new_ye
             assert c.history == [(2019, K.STAGE_AWAIT_FIRST)] and c.standing_text == "2019年：待初验"
     missing = [c for c in codes if c not in returned]
     assert got[missing[0]].history == [(2019, K.STAGE_MISSING)] and not got[missing[0]].members
-    assert sorted(rectification_list(got, 2020)) == sorted(codes)  # nobody was 认定 in 2019 here
+    root, roster = done.workspace.root, done.workspace.roster()
+    todo = rectify_items(roster, 2020, {}, history_standings(root), year_marks(root), {}, NOW.date())
+    assert [it.branch.code for it in todo] == codes  # nobody was 认定 in 2019 here: all on the 整顿 list
 
 
 def test_the_frozen_year_keeps_the_inputs_it_was_decided_with(year2019, tmp_path):
@@ -168,8 +173,16 @@ def test_status_of_a_new_year_lists_last_years_unrecognized_branches_for_rectifi
     done = start_year(tmp_path / "2020", year2019.root, NOW)
     result = CliRunner().invoke(cli, ["status", "--root", str(done.workspace.root)])
     assert result.exit_code == 0, result.output
+    from xlflow.register import year_marks
+
     first = done.workspace.roster()[0]
-    assert f"整顿转化（上年度未认定达标）：{first.name}（2019年：待初验；今年：未报）" in result.output
+    failed = year_marks(done.workspace.root)[2019][first.code]["failed"]  # its self-ratings below 达标
+    assert failed
+    assert (f"整顿转化（上年度未认定达标 {sum(b.general == first.general for b in done.workspace.roster())} 个，已认定 0 个）："
+            f"{first.name}（2019年待初验；未达标指标 {'、'.join(failed)}；待制定整顿措施；今年：未报）") in result.output
+    last = done.workspace.roster()[-1]  # never reported in 2019
+    assert f"{last.name}（2019年未报；待制定整顿措施；今年：未报）" in result.output
+    assert "整顿转化：上年度未认定达标的 60 个党支部中，本年度已认定达标 0 个，整顿中 60 个" in result.output
     assert "全部达标进度：经学院党委认定达标 0 个 / 全院 60 个党支部（0%）" in result.output
 
 
@@ -325,3 +338,92 @@ def test_a_renamed_split_or_merged_branch_keeps_its_history_through_its_code(yea
     result = CliRunner().invoke(cli, ["templates", "--root", str(ws.root), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "在2020年的名册中没有了" not in result.output  # both old codes are named as 原支部编码
+
+
+# ---- 整顿转化: the 总支's plan for each branch not 认定 last year (整顿 workbook, through the inbox) ----
+
+def _fill_rectify(path: Path, dest: Path, rows: dict[int, dict]) -> None:
+    """Fill data rows (0-based among the data rows) of a 整顿 workbook: header text -> value."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb[K.RECTIFY_SHEET]
+    head = {c.value: c.column for c in ws[K.HEADER_ROW] if c.value}
+    for n, values in rows.items():
+        for h, v in values.items():
+            ws.cell(K.HEADER_ROW + 1 + n, head[h]).value = v
+    wb.save(dest)
+
+
+def test_the_rectify_workbook_takes_plan_person_and_deadline_and_status_tracks_them(year2019, tmp_path):
+    from xlflow.documents import REMINDER, plan
+    from xlflow.results import ledger_results
+    from xlflow.status import campaign_status, format_status
+
+    done = start_year(tmp_path / "2020", year2019.root, NOW)
+    ws = done.workspace
+    result = CliRunner().invoke(cli, ["review", "--root", str(ws.root)])
+    assert result.exit_code == 0, result.output
+    roster = ws.roster()
+    generals = list(dict.fromkeys(b.general for b in roster))
+    assert f"已生成验收工作簿 {len(generals)} 份（整顿 {len(generals)} 份）" in result.output
+    g = roster[0].general
+    path = ws.review / f"整顿_{g}.xlsx"
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(path)[K.RECTIFY_SHEET]
+    head = {c.value: c.column for c in sheet[K.HEADER_ROW] if c.value}
+    mine = [b for b in roster if b.general == g]
+    assert [sheet.cell(K.HEADER_ROW + 1 + n, head["支部名称"]).value for n in range(len(mine))] == [b.name for b in mine]
+    assert sheet.cell(K.HEADER_ROW + 1, head["上年度验收状态"]).value == K.STAGE_AWAIT_FIRST  # returned, never reviewed
+    assert sheet.cell(K.HEADER_ROW + 1, head["整顿措施"]).protection.locked is False
+    assert sheet.cell(K.HEADER_ROW + 1, head["支部名称"]).protection.locked is not False
+
+    # bad: a plan without its person; a deadline outside the year
+    _fill_rectify(path, ws.inbox / "整顿（漏填）.xlsx", {
+        0: {"整顿措施": "补齐三会一课记录", "完成期限": dt.datetime(2020, 9, 30)},
+        1: {"整顿措施": "配齐支委", "责任人": "王明", "完成期限": dt.datetime(2021, 3, 1)}})
+    [o] = run_pass(ws, candidates(ws.inbox), dt.datetime(2020, 3, 10, 9)).outcomes
+    assert o.outcome == "rejected" and o.errors == 2
+    assert o.details[:2] == [
+        f"整顿清单!G3：{mine[0].name}的责任人没有填写。整顿转化的每个支部要写明整顿措施、责任人和完成期限，"
+        "三项缺一不可；暂时定不下来的支部，本行浅黄色格子请全部留空。",
+        f"整顿清单!H4：{mine[1].name}的完成期限“2021-03-01”不在本年度（2020-01-01 至 2020-12-31）内。"
+        "整顿要在本年度完成，请填写2020年内的日期（如 2020-11-10）。"]
+    _fill_rectify(path, ws.inbox / "整顿（空）.xlsx", {})
+    [o] = run_pass(ws, candidates(ws.inbox), dt.datetime(2020, 3, 10, 10)).outcomes
+    assert o.outcome == "rejected" and o.details == [
+        "文件“整顿（空）.xlsx”中还没有填写任何支部的整顿措施，没有可以接收的内容。请在“整顿清单”表的浅黄色格子中"
+        "填写整顿措施、责任人和完成期限后再提交。"]
+
+    # good: two plans; the rest of the 总支's branches stay without one
+    _fill_rectify(path, ws.inbox / "整顿（已填）.xlsx", {
+        0: {"整顿措施": "补齐三会一课记录", "责任人": "李红", "完成期限": dt.datetime(2020, 9, 30)},
+        1: {"整顿措施": "配齐支委", "责任人": "王明", "完成期限": dt.datetime(2020, 12, 20), "进展情况": "已选出组织委员"}})
+    [o] = run_pass(ws, candidates(ws.inbox), dt.datetime(2020, 3, 11, 9)).outcomes
+    assert o.outcome == "accepted", o.details
+    assert o.details == [f"整顿清单!H4：{mine[1].name}的完成期限 2020-12-20 晚于本年度初验截止日期 2020-12-10，"
+                         "整顿完成前该支部难以通过初验。如确需这样安排，可不必修改。"]
+    with contextlib.closing(ledger.open_ledger(ws.ledger)) as conn:
+        plans = ledger.rectify_plans(conn)
+        assert plans[mine[0].code]["owner"] == "李红" and plans[mine[1].code]["progress"] == "已选出组织委员"
+        assert len(plans) == 2
+        text = format_status(campaign_status(conn, roster, ws.settings(), dt.date(2020, 10, 15), ws.root))
+    from xlflow.register import year_marks
+
+    failed = "、".join(year_marks(ws.root)[2019][mine[0].code]["failed"])
+    assert (f"{mine[0].name}（2019年待初验；未达标指标 {failed}；整顿措施：补齐三会一课记录，责任人：李红，"
+            "完成期限：2020-09-30；今年：未报）") in text
+    assert f"{g} 整顿逾期：{mine[0].name}（完成期限 2020-09-30，责任人 李红，今年：未报）" in text
+    assert f"{mine[1].name}（完成期限" not in text  # not due yet
+
+    # re-issued, the workbook carries what was returned; the 催报通知 names the overdue plan
+    CliRunner().invoke(cli, ["review", "--root", str(ws.root)])
+    again = openpyxl.load_workbook(path)[K.RECTIFY_SHEET]
+    assert again.cell(K.HEADER_ROW + 2, head["进展情况"]).value == "已选出组织委员"
+    res = ledger_results(ws.ledger, ws.checklist(), ws.settings(), roster, today=dt.date(2020, 10, 15))
+    [doc] = [d for d in plan(res, ws.checklist(), ws.settings(), dt.date(2020, 10, 15), kinds=[REMINDER])
+             if d.path.startswith(f"催报通知/{g}")]
+    assert [(m["name"], m["owner"], m["deadline"], m["now"]) for m in doc.context["plans"]] == [
+        (mine[0].name, "李红", "2020-09-30", K.STAGE_MISSING)]
+    assert doc.context["progress"].startswith("截至2020年10月15日，全院经学院党委认定达标的党支部0个，占全院60个党支部的0%")

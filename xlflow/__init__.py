@@ -16,7 +16,7 @@ PIPELINE = {
     "take in": ("intake", "read", "identify", "validate", "ledger", "register", "chain", "carry", "feedback",
                 "review_read", "ingest", "rebuild", "evidence"),
     # judging and summing up
-    "sum up": ("scoring", "results", "trajectory", "keep", "master", "decision", "review"),
+    "sum up": ("scoring", "results", "trajectory", "rectify", "keep", "master_years", "master", "decision", "review"),
     # filing: the Word documents
     "file": ("documents", "doccheck", "reports", "outputs"),
     # the edge: the clock, the schedule loop, the console

@@ -89,9 +89,3 @@ def carried(root: Path, codes, origins: dict[str, tuple[str, ...]] | None = None
                                 [p for s in sources for p in s.problems], list(first.history), list(first.models))
     return {c: out[c] for c in wanted if c in out}
 
-
-def rectification_list(carried_: dict[str, Carried], year: int) -> list[str]:
-    """整顿转化 at the start of a year: the branches not 认定 the year before (seed 2020: 重点整顿不标准、
-    不规范党支部……确保学院党支部全部达标)."""
-    return [c.code for c in carried_.values()
-            if any(y == year - 1 and stage != K.STAGE_RECOGNIZED for y, stage in c.history)]

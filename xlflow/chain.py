@@ -63,6 +63,7 @@ class Facts:
     pools: set[str] = field(default_factory=set)  # every code a draw was made from
     decision: Decision | None = None
     held: dict[str, int] = field(default_factory=dict)  # code -> year named 样板 (the register of earlier years)
+    rectify: dict[str, dict] = field(default_factory=dict)  # code -> its 整顿 plan (ledger.rectify_plans)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def load_facts(conn, year: int) -> Facts:
     root = ledger_root(conn)
     if root is not None:
         f.held = {e.code: e.year for e in model_register(root) if not e.revoked}  # a revoked 样板 leaves the stock
+    f.rectify = ledger.rectify_plans(conn)
     meeting, rows = ledger.current_decision(conn)
     if meeting is not None or rows:
         f.decision = Decision((meeting["meeting"] if meeting else "") or "",

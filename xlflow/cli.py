@@ -402,7 +402,9 @@ def review(root: Path):
     意见和结论（同意达标 即申请复验；整改后再验 须填整改期限）。复验工作簿只列党总支初验同意、申请复验的
     支部，以及随机抽查的支部（初验截止日期过后或各党总支都交回初验后抽取，抽取的种子和名单记入台账）。
     复验有同意达标的支部后，生成学院党委认定工作簿：党委会议决定认定达标和样板后由组织部录入交回，
-    证书和表彰决定只在此后生成。填好的工作簿放入 inbox/，运行 xlflow ingest。输出在 outbox/review/。
+    证书和表彰决定只在此后生成。第二年起，上年度未认定达标的支部列入整顿转化，每个党总支一份整顿工作簿
+    （填写整顿措施、责任人和完成期限），新年度开始即可生成。填好的工作簿放入 inbox/，运行 xlflow ingest。
+    输出在 outbox/review/。
 
     \b
     示例：
@@ -411,14 +413,19 @@ def review(root: Path):
     from xlflow.review import review_round
 
     ws = Workspace(root)
-    _need_ledger(ws)
+    if (ws.root / "history").is_dir():  # a later year issues its 整顿 workbooks before any return
+        from xlflow.ingest import guard_ledger
+
+        guard_ledger(ws)
+    else:
+        _need_ledger(ws)
     paths = review_round(ws)
     if not paths:
         click.echo(M.CLI_NOTHING_TO_REVIEW)
         return
     for p in paths:
         click.echo(f"  {p.name}")
-    rounds = {name: sum(1 for p in paths if p.name.startswith(name)) for name in ("初验", "复验", "认定")}
+    rounds = {name: sum(1 for p in paths if p.name.startswith(name)) for name in ("初验", "复验", "认定", "整顿")}
     made = "、".join(f"{k} {v} 份" for k, v in rounds.items() if v)
     click.echo(f"已生成验收工作簿 {len(paths)} 份（{made}），位置：{ws.review.resolve()}")
     if not rounds["复验"]:

@@ -256,13 +256,16 @@ EXCEL_MAX_ROWS = 1_048_576
 KIND_REVIEW_FIRST, KIND_REVIEW_SECOND = "review_first", "review_second"  # identity kinds (ledger uses them)
 KIND_DECISION = "decision"  # the committee's 认定 workbook: it alone makes 认定达标 and 样板 final
 KIND_REGISTER = "register"  # the 样板 register: 省级/国家级 recommendations and outcomes, revocations
-REVIEW_ROUNDS = {KIND_REVIEW_FIRST: "初验", KIND_REVIEW_SECOND: "复验", KIND_DECISION: "认定", KIND_REGISTER: "样板名册"}
+KIND_RECTIFY = "rectify"  # 整顿转化: a 总支's plan for each branch not 认定 last year (rectify.py)
+REVIEW_ROUNDS = {KIND_REVIEW_FIRST: "初验", KIND_REVIEW_SECOND: "复验", KIND_DECISION: "认定", KIND_REGISTER: "样板名册",
+                 KIND_RECTIFY: "整顿"}
 REVIEW_FORMAT = 2  # bump when the review workbook's layout changes (2: 整改期限, 验收类别, year in the identity)
 REVIEW_CONCLUSIONS = ("同意达标", "不同意达标", "整改后再验")
 DECISION_CHOICES = ("认定达标", "不予认定")
 MODEL_LEVELS = ("校级", "省级", "国家级")
 OUTCOMES = ("已评定", "未评定", "待定")  # of a recommendation to 省级/国家级
 REGISTER_SHEET = "样板党支部名册"
+RECTIFY_SHEET = "整顿清单"  # the 整顿 workbook's table, and the master's sheet of the same list
 REVIEW_SHEET_GUIDE = "填写说明"
 REVIEW_SHEET_ITEMS = "逐项验收"
 REVIEW_SHEET_CONCLUSION = "总体结论"
@@ -316,7 +319,12 @@ REVIEW_LAYOUTS = {  # kind -> table key -> (sheet, columns); readers find the co
             "nation_result": "国家级评定结果", "revoked": "撤销", "revoked_on": "撤销日期", "reason": "撤销原因"}),
     },
 }
-REVIEW_INPUTS = {"review": ("rating", "comment"), "review_conclusion": ("conclusion", *_REVIEW_OWN),
+REVIEW_LAYOUTS[KIND_RECTIFY] = {
+    "rectify": (RECTIFY_SHEET, {
+        "branch_code": "支部编码", "branch_name": "支部名称", "last_stage": "上年度验收状态", "failed": "未达标的指标",
+        "open": "未完成的整改要求", "plan": "整顿措施", "owner": "责任人", "deadline": "完成期限", "progress": "进展情况"}),
+}
+REVIEW_INPUTS = {"review": ("rating", "comment"), "rectify": ("plan", "owner", "deadline", "progress"), "review_conclusion": ("conclusion", *_REVIEW_OWN),
                  "decision": ("decision", "model", "note"), "decision_meeting": ("meeting", "decided_on"),
                  "register": ("province", "province_result", "nation", "nation_result", "revoked", "revoked_on",
                               "reason")}

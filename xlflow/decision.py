@@ -274,3 +274,70 @@ def build_register_workbook(dest: Path, rows: list[dict], checklist: Checklist, 
             K.KIND_REGISTER, checklist, settings.year, unit=settings.college, branches=[r["branch_code"] for r in rows]))
         wb.close()
     return dest
+
+
+# ---- the 整顿 workbook (整顿_<总支>.xlsx): 整顿转化, issue 9 -----------------------------------------------
+
+def build_rectify_workbook(dest: Path, general: str, items: list, checklist: Checklist, settings: Settings) -> Path:
+    """Write a 总支's 整顿 workbook atomically: one row per branch on its 整顿 list (rectify.RectifyItem),
+    what failed last year read-only, 整顿措施 / 责任人 / 完成期限 / 进展情况 to fill (what was returned
+    before is pre-filled, so the 总支 updates its plan through the year)."""
+    shorts = {i.code: i.short for i in checklist.indicators}
+    last = items[0].year if items else settings.year - 1
+    with atomic_path(dest) as tmp:
+        wb = new_workbook(tmp, f"{general}整顿工作簿", f"{settings.year}年党支部整顿转化", settings)
+        f = _formats(wb)
+        lines = [
+            (f["title"], f"{general}党支部整顿转化工作簿（{settings.year}年·{settings.phase}引领）"),
+            (f["bold"], f"共 {len(items)} 个党支部：{last}年度未经学院党委认定达标，列入本年度整顿转化"
+                        "（三年行动计划：重点整顿不标准、不规范党支部，确保学院党支部全部达标）。"),
+            (f["text"], "一、灰色格子由系统按上年度验收结果填写，不能修改：上年度验收状态、未达标的指标"
+                        "（上年度采用等次不是“达标”的指标）、未完成的整改要求。"),
+            (f["text"], "二、浅黄色格子由党总支填写：针对上述问题的整顿措施、责任人（姓名）、完成期限（本年度内的日期，"
+                        f"如 {settings.first_review_deadline - dt.timedelta(days=30):%Y-%m-%d}；宜早于初验截止日期"
+                        f" {settings.first_review_deadline:%Y-%m-%d}），三项缺一不可；进展情况可随时补充。"
+                        "暂时定不下来的支部，本行浅黄色格子全部留空。"),
+            (f["text"], "三、整顿中的支部照常报送本年度填报表，走初验、复验和党委认定；经党委认定达标即完成整顿。"
+                        "完成期限已过仍未认定的，列入催报通知。"),
+            (f["text"], "四、填好后报组织部（放入收件箱 inbox），以最后交回的一份为准；再次下发的工作簿会带上已交回的内容，"
+                        "可在其基础上修改。请不要插入或删除行列、不要修改工作表名称。"),
+            (f["text"], f"五、如有疑问请联系：{settings.contact}。"),
+        ]
+        write_guide_sheet(wb, K.REVIEW_SHEET_GUIDE, 110, lines, lambda text: 17 * wrapped_lines(text, 110) + 4,
+                          margins=0.6, landscape=True)
+        sheet, cols = K.REVIEW_LAYOUTS[K.KIND_RECTIFY]["rectify"]
+        keys, inputs = list(cols), K.REVIEW_INPUTS["rectify"]
+        widths = {"branch_code": 10, "branch_name": 26, "last_stage": 13, "failed": 30, "open": 26, "plan": 40,
+                  "owner": 10, "deadline": 12, "progress": 24}
+        ws = _sheet(wb, sheet, f"{general}{settings.year}年整顿清单", keys, cols, f, widths)
+        for n, it in enumerate(items):
+            r = K.HEADER_ROW + n
+            values = {"branch_code": it.branch.code, "branch_name": it.branch.name, "last_stage": it.last_stage,
+                      "failed": it.failed_text(shorts), "open": it.open, "plan": it.plan, "owner": it.owner,
+                      "progress": it.progress}
+            for c, k in enumerate(keys):
+                fmt = (f["date"] if k == "deadline" else f["input"]) if k in inputs else f["fixed"]
+                if k == "deadline":
+                    if it.deadline:
+                        ws.write_datetime(r, c, dt.datetime.combine(it.deadline, dt.time()), fmt)
+                    else:
+                        ws.write_blank(r, c, None, fmt)
+                elif values.get(k):
+                    ws.write_string(r, c, str(values[k]), fmt)
+                else:
+                    ws.write_blank(r, c, None, fmt)
+            tall = max(wrapped_lines(str(values.get(k) or ""), widths[k]) for k in ("failed", "open", "plan"))
+            ws.set_row(r, 15 * min(tall, 6) + 4)
+        first, last_row = K.HEADER_ROW, K.HEADER_ROW + max(len(items), 1) - 1
+        c = keys.index("deadline")
+        ws.data_validation(first, c, last_row, c, {
+            "validate": "date", "criteria": "between", "minimum": settings.period_start,
+            "maximum": settings.period_end, "input_title": cols["deadline"],
+            "input_message": f"本年度内的日期，如 {settings.first_review_deadline - dt.timedelta(days=30):%Y-%m-%d}。",
+            "error_title": "日期不正确",
+            "error_message": f"请填写 {settings.period_start:%Y-%m-%d} 至 {settings.period_end:%Y-%m-%d} 之间的日期。"})
+        ws.freeze_panes(K.HEADER_ROW, 2)
+        write_identity_sheet(wb, K.REVIEW_IDENTITY_KEYS, identity_values(
+            K.KIND_RECTIFY, checklist, settings.year, unit=general, branches=[it.branch.code for it in items]))
+        wb.close()
+    return dest

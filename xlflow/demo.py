@@ -25,13 +25,17 @@ from xlflow.review import review_round
 from xlflow.sample import fill_decision, fill_review, fill_workbook, plan_demo
 from xlflow.status import campaign_status, format_status
 from xlflow.workbook import handout_path, write_handout
-from xlflow.carry import carried, rectification_list
+from xlflow.carry import carried
+from xlflow.files import atomic_path
+from xlflow.rectify import items_of
+from xlflow.results import ledger_results
 from xlflow.documents import decided_benchmarks
 from xlflow.settings import Settings
 from xlflow.workspace import Workspace, init_workspace
 from xlflow.years import start_year
 
 SEED = 2019
+AGREE = K.REVIEW_CONCLUSIONS[0]
 YEAR_FOLDER = "{year}年支部建设"
 DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS[1:]
 
@@ -47,6 +51,58 @@ def _odd_files(inbox: Path, some_return: Path) -> None:
                    'package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/'
                    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
         z.writestr("word/document.xml", "<w:document/>")
+
+
+def fill_rectify(path: Path, dest: Path, plans: dict[str, tuple]) -> None:
+    """Fill a 总支's 整顿 workbook as its clerk would: code -> (整顿措施, 责任人, 完成期限, 进展情况), any of
+    them None to leave blank; save to dest atomically."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    sheet, heads = K.REVIEW_LAYOUTS[K.KIND_RECTIFY]["rectify"]
+    ws = wb[sheet]
+    found = {c.value: c.column for c in ws[K.HEADER_ROW] if c.value}
+    col = {key: found[head] for key, head in heads.items()}
+    for row in range(K.HEADER_ROW + 1, ws.max_row + 1):
+        code = ws.cell(row, col["branch_code"]).value
+        for key, value in zip(("plan", "owner", "deadline", "progress"), plans.get(code, ())):
+            ws.cell(row, col[key]).value = value
+    with atomic_path(dest) as tmp:
+        wb.save(tmp)
+
+
+def _rectify_round(ws, checklist, settings, branches, echo) -> str | None:
+    """整顿转化 at the start of a later year: each 总支 gets its 整顿 workbook (the branches not 认定 last
+    year) and returns it with a plan per branch; one leaves a 责任人 out, is sent back, corrects it.
+    Returns the code of a branch that failed its 2019 初验, which the year then brings to 认定."""
+    start = dt.datetime(settings.year, 3, 2, 9)
+    made = [p for p in review_round(ws, start) if p.name.startswith(K.REVIEW_ROUNDS[K.KIND_RECTIFY])]
+    if not made:
+        return None
+    res = ledger_results(ws.ledger, checklist, settings, branches, today=start.date())
+    todo = items_of(res, branches, settings.year)
+    shorts = {i.code: i.short for i in checklist.indicators}
+    plans = {}
+    for k, it in enumerate(todo):
+        what = "、".join(shorts.get(c, c) for c in it.failed[:3]) or "填报表按时报送、台账规范"
+        plans[it.branch.code] = (f"对照上年度验收意见，逐项整改{what}；党总支每月督导一次，{settings.year}年10月前自查合格后报送",
+                                 it.branch.secretary or "支部书记", dt.datetime(settings.year, 9 + k % 2, 30),
+                                 "已制定整改台账" if k % 3 == 0 else None)
+    first = made[0]
+    mine = {it.branch.code for it in todo if first.stem.endswith(it.branch.general)}
+    slip = {c: (p[0], None, p[2], p[3]) if c == min(mine) else p for c, p in plans.items()}
+    fill_rectify(first, ws.inbox / f"{first.stem}（已填）.xlsx", slip)
+    sent = run_pass(ws, candidates(ws.inbox), start + dt.timedelta(days=10))
+    back = next((d for o in sent.outcomes for d in o.details if "责任人没有填写" in d), "")
+    for p in made:
+        fill_rectify(p, ws.inbox / f"{p.stem}（整顿措施）.xlsx", plans)
+    taken = run_pass(ws, candidates(ws.inbox), start + dt.timedelta(days=12))
+    echo(f"   整顿转化：上年度未认定达标的 {len(todo)} 个支部列入整顿，{len(made)} 个党总支各领整顿工作簿，"
+         f"填写整顿措施、责任人和完成期限后交回，接收 {_taken(taken)} 份")
+    if back:
+        echo(f"   其中一份漏填责任人被退回：{back}")
+    failed = [it for it in todo if it.last_stage == K.STAGE_FIRST_FAILED] or todo
+    return failed[0].branch.code
 
 
 def _clock(settings, days: int = 0) -> dt.datetime:
@@ -181,7 +237,11 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     write_handout(branches, checklist, settings, ws.handout, carried=before)
     open_before = sum(len(c.problems) for c in before.values())
     echo(f"   填报表：{len(branches)} 份，已带上各支部上年的基本信息、党员名册和尚未完成的问题 {open_before} 个")
+    turned = _rectify_round(ws, checklist, settings, branches, echo)
     plan = plan_demo(branches, SEED + 1000 * n, share=0.95)
+    if turned:  # the branch that failed in 2019 rectifies: it returns a clean workbook, both rounds agree
+        plan[turned] = frozenset()
+    agree = {turned: AGREE} if turned else {}
     for k, b in enumerate(branches):
         if b.code in plan:
             fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}.xlsx", b, checklist, settings,
@@ -197,10 +257,10 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     echo(f"   报送：{len(plan)} 个支部交回，接收 {_taken(result)} 份，退回 {len(result.outcomes) - _taken(result)} 份"
          f"（改正后重交，接收 {_taken(again)} 份）")
     for k, p in enumerate(sorted(x for x in review_round(ws, _clock(settings, days=5)) if x.name.startswith("初验"))):
-        fill_review(p, ws.inbox / p.name, SEED + 1000 * n + 100 + k, checklist)
+        fill_review(p, ws.inbox / p.name, SEED + 1000 * n + 100 + k, checklist, agree)
     first = run_pass(ws, candidates(ws.inbox), _clock(settings, days=9))
     second = next(p for p in review_round(ws, _clock(settings, days=11)) if p.name.startswith("复验"))
-    fill_review(second, ws.inbox / second.name, SEED + 1000 * n + 200, checklist)
+    fill_review(second, ws.inbox / second.name, SEED + 1000 * n + 200, checklist, agree)
     run_pass(ws, candidates(ws.inbox), _clock(settings, days=20))
     decision = next(p for p in review_round(ws, _clock(settings, days=21)) if p.name.startswith("认定"))
     meeting, day = f"学院党委{settings.year}年第12次会议", _clock(settings, days=24).date()
@@ -212,11 +272,16 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     recognized = [c for c, x in st.items() if x.recognized]
     named = [c for c, x in st.items() if x.model]
     held = [c for c, x in st.items() if x.model_since]
-    todo = rectification_list(carried(ws.root, st), settings.year)
+    todo = items_of(res, branches, settings.year)
     echo(f"   验收：{len(first.outcomes)} 个党总支交回初验，学院复验、党委认定：认定达标 {len(recognized)} 个 / 全院 "
          f"{len(branches)} 个（{len(recognized) / len(branches):.0%}）；本年度评定校级样板 {len(named)} 个"
          f"（往年已有 {len(held)} 个）")
-    echo(f"   整顿转化：上年度未认定的 {len(todo)} 个支部中，本年度认定达标 {sum(st[c].recognized for c in todo)} 个")
+    echo(f"   整顿转化：上年度未认定的 {len(todo)} 个支部中，本年度认定达标 {sum(it.done for it in todo)} 个，"
+         f"逾期未完成 {sum(it.overdue for it in todo)} 个（列入催报通知）")
+    for it in todo:
+        if it.branch.code == turned:
+            echo(f"   例：{it.branch.name}，{it.what_failed}；整顿措施“{it.plan}”，责任人 {it.owner}，完成期限 "
+                 f"{it.deadline:%Y-%m-%d}；{settings.year}年：{it.now.stage}")
     old = [p for r in res.branches for p in r.problems if (p.get("raised") or settings.year) < settings.year]
     done_ = sum(1 for p in old if p.get("status") == K.PROBLEM_STATUS[-1])
     echo(f"   问题销号：往年带来的问题 {len(old)} 个，本年度已完成整改 {done_} 个")

@@ -34,6 +34,8 @@ from xlflow.decision import CANDIDATE, model_quota, suggestions
 from xlflow.evidence import FAIL, Evidence
 from xlflow.files import safe_filename
 from xlflow.messages import Code, cn_date
+from xlflow.rectify import items_of
+from xlflow.rectify import progress as rect_progress
 from xlflow.results import BranchResult, Results, Review, ledger_date
 from xlflow.roster import Branch
 from xlflow.scoring import Params
@@ -362,15 +364,29 @@ def reminder_due(general: str, results: Results, branches: dict[str, Branch], to
         "reviews": [(b, st.label) for b, st in of
                     if late_first and st.stage in (K.STAGE_AWAIT_FIRST, K.STAGE_FIRST_RECHECK)],
         "rectify": [(b, f"{st.stage}，整改期限{cn_date(st.deadline)}，已逾期") for b, st in of if st.overdue],
+        # 整顿转化: not 认定 last year, its 完成期限 passed before it was 认定 (issue 9)
+        "plans": [(it.branch, it) for it in items_of(results, list(branches.values()), settings.year)
+                  if it.overdue and it.branch.general == general],
     }
 
 
 def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], settings: Settings, today: dt.date,
-                     number: int = 0) -> dict:
+                     number: int = 0, results: Results | None = None) -> dict:
+    progress = ""
+    if results is not None:  # the seed's 全部达标, for the college and for this 总支
+        mine = {c: st for c, st in results.standings.items()
+                if c in {b.code for b in [r.branch for r in results.branches] + results.missing if b.general == general}}
+        (done, total), (own, of) = rect_progress(results.standings), rect_progress(mine)
+        progress = (f"截至{cn_date(today)}，全院经学院党委认定达标的党支部{done}个，占全院{total}个党支部的"
+                    f"{done / total:.0%}；你总支{own}个，占本总支{of}个的{own / of:.0%}。" if total and of else "")
     return {**_common(settings), "general": general, "doc_code": settings.doc_code("reminder", number),
             "signer": signature(settings.department),
             "missing": _chain_rows(due["missing"]), "rejected": _chain_rows(due["rejected"]),
             "reviews": _chain_rows(due["reviews"]), "rectify": _chain_rows(due["rectify"]),
+            "plans": [{"seq": n, "code": b.code, "name": b.name, "what": it.brief, "owner": it.owner,
+                       "deadline": f"{it.deadline:%Y-%m-%d}", "now": it.now.stage if it.now else ""}
+                      for n, (b, it) in enumerate(due.get("plans", ()), 1)],
+            "progress": progress,
             "first_deadline": cn_date(settings.first_review_deadline),
             "as_of": cn_date(today), "date": cn_date(today), "overdue": today > settings.deadline}
 
@@ -478,7 +494,8 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
             lambda: annual_context(general, members, missing, checklist, params, settings, issued))
         due = reminder_due(general, results, roster, today, settings)
         if any(due.values()):
-            add(REMINDER, f"{general}_{REMINDER}.docx", lambda: reminder_context(general, due, settings, today, reminders))
+            add(REMINDER, f"{general}_{REMINDER}.docx",
+                lambda: reminder_context(general, due, settings, today, reminders, results))
             reminders += 1
     if settings.phase == BENCHMARK_PHASE and results.earlier:  # the plan's last year, with the years before it
         for general in _generals(results):
@@ -519,6 +536,11 @@ def summary_context(general: str | None, results: Results, settings: Settings, i
     for n, b in enumerate(sorted(mine, key=lambda x: (x.general, x.code)), 1):
         cells = [years[y][b.code].stage if b.code in years[y] else "" for y in order][-3:]
         rows.append({"seq": n, "name": b.name, "cells": cells + [""] * (3 - len(cells))})
+    rectified = []  # 整顿转化: each later year, the branches not 认定 the year before, and how many it brought to 认定
+    for before, y in zip(order, order[1:]):
+        listed = [c for c, st in years[before].items() if c in codes and not st.recognized]
+        turned = sum(1 for c in listed if c in years[y] and years[y][c].recognized)
+        rectified.append(f"{y}年将上年度未认定达标的{len(listed)}个党支部列入整顿转化，当年认定达标{turned}个")
     problems = [p for r in results.branches if r.branch.code in codes for p in r.problems]
     old = [p for p in problems if (p.get("raised") or settings.year) < settings.year]
     closed = sum(1 for p in old if p.get("status") == K.PROBLEM_STATUS[-1])
@@ -531,6 +553,6 @@ def summary_context(general: str | None, results: Results, settings: Settings, i
             "years": cols + [""] * (3 - len(cols)), "table": table, "rows": rows,
             "progress": (f"认定达标的党支部由{first['year']}的{first['recognized']}个（{first['rate']}）"
                          f"到{last['year']}的{last['recognized']}个（{last['rate']}）"),
-            "models": last["models"], "carried": len(old), "closed": closed, "opened": len(problems) - len(old),
+            "rectified": "；".join(rectified), "models": last["models"], "carried": len(old), "closed": closed, "opened": len(problems) - len(old),
             "benchmarks": "、".join(g for g in bench if general is None or g == general) or "",
             "date": cn_date(issued)}

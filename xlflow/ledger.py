@@ -35,6 +35,8 @@ REVIEW_TABLES = {
     # the 样板 register: what happened to a 样板 after it was named
     "register": ["branch_code", "province", "province_result", "nation", "nation_result", "revoked", "revoked_on",
                  "reason"],
+    # 整顿转化: a 总支's plan for each branch not 认定 last year (rectify.py)
+    "rectify": ["branch_code", "plan", "owner", "deadline", "progress"],
 }
 
 _DATA_TABLES = {"basic": ["code", "name", "general", *K.BASIC_FIELDS], **{
@@ -479,3 +481,16 @@ def return_records(conn, return_id: int, table: str, keys: list[str], with_row: 
 def file_row(conn, file_id: int) -> sqlite3.Row:
     """The files row of one recorded file."""
     return conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+
+
+# ---- issue 9 (helper "years"): 整顿转化 plans, from the 总支's current 整顿 workbooks ----
+
+def rectify_plans(conn) -> dict[str, dict]:
+    """branch code -> its plan (plan, owner, deadline, progress, unit: the 总支 that returned it, arrived:
+    when), from every 总支's current 整顿 workbook."""
+    rows = conn.execute(
+        """SELECT x.branch_code, x.plan, x.owner, x.deadline, x.progress, r.branch_code AS unit, r.received_at
+           FROM t_rectify x JOIN returns r ON r.id = x.return_id WHERE r.kind = ? AND r.current = 1
+           ORDER BY r.branch_code, x.row""", (K.KIND_RECTIFY,))
+    return {r["branch_code"]: {k: r[k] for k in ("plan", "owner", "deadline", "progress", "unit")}
+            | {"arrived": r["received_at"]} for r in rows}

@@ -30,6 +30,7 @@ from xlflow.checklist import RULE_NAMES, Checklist
 from xlflow.evidence import verdict_of
 from xlflow.keep import Written, put_in_place
 from xlflow.ledger import current_branch_files, file_log, rejected_branches, return_records
+from xlflow.master_years import changes_sheet, general_years_sheet, rectify_sheet
 from xlflow.results import Results
 from xlflow.roster import Branch
 from xlflow.settings import Settings
@@ -171,7 +172,8 @@ def build(path: Path, results: Results, checklist: Checklist, settings: Settings
     blocks = BlockCache(cache)
     try:
         book = _book(wb, results, checklist, settings, branches, conn, blocks)
-        for sheet in (overview_sheet, score_sheet, years_sheet, detail_sheet, evidence_sheet, problems_sheet,
+        for sheet in (overview_sheet, score_sheet, years_sheet, general_years_sheet, changes_sheet, rectify_sheet,
+                      detail_sheet, evidence_sheet, problems_sheet,
                       record_sheets, roster_sheet, missing_sheet, log_sheet, checklist_sheet, params_sheet):  # tab order
             sheet(book)
         wb.close()
@@ -204,7 +206,8 @@ def params_sheet(b: Book) -> None:
             ("支部总数", len(b.branches), "长期修改：templates/branches.xlsx（支部名册）"),
             ("样板名额", F(f"=IF({p.denominator}>0,INT({p.roster_count}/{p.denominator}),0)", res.quota),
              "公式：支部总数 ÷ 样板比例，取整"),
-            ("标杆院系：样板占本总支支部数不低于", res.params.benchmark_share, "长期修改：xlflow.toml 中的 benchmark_share")]
+            ("标杆院系：样板占本总支支部数不低于", res.params.benchmark_share, "长期修改：xlflow.toml 中的 benchmark_share"),
+            ("标杆院系：往年每年认定达标率不低于", b.settings.benchmark_rate, "长期修改：xlflow.toml 中的 benchmark_rate")]
     label_width = max(display_width(label) for label, _, _ in rows) + 2  # no label cut, on screen or paper
     widths = {0: label_width, 1: 10, 2: 3, 3: 10, 4: 8, 5: 3, 6: 18, 7: 3, 8: 18, 9: 8}
     for c, w in widths.items():
@@ -217,7 +220,7 @@ def params_sheet(b: Book) -> None:
             fmt.note, span)
     for i, (label, value, where) in enumerate(rows):
         g.put(2 + i, 0, label)
-        g.put(2 + i, p.VALUE, value, fmt.pct if i == 4 else None)
+        g.put(2 + i, p.VALUE, value, fmt.pct if i >= 4 else None)
         g.put(2 + i, p.VALUE + 2, where)
     t = p.TOP
     for col, head in ((p.RATING, "等次"), (p.RATING + 1, "计分系数"), (p.GRADE, "等次划分"), (p.GRADE + 1, "最低分"),
@@ -243,6 +246,9 @@ def params_sheet(b: Book) -> None:
     g.merge(note + 1, 0, p.LAST, "计分规则：采用等次取复验，无复验取初验，再无取自评；“不计分”的指标从本类别中扣除，"
                                  "本类别按适用指标折算回权重；否决项的采用等次系数为 0 时，总分再高也认定为未达标。",
             fmt.wrap, span)
+    g.merge(note + 2, 0, p.LAST, "标杆院系规则（创优年度，依据达标以及创建样板党支部成效）：本总支全部党支部本年度经学院党委认定达标；"
+                                 "样板党支部（含往年评定、未撤销的）不少于本总支支部数 × benchmark_share；往年每一年认定达标的"
+                                 "支部不少于本总支支部数 × benchmark_rate。", fmt.wrap, span)
     g.flush(ws)
 
 

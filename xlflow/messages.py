@@ -204,6 +204,16 @@ class Code(Enum):
     R432 = (REVIEW, ERROR, "文件“{file}”中还没有填写任何推荐、评定或撤销情况，没有可以接收的内容。请在浅黄色格子中填写后再提交。")
     R427 = (REVIEW, ERROR, "{sheet}!{cell}：会议日期“{value}”不在 {lo} 至 {hi} 之间。请填写党委会议实际召开的日期。")
     # (review block end)
+    # ---- issue 9 (helper "years"): the 整顿 workbook (整顿转化), returned by a 党总支 ----
+    R440 = (REVIEW, ERROR, "{sheet}!{cell}：{name}的{label}没有填写。整顿转化的每个支部要写明整顿措施、责任人和完成期限，"
+                           "三项缺一不可；暂时定不下来的支部，本行浅黄色格子请全部留空。")
+    R441 = (REVIEW, ERROR, "{sheet}!{cell}：{name}的完成期限“{value}”不在本年度（{lo} 至 {hi}）内。"
+                           "整顿要在本年度完成，请填写{year}年内的日期（如 {example}）。")
+    R442 = (REVIEW, ERROR, "文件“{file}”中还没有填写任何支部的整顿措施，没有可以接收的内容。请在“{sheet}”表的浅黄色格子中"
+                           "填写整顿措施、责任人和完成期限后再提交。")
+    R443 = (REVIEW, WARNING, "{sheet}!{cell}：{name}的完成期限 {value} 晚于本年度初验截止日期 {first}，整顿完成前该支部难以"
+                             "通过初验。如确需这样安排，可不必修改。")
+    # (years block end)
     # ---- evidence (E3xx) ----
     # documents.py, the 验收意见书's list of 自评与记录不符: params code, short, rating, measured
     E301 = (EVIDENCE, WARNING, "{code}（{short}）自评为“{rating}”，但台账显示：{measured}。")

@@ -28,7 +28,9 @@ from xlflow.files import atomic_path, safe_filename
 from xlflow.messages import cn_date
 from xlflow import ledger
 from xlflow.chain import draw, draw_seed, spot_check_pool
-from xlflow.decision import DECIDABLE, build_decision_workbook, build_register_workbook, register_rows
+from xlflow.decision import (DECIDABLE, build_decision_workbook, build_rectify_workbook, build_register_workbook,
+                             register_rows)
+from xlflow.rectify import items_of
 from xlflow.register import model_register
 from xlflow.ledger import open_ledger
 from xlflow.results import BranchResult, Results, ledger_date, load_results
@@ -314,6 +316,10 @@ def write_review_workbooks(results: Results, checklist: Checklist, settings: Set
     if models:  # the 样板 register, once there is a 样板 (earlier years', or named this year)
         paths.append(build_register_workbook(review_path(outdir, K.KIND_REGISTER, settings.college), models,
                                              checklist, settings))
+    todo = items_of(results, branches, settings.year)  # 整顿转化 (a later year): one 整顿 workbook per 总支
+    for general in dict.fromkeys(it.branch.general for it in todo):
+        paths.append(build_rectify_workbook(review_path(outdir, K.KIND_RECTIFY, general), general,
+                                            [it for it in todo if it.branch.general == general], checklist, settings))
     return paths
 
 

@@ -83,6 +83,8 @@ def read_review(source: RawReturn | Path | str, checklist: Checklist, settings: 
             _DecisionReader(out, settings, roster, facts or Facts()).run()
         elif out.kind == K.KIND_REGISTER:
             _RegisterReader(out, settings).run()
+        elif out.kind == K.KIND_RECTIFY:
+            _RectifyReader(out, settings, roster).run()
         else:
             _Reader(out, checklist, settings, roster).run()
     return out
@@ -96,9 +98,10 @@ def _identify(out: CheckedReview, checklist: Checklist, settings: Settings, rost
     if missing:
         add(finding(Code.R403, file=file, round=rnd, missing="、".join(missing)))
         return False
-    units = set(generals(roster)) if out.kind == FIRST else {settings.college}
+    by_general = out.kind in (FIRST, K.KIND_RECTIFY)  # a 总支's workbook, not the college's
+    units = set(generals(roster)) if by_general else {settings.college}
     if out.unit not in units:
-        expected = "本年度支部名册中的党总支" if out.kind == FIRST else f"学院（{settings.college}）"
+        expected = "本年度支部名册中的党总支" if by_general else f"学院（{settings.college}）"
         add(finding(Code.R401, file=file, round=rnd, unit=out.unit, expected=expected))
         return False
     year = ident.get("year", "")
@@ -417,3 +420,53 @@ class _RegisterReader:
                 rows.append({"_row": excel_row, "branch_code": code, **got, "revoked_on": d.value, "reason": reason})
         if not rows and self.out.report.valid:
             self.add(finding(Code.R432, file=self.file))
+
+
+class _RectifyReader:
+    """The 整顿 workbook of a 总支 (整顿转化, issue 9): for each branch on the list, 整顿措施, 责任人 and
+    完成期限 together (or none of them), the 完成期限 within this year; 进展情况 free text."""
+
+    def __init__(self, out: CheckedReview, settings: Settings, roster: list[Branch]):
+        self.out, self.settings, self.add = out, settings, out.report.findings.append
+        self.names = {b.code: b.name for b in roster}
+
+    def run(self) -> None:
+        table = self.out.raw.tables.get("rectify")
+        rows: list[dict] = []
+        self.out.tables = {"rectify": rows}
+        if table is None:
+            return
+        s, file = self.settings, self.out.raw.path.name
+        labels = K.REVIEW_LAYOUTS[K.KIND_RECTIFY]["rectify"][1]
+        seen: dict[str, int] = {}
+        for excel_row, v in table.rows:
+            cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
+            code = _issued_branch(self.out, table, excel_row, v, seen, "每个支部的整顿措施")
+            if code is None:
+                continue
+            name = self.names.get(code, code)
+            d = parse_date(v.get("deadline"), date1904=self.out.raw.date1904)
+            if d.problem:
+                self.add(d.finding(file=file, sheet=table.sheet, cell=cell("deadline")))
+                continue
+            got = {"plan": clean_text(v.get("plan")), "owner": clean_text(v.get("owner")), "deadline": d.value}
+            progress = clean_text(v.get("progress"))
+            if not any(got.values()):
+                continue  # not decided yet: the row stays open (a progress note alone is not a plan)
+            missing = [k for k, have in got.items() if not have]
+            for key in missing:
+                self.add(finding(Code.R440, file=file, sheet=table.sheet, cell=cell(key), name=name, label=labels[key]))
+            if missing:
+                continue
+            if not s.period_start <= d.value <= s.period_end:
+                self.add(finding(Code.R441, file=file, sheet=table.sheet, cell=cell("deadline"), name=name,
+                                 value=f"{d.value:%Y-%m-%d}", lo=f"{s.period_start:%Y-%m-%d}",
+                                 hi=f"{s.period_end:%Y-%m-%d}", year=s.year,
+                                 example=f"{s.first_review_deadline - dt.timedelta(days=30):%Y-%m-%d}"))
+                continue
+            if d.value > s.first_review_deadline:
+                self.add(finding(Code.R443, file=file, sheet=table.sheet, cell=cell("deadline"), name=name,
+                                 value=f"{d.value:%Y-%m-%d}", first=f"{s.first_review_deadline:%Y-%m-%d}"))
+            rows.append({"_row": excel_row, "branch_code": code, **got, "progress": progress})
+        if not rows and self.out.report.valid:
+            self.add(finding(Code.R442, file=file, sheet=table.sheet))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
-from xlflow.carry import Carried, carried
-from xlflow.chain import Standing, load_facts, standings
+from xlflow.chain import Standing, history_standings, load_facts, standings
 from xlflow.intake import is_ignored
-from xlflow.register import ledger_root
+from xlflow.rectify import RectifyItem, rectify_items
+from xlflow.register import ledger_root, year_marks
 from xlflow.roster import Branch
 from xlflow.settings import Settings
 from xlflow.sheetstyle import display_width
@@ -42,6 +42,9 @@ class GeneralStatus:
     overdue: list[str] = field(default_factory=list)  # rectifications past their deadline
     recheck: list[str] = field(default_factory=list)  # corrected after 整改后再验, waiting for 再验
     rectify: list[str] = field(default_factory=list)  # 整顿转化: not 认定 last year, not yet this year either
+    rectify_total: int = 0  # on the 整顿 list (not 认定 last year)
+    rectify_done: int = 0  # of them, 认定 this year
+    rectify_overdue: list[str] = field(default_factory=list)  # 完成期限 passed, not 认定
 
 
 def campaign_status(conn, branches: list[Branch], settings: Settings | None = None,
@@ -51,14 +54,21 @@ def campaign_status(conn, branches: list[Branch], settings: Settings | None = No
     facts = load_facts(conn, settings.year)
     where = standings(facts, [b.code for b in branches], today)
     root = root or ledger_root(conn)
-    before = carried(root, [b.code for b in branches]) if root else {}
-    return summarize(branches, where, facts.first_units, settings, today, before)
+    earlier = history_standings(root) if root else {}
+    items = rectify_items(branches, settings.year, where, earlier, year_marks(root) if root else {}, facts.rectify,
+                          today)
+    return summarize(branches, where, facts.first_units, settings, today, items)
+
+
+def _plan_text(it: RectifyItem) -> str:
+    if not it.plan:
+        return "待制定整顿措施"
+    plan = it.plan if len(it.plan) <= 30 else it.plan[:29] + "…"
+    return f"整顿措施：{plan}，责任人：{it.owner}，完成期限：{it.deadline:%Y-%m-%d}"
 
 
 def summarize(branches: list[Branch], where: dict[str, Standing], first_units: set[str], settings: Settings,
-              today: dt.date, before: dict[str, Carried] | None = None) -> list[GeneralStatus]:
-    before = before or {}
-    last_year = {c: dict(v.history).get(settings.year - 1) for c, v in before.items()}
+              today: dt.date, items: list[RectifyItem] = ()) -> list[GeneralStatus]:
     out: dict[str, GeneralStatus] = {}
     late = today > settings.first_review_deadline
     for b in branches:
@@ -73,9 +83,15 @@ def summarize(branches: list[Branch], where: dict[str, Standing], first_units: s
             s.overdue.append(f"{b.name}（{st.stage}，整改期限 {st.deadline:%Y-%m-%d}）")
         if st.recheck:
             s.recheck.append(f"{b.name}（{st.stage}）")
-        was = last_year.get(b.code)
-        if was and was != K.STAGE_RECOGNIZED and st.stage != K.STAGE_RECOGNIZED:
-            s.rectify.append(f"{b.name}（{settings.year - 1}年：{was}；今年：{st.stage}）")
+    for it in items:  # 整顿转化: tracked until the branch is 认定 this year
+        s = out[it.branch.general]
+        s.rectify_total += 1
+        s.rectify_done += it.done
+        if not it.done:
+            s.rectify.append(f"{it.branch.name}（{it.what_failed}；{_plan_text(it)}；今年：{it.now.stage}）")
+        if it.overdue:
+            s.rectify_overdue.append(f"{it.branch.name}（完成期限 {it.deadline:%Y-%m-%d}，责任人 {it.owner}，"
+                                     f"今年：{it.now.stage}）")
     return list(out.values())
 
 
@@ -122,17 +138,27 @@ def format_status(rows: list[GeneralStatus], list_missing: bool = True) -> str:
     lines.append(line("合计", total, f"{done}/{len(rows)}"))
     if total[0]:
         lines.append(f"全部达标进度：经学院党委认定达标 {total[-1]} 个 / 全院 {total[0]} 个党支部（{total[-1] / total[0]:.0%}）")
+    listed = sum(s.rectify_total for s in rows)
+    if listed:
+        done = sum(s.rectify_done for s in rows)
+        late = sum(len(s.rectify_overdue) for s in rows)
+        lines.append(f"整顿转化：上年度未认定达标的 {listed} 个党支部中，本年度已认定达标 {done} 个，整顿中 {listed - done} 个"
+                     + (f"（其中逾期 {late} 个）" if late else ""))
     for s in rows:
         if s.rectify and not list_missing:
-            lines.append(f"{s.general} 整顿转化（上年度未认定达标）：{'、'.join(s.rectify)}")
+            lines.append(f"{s.general} {_rectify_label(s)}：{'、'.join(s.rectify)}")
     if list_missing:
         for s in rows:
             for label, names in (("退回待改（已报送但被退回，待修改后重新报送）", s.rejected), ("未报", s.missing),
                                  ("初验逾期", s.first_overdue), ("整改逾期", s.overdue), ("待再验", s.recheck),
-                                 ("整顿转化（上年度未认定达标）", s.rectify)):
+                                 (_rectify_label(s), s.rectify), ("整顿逾期", s.rectify_overdue)):
                 if names:
                     lines.append(f"{s.general} {label}：{'、'.join(names)}")
     return "\n".join(lines)
+
+
+def _rectify_label(s: GeneralStatus) -> str:
+    return f"整顿转化（上年度未认定达标 {s.rectify_total} 个，已认定 {s.rectify_done} 个）"
 
 
 # ---- files in inbox/ not processed yet (for `xlflow status` and `xlflow watch`) ----

@@ -53,29 +53,36 @@ def _marks(results: Results) -> dict[str, YearMark]:
     return out
 
 
-def roads(current: Results, year: int, earlier: list[tuple[int, Results]], today: dt.date) -> list[Road]:
-    """One Road per branch of this year's roster, in roster order."""
-    marks = {y: _marks(res) for y, res in earlier} | {year: _marks(current)}
-    last = earlier[-1][1] if earlier else None
-    last_by = {r.branch.code: r for r in last.branches} if last else {}
+def _frozen(marks: dict[str, dict]) -> dict[str, YearMark]:
+    return {c: YearMark(m.get("total"), m.get("grade") or "", m.get("stage") or "", bool(m.get("model")))
+            for c, m in marks.items()}
+
+
+def roads(current: Results, year: int, marks: dict[int, dict[str, dict]], today: dt.date) -> list[Road]:
+    """One Road per branch of this year's roster, in roster order. marks: the earlier years' frozen
+    marks (results.marks, register.year_marks), with the ratings used and the indicators of problems."""
+    years = {y: _frozen(m) for y, m in marks.items()} | {year: _marks(current)}
+    last = marks.get(year - 1, {})
     full = _full(current)
     names = {r.branch.code: r.branch for r in current.branches} | {b.code: b for b in current.missing}
+    now_by = {r.branch.code: r for r in current.branches}
     out = []
     for code in current.standings:
         b = names[code]
-        road = Road(code, b.name, b.general, {y: m[code] for y, m in sorted(marks.items()) if code in m})
-        now: BranchResult | None = next((r for r in current.branches if r.branch.code == code), None)
-        before = last_by.get(code)
-        if now is not None and before is not None:
+        road = Road(code, b.name, b.general, {y: m[code] for y, m in sorted(years.items()) if code in m})
+        now: BranchResult | None = now_by.get(code)
+        before = last.get(code) or {}
+        was_used = before.get("used") or {}
+        if now is not None and was_used:
             for ind, rating in now.score.used.items():
-                was = before.score.used.get(ind)
-                if rating == full and was and was != full:
+                was = was_used.get(ind)
+                if rating == full and was and was != full and current.params.factor(was) is not None:
                     road.improved.append(ind)
-                elif was == full and rating and rating != full:
+                elif was == full and rating and rating != full and current.params.factor(rating) is not None:
                     road.declined.append(ind)
-            road.repeated = sorted({p.get("indicator") for p in now.problems if (p.get("raised") or year) == year}
-                                   & {p.get("indicator") for p in before.problems} - {None})
         if now is not None:
+            road.repeated = sorted({p.get("indicator") for p in now.problems if (p.get("raised") or year) == year}
+                                   & set(before.get("problems") or ()) - {None})
             for p in now.problems:
                 raised = p.get("raised") or year
                 road.opened += raised == year

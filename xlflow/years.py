@@ -129,7 +129,13 @@ def _write_marks(dest: Path, inputs: Workspace) -> None:
     settings = inputs.settings()
     with closing(read_only(dest / LEDGER_FILE)) as conn:
         res = load_results(conn, inputs.checklist(), settings, inputs.roster(), today=settings.period_end)
-    scored = {r.branch.code: {"total": r.score.total, "grade": r.score.grade} for r in res.branches}
+    full = res.params.factors[0][0]  # 达标
+    scored = {r.branch.code: {"total": r.score.total, "grade": r.score.grade, "used": r.score.used,
+                              # not 达标 (不适用 aside): the 整顿 list says what failed; trajectory the 改进/退步
+                              "failed": [c for c, x in r.score.used.items() if x and x != full
+                                         and res.params.factor(x) is not None],
+                              "problems": sorted({p["indicator"] for p in r.problems if p.get("indicator")})}
+              for r in res.branches}
     marks = {c: {"stage": st.stage, "model": bool(st.model or st.model_since), **scored.get(c, {})}
              for c, st in res.standings.items()}
     tmp = dest / f".{MARKS}.tmp"
