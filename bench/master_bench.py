@@ -59,27 +59,14 @@ def build_campaign(root: Path):
 
 def clone(db: Path, out: Path, n: int) -> None:
     """Copy the ledger and clone its current returns until there are n branches."""
+    from corrected_bench import clone as clone_returns
+
     shutil.copyfile(db, out)
-    conn = sqlite3.connect(out)
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 't_%'")]
-    cols = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")][1:] for t in tables}
-    base = conn.execute("SELECT id, file_id, branch_code FROM returns WHERE current = 1 AND kind = 'branch'").fetchall()
-    conn.execute("BEGIN")
-    for i in range(len(base), n):
-        rid, fid, code = base[i % len(base)]
-        new_code = f"{code}-{i:05d}"
-        new_fid = conn.execute("INSERT INTO files (sha256, original_name, size, arrived_at, outcome, stored_as, moved,"
-                               " branch_code) SELECT sha256 || ?, original_name, size, arrived_at, outcome, stored_as,"
-                               " moved, ? FROM files WHERE id = ?", (str(i), new_code, fid)).lastrowid
-        new_rid = conn.execute("INSERT INTO returns (file_id, branch_code, kind, saved_at, received_at, content_hash,"
-                               " current) SELECT ?, ?, kind, saved_at, received_at, content_hash, 1 FROM returns"
-                               " WHERE id = ?", (new_fid, new_code, rid)).lastrowid
-        for t in tables:
-            c = ", ".join(f'"{x}"' for x in cols[t])
-            conn.execute(f"INSERT INTO {t} (return_id, {c}) SELECT ?, {c} FROM {t} WHERE return_id = ?", (new_rid, rid))
-        conn.execute("UPDATE t_basic SET code = ? WHERE return_id = ?", (new_code, new_rid))
-    conn.execute("COMMIT")
+    with sqlite3.connect(out) as conn:
+        codes = [r[0] for r in conn.execute("SELECT branch_code FROM returns WHERE current = 1 AND kind = 'branch'"
+                                            " ORDER BY id")]
     conn.close()
+    clone_returns(out, codes + [f"{codes[i % len(codes)]}-{i:05d}" for i in range(len(codes), n)])
 
 
 CHILD = r"""
