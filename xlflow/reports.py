@@ -251,6 +251,9 @@ class _Renderer:
     each document written."""
 
     BATCH = 16
+    # the first LOCAL documents render here: starting spawned workers (each imports docxtpl and
+    # Jinja) costs more than a corrected return's dozen documents take (bench/corrected_bench.py)
+    LOCAL = 64
 
     def __init__(self, paths: dict[str, Path], outdir: Path, workers: int | None, progress: Progress | None,
                  run: ReportRun):
@@ -268,7 +271,7 @@ class _Renderer:
         self.pending.append((str(self.paths[d.kind]), d.context, dest))
         self.digest[dest] = digest
         self.total += 1
-        if self.workers == 1:
+        if self.workers == 1 or self.total <= self.LOCAL:
             self._local()
         elif len(self.pending) >= self.BATCH:
             self._submit()
