@@ -374,8 +374,8 @@ def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], set
                      number: int = 0, results: Results | None = None) -> dict:
     progress = ""
     if results is not None:  # the seed's 全部达标, for the college and for this 总支
-        mine = {c: st for c, st in results.standings.items()
-                if c in {b.code for b in [r.branch for r in results.branches] + results.missing if b.general == general}}
+        codes = {b.code for b in [r.branch for r in results.branches] + results.missing if b.general == general}
+        mine = {c: st for c, st in results.standings.items() if c in codes}
         (done, total), (own, of) = rect_progress(results.standings), rect_progress(mine)
         progress = (f"截至{cn_date(today)}，全院经学院党委认定达标的党支部{done}个，占全院{total}个党支部的"
                     f"{done / total:.0%}；你总支{own}个，占本总支{of}个的{own / of:.0%}。" if total and of else "")
