@@ -26,6 +26,7 @@ from xlflow.sample import fill_decision, fill_review, fill_workbook, plan_demo
 from xlflow.status import campaign_status, format_status
 from xlflow.workbook import handout_path, write_handout
 from xlflow.carry import carried
+from xlflow.chain import history_standings
 from xlflow.files import atomic_path
 from xlflow.rectify import items_of
 from xlflow.results import ledger_results
@@ -224,6 +225,19 @@ def _first_year(root: Path, echo) -> Workspace:
     return ws
 
 
+def _leading_general(ws: Workspace, branches, settings: Settings) -> str | None:
+    """The 总支 that met the 标杆院系 rule's bar for earlier years (benchmark_rate 认定 each year)
+    with the most 认定 over them: in the demo it takes all its branches to 认定 in the last year."""
+    years = history_standings(ws.root)
+    best: tuple[float, str] | None = None
+    for general in dict.fromkeys(b.general for b in branches):
+        codes = [b.code for b in branches if b.general == general]
+        rates = [sum(bool(st.get(c) and st[c].recognized) for c in codes) / len(codes) for st in years.values()]
+        if rates and min(rates) >= settings.benchmark_rate and (best is None or sum(rates) > best[0]):
+            best = (sum(rates), general)
+    return best[1] if best else None
+
+
 def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     """A later year of the campaign, started from the last: nearly every branch returns (those sent
     back correct their workbooks), every 总支 returns its 初验, the college its 复验, and the committee
@@ -242,6 +256,10 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     if turned:  # the branch that failed in 2019 rectifies: it returns a clean workbook, both rounds agree
         plan[turned] = frozenset()
     agree = {turned: AGREE} if turned else {}
+    if settings.phase == "创优":  # the 总支 that led in the years before takes every branch through this year
+        lead = _leading_general(ws, branches, settings)
+        plan.update({b.code: frozenset() for b in branches if b.general == lead})
+        agree.update({b.code: AGREE for b in branches if b.general == lead})
     for k, b in enumerate(branches):
         if b.code in plan:
             fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}.xlsx", b, checklist, settings,
