@@ -32,6 +32,10 @@ every later block of the record sheets moves: the worst case for the cache):
   the pass 1.3 s, results 5.6 s, master 13.7 s, documents 24.7 s (15 written; planning and
   hashing all 10,000 contexts); at 1,000: imports 2.5, pass 0.5, master 4.9 (results included),
   documents 5.3; `xlflow ingest` also sleeps 1 s to see the inbox settle (watch.ingest_once).
+
+Again at load 2.0 (3 runs), after the settle wait that only waits for fresh files, documents rendered
+in the command below 64, and the 催报通知's quadratic loop gone: 1,000 branches 4.31 s (4.17–5.00),
+186 MB; cold 11.03 s (10.68–11.60): ratio 0.39; floor 0.13 s.
 """
 
 from __future__ import annotations

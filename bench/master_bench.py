@@ -20,6 +20,10 @@ Figures at 1,000 branches, 3 runs, load average 6.7 on 2 cores (medians, min–m
          independently deflated blocks); with three years 1.61× one year's (the 历年对比 sheet is
          still written cell by cell by xlsxwriter; goal 1.5× not met in this noisy run)
 
+Again at load 1.9 (2 runs, 1,000 branches): master 9.99 s (results 2.05 s, write 7.93 s, 7.35–8.52),
+  122 MB; plain xlsxwriter 13.60 s (12.99–14.21): 0.58×; warm cache 0.62 s; three years 8.46 s =
+  0.85× one year's (goal 1.5× met).
+
 Usage: python bench/master_bench.py [sizes, e.g. 100,1000,10000] [runs]
 """
 
