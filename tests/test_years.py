@@ -427,3 +427,22 @@ def test_the_rectify_workbook_takes_plan_person_and_deadline_and_status_tracks_t
     assert [(m["name"], m["owner"], m["deadline"], m["now"]) for m in doc.context["plans"]] == [
         (mine[0].name, "李红", "2020-09-30", K.STAGE_MISSING)]
     assert doc.context["progress"].startswith("截至2020年10月15日，全院经学院党委认定达标的党支部0个，占全院60个党支部的0%")
+
+
+def test_a_branch_split_or_merged_from_one_that_failed_is_on_the_rectification_list():
+    """原支部编码 in the roster: the new code takes over its origins' open 整顿 (issue 9)."""
+    from xlflow.chain import Standing
+    from xlflow.rectify import rectify_items
+    from xlflow.roster import Branch
+
+    last = {"A": Standing("A", K.STAGE_FIRST_FAILED, "初验不同意达标"),
+            "B": Standing("B", K.STAGE_RECOGNIZED, "认定达标", recognized=True),
+            "C": Standing("C", K.STAGE_RECOGNIZED, "认定达标", recognized=True)}
+    marks = {2019: {"A": {"failed": ["ZJ02", "ZS01"]}, "B": {"failed": []}}}
+    roster = [Branch("A1", "甲一支部", "甲总支", "教师党支部", origin=("A",)),  # split from A, which failed
+              Branch("A2", "甲二支部", "甲总支", "教师党支部", origin=("A", "B")),  # merged from A and B
+              Branch("BC", "乙丙支部", "乙总支", "学生党支部", origin=("B", "C")),  # both 认定: nothing to rectify
+              Branch("N", "新支部", "乙总支", "学生党支部", origin=(K.ROSTER_NEW,))]
+    todo = rectify_items(roster, 2020, {}, {2019: last}, marks, {}, dt.date(2020, 3, 1))
+    assert [(it.branch.code, it.last_stage, it.failed) for it in todo] == [
+        ("A1", K.STAGE_FIRST_FAILED, ["ZJ02", "ZS01"]), ("A2", K.STAGE_FIRST_FAILED, ["ZJ02", "ZS01"])]

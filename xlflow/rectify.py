@@ -86,13 +86,17 @@ def rectify_items(branches: list[Branch], year: int, now: dict[str, Standing],
     last, marked = earlier.get(year - 1, {}), marks.get(year - 1, {})
     out = []
     for b in branches:
-        was = last.get(b.code)
+        was, failed = last.get(b.code), list(marked.get(b.code, {}).get("failed") or [])
+        if was is None:  # split or merged (roster 原支部编码): it takes over what its origins left open
+            sources = [last[o] for o in b.origin if o in last]
+            was = next((s for s in sources if not s.recognized), sources[0] if sources else None)
+            failed = sorted({c for o in b.origin for c in marked.get(o, {}).get("failed") or []})
         if was is None or was.recognized:
             continue
         plan = plans.get(b.code, {})
         until = ledger_date(plan.get("deadline"))
         st = now.get(b.code)
-        item = RectifyItem(b, year - 1, was.stage, list(marked.get(b.code, {}).get("failed") or []), open_recheck(was),
+        item = RectifyItem(b, year - 1, was.stage, failed, open_recheck(was),
                            plan.get("plan") or "", plan.get("owner") or "", until, plan.get("progress") or "", st)
         item.overdue = not item.done and until is not None and today > until
         out.append(item)
