@@ -133,6 +133,16 @@ def _issued_branch(out: CheckedReview, table, excel_row: int, v: dict, seen: dic
     return code
 
 
+def _issued_rows(out: CheckedReview, table, what: str, seen: dict[str, int] | None = None):
+    """The rows of a per-branch table whose branch passes _issued_branch, as (Excel row, values,
+    branch code, cell(key) -> that row's cell reference); seen collects code -> first row."""
+    seen = {} if seen is None else seen
+    for excel_row, v in table.rows:
+        code = _issued_branch(out, table, excel_row, v, seen, what)
+        if code is not None:
+            yield excel_row, v, code, lambda key, r=excel_row: table.cell(key, r) if key in table.columns else ""
+
+
 class _Reader:
     def __init__(self, out: CheckedReview, checklist: Checklist, settings: Settings, roster: list[Branch]):
         self.out, self.checklist, self.settings = out, checklist, settings
@@ -206,11 +216,7 @@ class _Reader:
         lo, hi = date_range(self.settings)
         seen: dict[str, int] = {}
         rows = []
-        for excel_row, v in table.rows:
-            cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
-            code = _issued_branch(self.out, table, excel_row, v, seen, "每个支部的总体结论")
-            if code is None:
-                continue
+        for excel_row, v, code, cell in _issued_rows(self.out, table, "每个支部的总体结论", seen):
             ok = True
             p = parse_choice(v.get("conclusion"), K.REVIEW_CONCLUSIONS)
             if p.problem:
@@ -291,14 +297,9 @@ class _DecisionReader:
         if table is None:
             return []
         labels = K.REVIEW_LAYOUTS[K.KIND_DECISION]["decision"][1]
-        seen: dict[str, int] = {}
         rows, models = [], 0
         today = self.settings.period_end  # overdue plays no part in what may be decided
-        for excel_row, v in table.rows:
-            cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
-            code = _issued_branch(self.out, table, excel_row, v, seen, "每个支部的认定结论")
-            if code is None:
-                continue
+        for excel_row, v, code, cell in _issued_rows(self.out, table, "每个支部的认定结论"):
             d = parse_choice(v.get("decision"), K.DECISION_CHOICES)
             m = parse_choice(v.get("model"), K.YES_NO)
             bad = False
@@ -385,12 +386,7 @@ class _RegisterReader:
         if table is None:
             return
         labels = K.REVIEW_LAYOUTS[K.KIND_REGISTER]["register"][1]
-        seen: dict[str, int] = {}
-        for excel_row, v in table.rows:
-            cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
-            code = _issued_branch(self.out, table, excel_row, v, seen, "每个样板党支部")
-            if code is None:
-                continue
+        for excel_row, v, code, cell in _issued_rows(self.out, table, "每个样板党支部"):
             got, ok = {}, True
             for key, choices in (("province", K.YES_NO), ("province_result", K.OUTCOMES), ("nation", K.YES_NO),
                                  ("nation_result", K.OUTCOMES), ("revoked", K.YES_NO)):
@@ -438,12 +434,7 @@ class _RectifyReader:
             return
         s, file = self.settings, self.out.raw.path.name
         labels = K.REVIEW_LAYOUTS[K.KIND_RECTIFY]["rectify"][1]
-        seen: dict[str, int] = {}
-        for excel_row, v in table.rows:
-            cell = lambda key: table.cell(key, excel_row) if key in table.columns else ""  # noqa: E731
-            code = _issued_branch(self.out, table, excel_row, v, seen, "每个支部的整顿措施")
-            if code is None:
-                continue
+        for excel_row, v, code, cell in _issued_rows(self.out, table, "每个支部的整顿措施"):
             name = self.names.get(code, code)
             d = parse_date(v.get("deadline"), date1904=self.out.raw.date1904)
             if d.problem:
