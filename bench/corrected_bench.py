@@ -111,6 +111,7 @@ def clone(db: Path, codes: list[str]) -> None:
 
 def prepare(n: int) -> tuple[Path, Path]:
     """(the working folder with its outputs current, the corrected return); built once and cached."""
+    from xlflow.campaign import Campaign
     from xlflow.ingest import candidates, run_pass
     from xlflow.outputs import rebuild_outputs
     from xlflow.sample import fill_workbook
@@ -128,17 +129,17 @@ def prepare(n: int) -> tuple[Path, Path]:
     ws, _ = init_workspace(base)
     branches = roster(n)
     write_roster(ws.roster_path, branches)
-    checklist, settings = ws.checklist(), ws.settings()
+    inputs = Campaign(ws.checklist(), ws.settings())
     chosen = branches[:BASE]
-    write_handout(chosen, checklist, settings, ws.handout, workers=2)
+    write_handout(Campaign(inputs.checklist, inputs.settings, chosen), ws.handout, workers=2)
     for i, b in enumerate(chosen):
-        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, SEED + i)
+        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, inputs, SEED + i)
     run_pass(ws, candidates(ws.inbox), NOW)
     clone(ws.ledger, [b.code for b in branches])
     rebuild_outputs(ws, NOW)
     first = branches[0]
     for attempt in range(10):  # a random filling may break a rule by chance: it must be accepted
-        fill_workbook(handout_path(ws.handout, first), corrected, first, checklist, settings, SEED + 7777 + attempt)
+        fill_workbook(handout_path(ws.handout, first), corrected, first, inputs, SEED + 7777 + attempt)
         with tempfile.TemporaryDirectory() as d:
             trial = Path(d) / "w"
             shutil.copytree(base, trial)

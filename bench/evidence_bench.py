@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from helpers import sample_returns  # noqa: E402
+from xlflow.campaign import Campaign  # noqa: E402
 from xlflow.checklist import load_checklist  # noqa: E402
 from xlflow.evidence import check_return, from_checked  # noqa: E402
 from xlflow.read import read_workbook  # noqa: E402
@@ -29,7 +30,7 @@ from xlflow.settings import Settings  # noqa: E402
 def main(runs: int = 5, checks: int = 1000) -> None:
     checklist, settings = load_checklist(ROOT / "templates" / "checklist.yaml"), Settings()
     with tempfile.TemporaryDirectory() as tmp:
-        done = sample_returns(Path(tmp), checklist, settings)
+        done = sample_returns(Path(tmp), Campaign(checklist, settings))
         paths, data = [p for p, _ in done], [from_checked(c) for _, c in done]
         read_workbook(paths[0])  # warm-up: imports and caches are not the reading
         reads, checks_ = [], []
@@ -40,7 +41,7 @@ def main(runs: int = 5, checks: int = 1000) -> None:
             reads.append((time.perf_counter() - t0) / len(paths))
             t0 = time.perf_counter()
             for i in range(checks):
-                check_return(data[i % len(data)], checklist, settings)
+                check_return(data[i % len(data)], Campaign(checklist, settings))
             checks_.append((time.perf_counter() - t0) / checks)
     read, check = statistics.median(reads), statistics.median(checks_)
     ok = check < read / 5

@@ -57,8 +57,8 @@ def corpus(cache: Path, flips: int) -> tuple[Path, Path, dict[str, Path]]:
     if not base.exists():
         ws, _ = init_workspace(base)
         branch = ws.roster()[0]
-        template = build_workbook(handout_path(cache / "handout", branch), branch, ws.checklist(), ws.settings())
-        fill_workbook(template, cache / "clean" / NAME, branch, ws.checklist(), ws.settings(), SEED, frozenset())
+        template = build_workbook(handout_path(cache / "handout", branch), branch, ws.campaign())
+        fill_workbook(template, cache / "clean" / NAME, branch, ws.campaign(), SEED, frozenset())
     clean = cache / "clean" / NAME
     data = clean.read_bytes()
     files = dict(hostile_files(cache / "hostile", clean))

@@ -46,6 +46,7 @@ from ladder import FLOOR_READ, _pass_end  # noqa: E402
 from proc import XLFLOW, measure, spread  # noqa: E402
 from templates_bench import roster  # noqa: E402
 from xlflow import ingest  # noqa: E402
+from xlflow.campaign import Campaign  # noqa: E402
 from xlflow.ingest import candidates, run_pass  # noqa: E402
 from xlflow.sample import MISTAKES, fill_workbook  # noqa: E402
 from xlflow.workbook import handout_path, template_version, write_handout  # noqa: E402
@@ -68,8 +69,8 @@ def cache_dir(n: int) -> Path:
 
 
 def _fill(job) -> None:
-    template, dest, branch, checklist, settings, seed, mistakes = job
-    fill_workbook(template, dest, branch, checklist, settings, seed, mistakes)
+    template, dest, branch, inputs, seed, mistakes = job
+    fill_workbook(template, dest, branch, inputs, seed, mistakes)
 
 
 def prepare(n: int) -> tuple[Path, list[Path], list[Path]]:
@@ -86,10 +87,10 @@ def prepare(n: int) -> tuple[Path, list[Path], list[Path]]:
     ws, _ = init_workspace(cache / "base")
     branches = roster(n)
     write_roster(ws.roster_path, branches)
-    checklist, settings = ws.checklist(), ws.settings()
+    inputs = Campaign(ws.checklist(), ws.settings())  # no roster: each job is sent to a worker
     assert len(ws.roster()) == n
     handout = cache / "handout"
-    write_handout(branches, checklist, settings, handout)
+    write_handout(Campaign(inputs.checklist, inputs.settings, branches), handout)
     r = random.Random(SEED)
     faulty_idx = set(r.sample(range(n), round(n * FAULTY_SHARE)))
     fullwidth = set(r.sample(sorted(set(range(n)) - faulty_idx), max(1, round(n * 0.05))))
@@ -98,13 +99,13 @@ def prepare(n: int) -> tuple[Path, list[Path], list[Path]]:
     for i, b in enumerate(branches):
         name = f"{b.name}（{b.secretary or '书记'}填报）.xlsx"
         good = cache / "clean" / name
-        jobs.append((handout_path(handout, b), good, b, checklist, settings, SEED + i,
+        jobs.append((handout_path(handout, b), good, b, inputs, SEED + i,
                      frozenset({"fullwidth"}) if i in fullwidth else frozenset()))
         clean.append(good)
         if i in faulty_idx:
             bad = cache / "faulty" / name
             mistakes = frozenset(r.sample(typical, r.choice((1, 1, 2))))
-            jobs.append((handout_path(handout, b), bad, b, checklist, settings, SEED + i, mistakes))
+            jobs.append((handout_path(handout, b), bad, b, inputs, SEED + i, mistakes))
             mix.append(bad)
         else:
             mix.append(good)

@@ -45,6 +45,7 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
 from helpers import write_roster  # noqa: E402
 from proc import XLFLOW, Measured, measure, spread  # noqa: E402
 from templates_bench import roster  # noqa: E402
+from xlflow.campaign import Campaign  # noqa: E402
 from xlflow.roster import load_roster  # noqa: E402
 from xlflow.sample import fill_workbook  # noqa: E402
 from xlflow.workbook import handout_path, template_version, write_handout  # noqa: E402
@@ -89,12 +90,12 @@ def prepare(n: int) -> tuple[Path, Path]:
     sample = len(load_roster(ROOT / "templates" / "branches.xlsx"))
     sources = branches[:sample]  # one of each of the sample roster's branches, codes …-000
     handout = cache / "handout"
-    write_handout(sources, ws.checklist(), ws.settings(), handout)
+    write_handout(Campaign(ws.checklist(), ws.settings(), sources), handout)
     filled = cache / "sources"
     filled.mkdir()
-    checklist, settings = ws.checklist(), ws.settings()
+    inputs = Campaign(ws.checklist(), ws.settings())  # no roster: each job is sent to a worker
     with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
-        list(pool.map(_fill, [(handout_path(handout, b), filled / f"{i:03d}.xlsx", b, checklist, settings, 7 + i)
+        list(pool.map(_fill, [(handout_path(handout, b), filled / f"{i:03d}.xlsx", b, inputs, 7 + i)
                               for i, b in enumerate(sources)]))
         returns = cache / "returns"
         returns.mkdir()

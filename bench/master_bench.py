@@ -46,17 +46,18 @@ BASE = 24
 
 
 def build_campaign(root: Path):
+    from xlflow.campaign import Campaign
     from xlflow.ingest import candidates, run_pass
     from xlflow.sample import fill_workbook
     from xlflow.workbook import handout_path, write_handout
     from xlflow.workspace import init_workspace
 
     ws, _ = init_workspace(root)
-    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
-    chosen = branches[:BASE]
-    write_handout(chosen, checklist, settings, ws.handout, workers=2)
+    inputs = ws.campaign()
+    chosen = inputs.branches[:BASE]
+    write_handout(Campaign(inputs.checklist, inputs.settings, chosen), ws.handout, workers=2)
     for n, b in enumerate(chosen):
-        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, n)
+        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, inputs, n)
     run_pass(ws, candidates(ws.inbox), NOW)
     return ws
 
@@ -77,6 +78,7 @@ CHILD = r"""
 import datetime as dt, json, resource, sys, time
 from dataclasses import replace
 from pathlib import Path
+from xlflow.campaign import Campaign
 from xlflow.ledger import open_ledger
 from xlflow.master import build
 from xlflow.results import load_results
@@ -106,7 +108,7 @@ codes = [r[0] for r in conn.execute("SELECT branch_code FROM returns WHERE curre
 by = {b.code: b for b in sample}
 branches = [by.get(c) or replace(by[c.rsplit("-", 1)[0]], code=c, name=by[c.rsplit("-", 1)[0]].name + c[-5:]) for c in codes]
 t0 = time.perf_counter()
-results = load_results(conn, checklist, settings, branches)
+results = load_results(conn, Campaign(checklist, settings, branches))
 if mode == "years":  # a 2021 master: two earlier years' marks, as history/<year>/marks.json holds them
     marks = {r.branch.code: {"total": r.score.total, "grade": r.score.grade, "stage": r.standing.stage, "model": False}
              for r in results.branches}
@@ -114,9 +116,9 @@ if mode == "years":  # a 2021 master: two earlier years' marks, as history/<year
 cache = root / f"cache-{n}.db" if mode == "warm" else None
 if cache is not None:  # a warm cache: every block as the previous build left it
     cache.unlink(missing_ok=True)
-    build(out, results, checklist, settings, branches, conn, cache=cache)
+    build(out, results, conn, cache=cache)
 t1 = time.perf_counter()
-build(out, results, checklist, settings, branches, conn, cache=cache)
+build(out, results, conn, cache=cache)
 t2 = time.perf_counter()
 print(json.dumps({"results": t1 - t0 if cache is None else 0, "write": t2 - t1, "total": t2 - t0 if cache is None else t2 - t1,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -139,10 +141,10 @@ def evidence_vs_reading(ws, n: int = 1000) -> tuple[float, float]:
     conn = open_ledger(ws.ledger)
     rids = [r[0] for r in conn.execute("SELECT id FROM returns WHERE current = 1")]
     files = sorted(ws.accepted.glob("*.xlsx"))
-    checklist, settings = ws.checklist(), ws.settings()
+    inputs = ws.campaign()
     t = time.perf_counter()
     for i in range(n):
-        check_return(from_ledger(conn, rids[i % len(rids)], dt.date(2019, 11, 20)), checklist, settings)
+        check_return(from_ledger(conn, rids[i % len(rids)], dt.date(2019, 11, 20)), inputs)
     ev = (time.perf_counter() - t) / n
     t = time.perf_counter()
     for i in range(n):

@@ -22,6 +22,7 @@ from templates_bench import roster
 
 from xlflow import constants as K
 from xlflow import ledger
+from xlflow.campaign import Campaign
 from xlflow.carry import carried
 from xlflow.workbook import write_handout
 from xlflow.workspace import Workspace, init_workspace
@@ -67,10 +68,10 @@ def main() -> None:
         checklist, settings = new.checklist(), new.settings()
 
         def first_year(k: int):
-            write_handout(branches, checklist, settings, base / f"first{k}")
+            write_handout(Campaign(checklist, settings, branches), base / f"first{k}")
 
         def new_year(k: int):
-            write_handout(branches, checklist, settings, base / f"new{k}",
+            write_handout(Campaign(checklist, settings, branches), base / f"new{k}",
                           carried=carried(new.root, [b.code for b in branches]))
 
         t0 = time.perf_counter()

@@ -38,9 +38,8 @@ from xlflow import documents as D
 from xlflow.results import ledger_results
 from xlflow.workspace import Workspace
 ws, out = Workspace(Path(sys.argv[1])), Path(sys.argv[2])
-checklist, settings = ws.checklist(), ws.settings()
-results = ledger_results(ws.ledger, checklist, settings, ws.roster())
-for n, d in enumerate(D.plan(results, checklist, settings, dt.date.today())):
+results = ledger_results(ws.ledger, ws.campaign())
+for n, d in enumerate(D.plan(results, dt.date.today())):
     tpl = DocxTemplate(str(ws.templates / D.TEMPLATES[d.kind]))
     tpl.render(d.context, autoescape=True)
     tpl.save(out / f"{n}.docx")

@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from xlflow.campaign import Campaign
 from xlflow.checklist import load_checklist
 from xlflow.roster import load_roster
 from xlflow.settings import Settings
@@ -31,7 +32,7 @@ def roster(n: int):
 def timed(branches, checklist, settings, workers: int) -> float:
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        write_handout(branches, checklist, settings, Path(d), workers=workers)
+        write_handout(Campaign(checklist, settings, branches), Path(d), workers=workers)
         return time.perf_counter() - start
 
 

@@ -47,8 +47,9 @@ COPIES = 3  # returns per branch
 def prepare(tmp: Path) -> tuple[Workspace, list[Path]]:
     """A working folder with its workbooks handed out, and the returns to drop in (not timed)."""
     ws, _ = init_workspace(tmp / "base")
-    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
-    write_handout(branches, checklist, settings, ws.handout, workers=1)
+    inputs = ws.campaign()
+    branches = inputs.branches
+    write_handout(inputs, ws.handout, workers=1)
     desk, typical = tmp / "desk", [m for m in MISTAKES if m != "fullwidth"]
     desk.mkdir()
     returns = []
@@ -56,7 +57,7 @@ def prepare(tmp: Path) -> tuple[Workspace, list[Path]]:
         for n, b in enumerate(branches):
             mistakes = frozenset({typical[n % len(typical)]}) if n < FAULTY and copy == 0 else frozenset()
             dest = desk / f"{b.code}_{copy}.xlsx"
-            fill_workbook(handout_path(ws.handout, b), dest, b, checklist, settings, 100 * copy + n + 1, mistakes)
+            fill_workbook(handout_path(ws.handout, b), dest, b, inputs, 100 * copy + n + 1, mistakes)
             returns.append(dest)
     return ws, returns
 
@@ -98,16 +99,15 @@ def _public_put(ws, r, c, kind, fmt, v) -> None:
 
 
 def build_master(ws: Workspace, dest: Path) -> float:
-    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     with closing(ledger.open_ledger(ws.ledger)) as conn:
-        results = load_results(conn, checklist, settings, branches, today=NOW.date())
+        results = load_results(conn, ws.campaign(), today=NOW.date())
         t0 = time.process_time()
-        master.build(dest, results, checklist, settings, branches, conn)
+        master.build(dest, results, conn)
         return time.process_time() - t0
 
 
 def render_all(ws: Workspace, out: Path, clear: bool) -> float:
-    contexts = doccheck.specimen(ws.checklist(), ws.settings())
+    contexts = doccheck.specimen(ws.campaign())
     jobs = [(ROOT / "templates" / f"{kind}.docx", ctx) for kind, ctx in contexts.items()
             if (ROOT / "templates" / f"{kind}.docx").exists()]
     assert jobs, "no Word template matches a specimen kind"

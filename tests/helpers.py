@@ -70,17 +70,17 @@ def ledger_problems(conn) -> list[str]:
     return problems
 
 
-def sample_returns(out: Path, checklist, settings, kinds: int = 4, seeds: int = 4) -> list:
+def sample_returns(out: Path, campaign, kinds: int = 4, seeds: int = 4) -> list:
     """Filled returns of the sample roster's first `kinds` branch types, `seeds` each, validated:
     [(path, validate.Checked)]."""
     by_type = {}
     for b in load_roster(Path(__file__).resolve().parent.parent / "templates" / "branches.xlsx"):
         by_type.setdefault(b.type, b)
-    validator, done = Validator(checklist, settings), []
+    validator, done = Validator(campaign), []
     for b in list(by_type.values())[:kinds]:
-        template = build_workbook(out / f"{b.code}.xlsx", b, checklist, settings)
+        template = build_workbook(out / f"{b.code}.xlsx", b, campaign)
         for seed in range(1, seeds + 1):
             path = out / f"{b.code}_{seed}.xlsx"
-            fill_workbook(template, path, b, checklist, settings, seed)
+            fill_workbook(template, path, b, campaign, seed)
             done.append((path, validator.validate([(read_workbook(path), b, [])])[0]))
     return done

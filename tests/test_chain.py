@@ -21,6 +21,7 @@ import pytest
 from xlflow import constants as K
 from xlflow import documents as D
 from xlflow import ledger
+from xlflow.campaign import Campaign
 from xlflow.chain import Conclusion, Decision, Facts, draw, load_facts, standing
 from xlflow.ingest import candidates, run_pass
 from xlflow.reports import write_reports
@@ -113,17 +114,18 @@ def chain(tmp_path_factory):
     finds one of them 不同意达标; the committee decides. A snapshot of the folder after each step."""
     base = tmp_path_factory.mktemp("chain")
     ws, _ = init_workspace(base / "work")
-    checklist, roster, settings = ws.checklist(), ws.roster(), ws.settings()
+    inputs = ws.campaign()
+    roster = inputs.branches
     jd = [b for b in roster if b.general == JD]
     my = [b for b in roster if b.general == MY]
     for n, b in enumerate(jd + my):
-        fill_workbook(build_workbook(handout_path(ws.handout, b), b, checklist, settings), ws.inbox / f"{b.code}.xlsx",
-                      b, checklist, settings, 300 + n)
+        fill_workbook(build_workbook(handout_path(ws.handout, b), b, inputs), ws.inbox / f"{b.code}.xlsx",
+                      b, inputs, 300 + n)
     assert {o.outcome for o in _run(ws, dt.datetime(2019, 11, 28, 9)).outcomes} == {"accepted"}
     snaps = {"returned": _snap(ws, base, "returned")}
     first = next(p for p in review_round(ws, dt.datetime(2019, 12, 1, 9)) if p.stem.endswith(JD))
     overrides = {jd[0].code: DISAGREE, jd[1].code: RECTIFY}
-    fill_review(first, ws.inbox / "机电初验.xlsx", 11, checklist, overrides, day=dt.date(2019, 12, 5))
+    fill_review(first, ws.inbox / "机电初验.xlsx", 11, inputs.checklist, overrides, day=dt.date(2019, 12, 5))
     assert [o.outcome for o in _run(ws, dt.datetime(2019, 12, 6, 9)).outcomes] == ["accepted"]
     snaps["first"] = _snap(ws, base, "first")
     paths = review_round(ws, dt.datetime(2019, 12, 11, 9))  # the 初验 deadline has passed: the spot check is drawn
@@ -134,7 +136,7 @@ def chain(tmp_path_factory):
                for r in range(3, wb[K.REVIEW_SHEET_CONCLUSION].max_row + 1)
                if wb[K.REVIEW_SHEET_CONCLUSION].cell(r, head["验收类别"]).value == K.CATEGORY_APPLIED]
     failed = applied[0]
-    fill_review(second, ws.inbox / "学院复验.xlsx", 12, checklist, {failed: DISAGREE}, day=dt.date(2019, 12, 19))
+    fill_review(second, ws.inbox / "学院复验.xlsx", 12, inputs.checklist, {failed: DISAGREE}, day=dt.date(2019, 12, 19))
     assert [o.outcome for o in _run(ws, dt.datetime(2019, 12, 20, 9)).outcomes] == ["accepted"]
     snaps["second"] = _snap(ws, base, "second")
     decision = next(p for p in review_round(ws, dt.datetime(2019, 12, 21, 9)) if p.name.startswith("认定"))
@@ -148,7 +150,7 @@ def chain(tmp_path_factory):
 
 def _results(ws: Workspace, today=dt.date(2019, 12, 26)):
     with contextlib.closing(ledger.open_ledger(ws.ledger)) as conn:
-        return load_results(conn, ws.checklist(), ws.settings(), ws.roster(), today=today)
+        return load_results(conn, ws.campaign(), today=today)
 
 
 def _docx_text(path: Path) -> str:
@@ -159,7 +161,7 @@ def _docx_text(path: Path) -> str:
 
 def _reports(ws: Workspace, out: Path):
     res = _results(ws)
-    write_reports(res, ws.checklist(), ws.settings(), ws.templates, out, workers=1, today=dt.date(2019, 12, 26))
+    write_reports(res, ws.templates, out, workers=1, today=dt.date(2019, 12, 26))
     return res
 
 
@@ -249,7 +251,7 @@ def test_a_rectification_is_rechecked_by_the_same_reviewer(chain, tmp_path):
     st = _results(ws, dt.date(2019, 12, 7)).standing(b.code)
     assert st.stage == K.STAGE_FIRST_RECTIFY and st.deadline == dt.date(2020, 1, 4) and not st.overdue
     assert _results(ws, dt.date(2020, 1, 5)).standing(b.code).overdue
-    fill_workbook(handout_path(ws.handout, b), ws.inbox / "整改后.xlsx", b, ws.checklist(), ws.settings(), 999)
+    fill_workbook(handout_path(ws.handout, b), ws.inbox / "整改后.xlsx", b, ws.campaign(), 999)
     assert [o.outcome for o in _run(ws, dt.datetime(2019, 12, 8, 9)).outcomes] == ["accepted"]
     assert _results(ws).standing(b.code).stage == K.STAGE_FIRST_RECHECK
     [first] = [p for p in review_round(ws, dt.datetime(2019, 12, 8, 10)) if p.stem.endswith(JD)]
@@ -298,11 +300,11 @@ def _edited_decision(chain, tmp_path, rows: dict[int, dict[str, str]], meeting=(
     return path, {h: openpyxl.utils.get_column_letter(c) for h, c in head.items()}, ws
 
 
-def _check(chain, path, settings=None, roster=None):
+def _check(chain, path, campaign=None):
     ws = chain["snaps"]["second"]
     with contextlib.closing(ledger.open_ledger(ws.ledger)) as conn:
         facts = load_facts(conn, 2019)
-    return read_review(path, ws.checklist(), settings or ws.settings(), roster or ws.roster(), facts)
+    return read_review(path, campaign or ws.campaign(), facts)
 
 
 def test_a_decision_for_a_branch_not_in_the_workbook_or_not_agreed_at_second_review(chain, tmp_path):
@@ -317,7 +319,7 @@ def test_a_decision_for_a_branch_not_in_the_workbook_or_not_agreed_at_second_rev
         facts = load_facts(conn, 2019)
     facts.second[code] = Conclusion(DISAGREE, dt.date(2019, 12, 22))
     path, col, _ = _edited_decision(chain, tmp_path, {0: {"认定结论": "认定达标"}})
-    checked = read_review(path, ws.checklist(), ws.settings(), ws.roster(), facts)
+    checked = read_review(path, ws.campaign(), facts)
     name = next(b.name for b in ws.roster() if b.code == code)
     assert [f.message for f in checked.report.findings] == [
         f"认定结论!{col['认定结论']}3：{name}（{code}）的认定结论为“认定达标”，但该支部目前学院复验结论为不同意达标，"
@@ -331,16 +333,16 @@ def test_no_model_in_the_dabiao_year_and_never_over_the_quota(chain, tmp_path):
                          "“评为校级样板党支部”请选“否”或留空。如党委决定本年度评定样板，请在 xlflow.toml 中设置 "
                          "models_in_dabiao = true，重新生成认定工作簿后再填写。")
     ws = chain["snaps"]["second"]
-    tizhi = replace(ws.settings(), phase="提质")
     roster = ws.roster()[:20]  # 20 branches: 2 places at 1/10
+    tizhi = Campaign(ws.checklist(), replace(ws.settings(), phase="提质"), roster)
     yes = {"认定结论": "认定达标", "评为校级样板党支部": "是"}
     path, col, _ = _edited_decision(chain, tmp_path, {0: yes, 1: yes, 2: yes})
-    [f] = _check(chain, path, tizhi, roster).report.findings
+    [f] = _check(chain, path, tizhi).report.findings
     assert f.message == (f"认定结论!{col['评为校级样板党支部']}5：评为校级样板党支部的支部超过了本年度名额 2 个"
                          "（样板总数可达全院 20 个党支部的1/10，往年已评定 0 个）。名额是上限，请把多出的改为“否”；得分并列处在名额边缘的，请党委会议确定其中一个。")
     path, col, sheet = _edited_decision(chain, tmp_path, {0: {"认定结论": "不予认定", "评为校级样板党支部": "是"}})
     name = next(b.name for b in roster if b.code == sheet.cell(3, 1).value)
-    [f] = _check(chain, path, tizhi, roster).report.findings
+    [f] = _check(chain, path, tizhi).report.findings
     assert f.message == (f"认定结论!{col['评为校级样板党支部']}3：{name}评为校级样板党支部，但认定结论不是“认定达标”。"
                          "只有认定达标的支部才能评为样板党支部，请改为“否”，或先把认定结论改为“认定达标”。")
 
@@ -407,7 +409,7 @@ def test_a_model_already_in_the_register_is_not_named_again(chain, tmp_path):
         facts = load_facts(conn, 2019)
     facts.held = {code: 2018}
     path, col, _ = _edited_decision(chain, tmp_path, {0: {"认定结论": "认定达标", "评为校级样板党支部": "是"}})
-    checked = read_review(path, ws.checklist(), replace(ws.settings(), phase="提质"), ws.roster(), facts)
+    checked = read_review(path, replace(ws.campaign(), settings=replace(ws.settings(), phase="提质")), facts)
     name = next(b.name for b in ws.roster() if b.code == code)
     assert [f.message for f in checked.report.findings] == [
         f"认定结论!{col['评为校级样板党支部']}3：{name}已在2018年评为校级样板党支部，已在样板名册中，不必重复评定，请选“否”。"]

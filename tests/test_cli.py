@@ -62,7 +62,7 @@ def handed_out(small) -> Workspace:
 def fill(ws: Workspace, branch, name: str | None = None, mistakes=frozenset(), seed: int = 7) -> Path:
     """The branch secretary fills the workbook handed out and a clerk drops it into the inbox."""
     dest = ws.inbox / (name or f"{branch.name}.xlsx")
-    fill_workbook(handout_path(ws.handout, branch), dest, branch, ws.checklist(), ws.settings(), seed,
+    fill_workbook(handout_path(ws.handout, branch), dest, branch, ws.campaign(), seed,
                   frozenset(mistakes))
     return dest
 

@@ -11,6 +11,7 @@ import pytest
 
 from xlflow import constants as K
 from xlflow import ledger
+from xlflow.campaign import Campaign
 from xlflow.checklist import RULE_TYPES, Category, Checklist, Indicator, Rule, load_checklist
 from xlflow.evidence import (FAIL, NA, PASS, PENDING, RULES, VERDICTS, Evidence, ReturnData, check_return, from_checked,
                              from_ledger, mismatches, periods, return_date, verdict_of)
@@ -21,6 +22,7 @@ from helpers import sample_returns
 ROOT = Path(__file__).resolve().parent.parent
 CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
 SETTINGS = Settings()  # campaign 2019-01-01 .. 2019-12-31
+CAMPAIGN = Campaign(CHECKLIST, SETTINGS)
 NOV20 = dt.date(2019, 11, 20)
 AFTER = dt.date(2020, 1, 10)  # the year is over: yearly requirements are due
 MEETING, COMMITTEE, GROUP, LECTURE, THEME_DAY, LIFE, REVIEW, STUDY = K.ACTIVITY_TYPES
@@ -62,7 +64,7 @@ def make(as_of: dt.date = NOV20, members: list[dict] | None = None, activities: 
 
 
 def rule_ev(data: ReturnData, rule: str, activity: str | None = None) -> Evidence:
-    found = [e for e in check_return(data, CHECKLIST, SETTINGS) if e.rule == rule
+    found = [e for e in check_return(data, CAMPAIGN) if e.rule == rule
              and (activity is None or e.requirement.split("：")[-1].startswith(activity))]
     assert len(found) == 1, found
     return found[0]
@@ -75,7 +77,7 @@ def without(kind: str, *months: int) -> list[dict]:
 # ---- a clean return -------------------------------------------------------------------------------
 
 def test_clean_return_has_one_evidence_per_rule_and_nothing_wrong():
-    ev = check_return(make(), CHECKLIST, SETTINGS)
+    ev = check_return(make(), CAMPAIGN)
     assert [(e.indicator, e.rule) for e in ev] == [(i.code, r.type) for i in CHECKLIST.indicators for r in i.rules]
     assert all(e.verdict in VERDICTS and e.measured and e.requirement for e in ev)
     assert {e.verdict for e in ev} <= {PASS, NA}
@@ -289,7 +291,7 @@ def test_verdict_of():
 
 def test_mismatches_flag_full_self_rating_against_failed_rule():
     data = make(activities=without(MEETING, 8), venue=K.VENUE_KINDS[-1], secretary_trained=False)
-    evidence = check_return(data, CHECKLIST, SETTINGS)
+    evidence = check_return(data, CAMPAIGN)
     ratings = {i.code: "达标" for i in CHECKLIST.indicators} | {"ZD01": "基本达标"}
     assert mismatches(evidence, ratings, CHECKLIST) == ["ZJ02"]  # ZD01 admitted; BZ04 only pending
 
@@ -323,11 +325,11 @@ def test_parameters_come_from_the_checklist():
         return replace(CHECKLIST, categories=(Category("X", "测试", "测试", 100.0, (ind,)),))
 
     data = make(AFTER, members=[member(0, study_hours=36)])
-    assert check_return(data, one(Rule("study_hours", (("min", 32),))), SETTINGS)[0].verdict == PASS
-    e = check_return(data, one(Rule("study_hours", (("min", 40),))), SETTINGS)[0]
+    assert check_return(data, Campaign(one(Rule("study_hours", (("min", 32),))), SETTINGS))[0].verdict == PASS
+    e = check_return(data, Campaign(one(Rule("study_hours", (("min", 40),))), SETTINGS))[0]
     assert (e.verdict, e.requirement) == (FAIL, "党员每年集中学习培训不少于 40 学时")
     half = Rule("frequency", (("activity", MEETING), ("min", 2), ("per", "half")))
-    e = check_return(make(), one(half), SETTINGS)[0]
+    e = check_return(make(), Campaign(one(half), SETTINGS))[0]
     assert (e.verdict, e.measured, e.requirement) == (PASS, "上半年召开 2 次", "支部党员大会每半年至少 2 次")
 
 
@@ -335,7 +337,7 @@ def test_parameters_come_from_the_checklist():
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
-    done = sample_returns(tmp_path_factory.mktemp("evidence"), CHECKLIST, SETTINGS)
+    done = sample_returns(tmp_path_factory.mktemp("evidence"), CAMPAIGN)
     for _, checked in done:
         assert checked.report.valid, checked.report.errors[:3]
     return done
@@ -347,7 +349,7 @@ def test_sample_branches_are_mostly_compliant_and_overrating_is_flagged(samples)
     for _, checked in samples:
         data = from_checked(checked)
         assert data.as_of == checked.basic["filled_on"]  # the sample saves after it fills in
-        evidence = check_return(data, CHECKLIST, SETTINGS)
+        evidence = check_return(data, CAMPAIGN)
         verdicts += [e.verdict for e in evidence]
         found = mismatches(evidence, data.self_ratings, CHECKLIST)
         for code in found:
@@ -376,12 +378,12 @@ def test_ledger_round_trip_gives_the_same_evidence(samples, tmp_path):
         assert isinstance(stored.basic["election_date"], dt.date) and isinstance(stored.basic["has_committee"], bool)
         assert stored.members == direct.members and stored.activities == direct.activities
         assert stored.self_ratings == direct.self_ratings
-        assert check_return(stored, CHECKLIST, SETTINGS) == check_return(direct, CHECKLIST, SETTINGS)
+        assert check_return(stored, CAMPAIGN) == check_return(direct, CAMPAIGN)
     conn.close()
 
 
 def test_counts_read_as_a_clerk_writes_them():
     """“14 名党员均足月缴纳”, never “14 名党员中 14 名”, nor “中 0 名”."""
-    texts = [e.measured for e in check_return(make(), CHECKLIST, SETTINGS)]
+    texts = [e.measured for e in check_return(make(), CAMPAIGN)]
     assert any(re.fullmatch(r"已过 10 个月，\d+ 名党员均足月缴纳", t) for t in texts), texts
     assert not [t for t in texts if re.search(r"(\d+) 名\w+中 \1 名|中 0 名|(\d+) 个\w+中 \2 个", t)], texts

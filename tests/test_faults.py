@@ -142,14 +142,15 @@ def prepared(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """A working folder with 12 arrivals in inbox/ (and an owner file); returns it and name → sha256."""
     base = tmp_path_factory.mktemp("faults")
     ws, _ = init_workspace(base / "pristine")
-    checklist, roster, settings = ws.checklist(), ws.roster(), ws.settings()
+    inputs = ws.campaign()
+    roster = inputs.branches
     desk = base / "desk"
     desk.mkdir()
 
     def fill(i: int, name: str, seed: int, mistakes=()) -> Path:
         b = roster[i]
-        template = build_workbook(handout_path(ws.handout, b), b, checklist, settings)
-        fill_workbook(template, desk / name, b, checklist, settings, seed, frozenset(mistakes))
+        template = build_workbook(handout_path(ws.handout, b), b, inputs)
+        fill_workbook(template, desk / name, b, inputs, seed, frozenset(mistakes))
         return desk / name
 
     names = [f"{roster[i].code}_{roster[i].name}.xlsx" for i in range(7)]

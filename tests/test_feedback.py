@@ -9,13 +9,14 @@ import pytest
 from openpyxl.comments import Comment
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import load_checklist
 from xlflow.feedback import (AUTHOR, ERROR_FILL, FEEDBACK_SHEET, HEADER_ROW, HEADERS, WARNING_FILL, write_feedback,
                              write_unreadable_note)
 from xlflow.identify import identify
 from xlflow.messages import ERROR, WARNING, Code, Finding, finding
 from xlflow.read import read_workbook
-from xlflow.roster import by_code, load_roster
+from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
 from xlflow.settings import Settings
 from xlflow.validate import Validator
@@ -26,6 +27,7 @@ CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
 BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
 BRANCH = BRANCHES[0]
 SETTINGS = Settings()
+CAMPAIGN = Campaign(CHECKLIST, SETTINGS, BRANCHES)
 RECEIVED = datetime(2019, 11, 28, 9, 5)
 MISTAKES = frozenset({"two_digit_year", "actual_gt_expected", "bad_choice", "formula_text"})
 INPUT_FILL = "FFFFF2CC"  # the template's input tint
@@ -34,8 +36,8 @@ INPUT_FILL = "FFFFF2CC"  # the template's input tint
 def check(path: Path):
     """The real pipeline on one file: read → identify → validate. Returns its Checked."""
     raw = read_workbook(path)
-    branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
-    return Validator(CHECKLIST, SETTINGS).validate([(raw, branch, found)])[0]
+    branch, found = identify(raw, CAMPAIGN)
+    return Validator(CAMPAIGN).validate([(raw, branch, found)])[0]
 
 
 def table(ws) -> list[tuple]:
@@ -82,8 +84,8 @@ def first_input_cell(wb, sheet: str) -> str:
 @pytest.fixture(scope="module")
 def returned(tmp_path_factory):
     d = tmp_path_factory.mktemp("feedback")
-    template = build_workbook(d / "template.xlsx", BRANCH, CHECKLIST, SETTINGS)
-    fill_workbook(template, d / "returned.xlsx", BRANCH, CHECKLIST, SETTINGS, seed=3, mistakes=MISTAKES)
+    template = build_workbook(d / "template.xlsx", BRANCH, CAMPAIGN)
+    fill_workbook(template, d / "returned.xlsx", BRANCH, CAMPAIGN, seed=3, mistakes=MISTAKES)
     return d / "returned.xlsx"
 
 

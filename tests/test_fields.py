@@ -15,10 +15,11 @@ import pytest
 from openpyxl.utils.datetime import from_excel
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import load_checklist
 from xlflow.identify import identify
 from xlflow.read import read_workbook
-from xlflow.roster import by_code, load_roster
+from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
 from xlflow.settings import Settings
 from xlflow.validate import Validator
@@ -29,6 +30,7 @@ CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
 BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
 BRANCH = next(b for b in BRANCHES if b.type == "学生党支部")
 SETTINGS = Settings()
+CAMPAIGN = Campaign(CHECKLIST, SETTINGS, BRANCHES)
 NOT_LISTED = "（列表以外的值）"
 SHEETS = {K.SHEET_BASIC: "basic", **{sheet: key for key, (sheet, _) in K.TABLES.items()}}
 # A count changed on 基本信息 no longer matches the roster: a finding, but not about the bound.
@@ -77,8 +79,8 @@ def outside(rule) -> tuple:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     d = tmp_path_factory.mktemp("fields")
-    template = build_workbook(d / "template.xlsx", BRANCH, CHECKLIST, SETTINGS)
-    fill_workbook(template, d / "filled.xlsx", BRANCH, CHECKLIST, SETTINGS, seed=5)
+    template = build_workbook(d / "template.xlsx", BRANCH, CAMPAIGN)
+    fill_workbook(template, d / "filled.xlsx", BRANCH, CAMPAIGN, seed=5)
     return d, rules(openpyxl.load_workbook(template))
 
 
@@ -121,10 +123,10 @@ def checked(generated):
             _write(wb[rule["sheet"]], row, rule["col"], value)
         wb.save(d / f"{name}.xlsx")
         raw = read_workbook(d / f"{name}.xlsx")
-        branch, found_ = identify(raw, by_code(BRANCHES), CHECKLIST)
+        branch, found_ = identify(raw, CAMPAIGN)
         items.append((raw, branch, found_))
         placed[name] = writes
-    results = Validator(CHECKLIST, SETTINGS).validate(items)
+    results = Validator(CAMPAIGN).validate(items)
     return {name: (placed[name], c) for name, c in zip(placed, results)}
 
 
@@ -168,7 +170,7 @@ def test_bounds_follow_the_campaign_year(tmp_path):
     """Bounds relative to the campaign are written once: a 2020 workbook's rules move with it."""
     from dataclasses import replace
     later = replace(SETTINGS, year=2020, period_start=dt.date(2020, 1, 1), period_end=dt.date(2020, 12, 31))
-    found = rules(openpyxl.load_workbook(build_workbook(tmp_path / "2020.xlsx", BRANCH, CHECKLIST, later)))
+    found = rules(openpyxl.load_workbook(build_workbook(tmp_path / "2020.xlsx", BRANCH, Campaign(CHECKLIST, later))))
     bounds = {(r["table"], r["key"]): (r.get("lo"), r.get("hi")) for r in found}
     assert bounds[("activities", "date")] == (dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     assert bounds[("basic", "filled_on")] == (dt.date(2020, 1, 1), dt.date(2021, 12, 31))

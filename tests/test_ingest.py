@@ -56,7 +56,8 @@ class Campaign:
 
     def __init__(self, root: Path):
         self.ws, _ = init_workspace(root / "work")
-        self.checklist, self.roster, self.settings = self.ws.checklist(), self.ws.roster(), self.ws.settings()
+        self.campaign = self.ws.campaign()
+        self.roster = self.campaign.branches
         self.desk = root / "desk"
         self.desk.mkdir()
 
@@ -65,13 +66,13 @@ class Campaign:
 
     def template(self, branch) -> Path:
         path = handout_path(self.ws.handout, branch)
-        return path if path.exists() else build_workbook(path, branch, self.checklist, self.settings)
+        return path if path.exists() else build_workbook(path, branch, self.campaign)
 
     def fill(self, branch, name: str, seed: int = 1, mistakes=(), *, modified: dt.datetime | None = None,
              edit=None) -> Path:
         """A branch's return on the desk: filled, optionally edited by hand and saved at `modified`."""
         dest = self.desk / name
-        fill_workbook(self.template(branch), dest, branch, self.checklist, self.settings, seed, frozenset(mistakes))
+        fill_workbook(self.template(branch), dest, branch, self.campaign, seed, frozenset(mistakes))
         if edit or modified:
             wb = openpyxl.load_workbook(dest)
             if edit:
@@ -413,7 +414,7 @@ def test_old_template_version_is_rejected(camp):
     b = camp.branch(4)
     camp.drop(camp.fill(b, "旧表.xlsx", edit=_set_identity("template_version", "2018.1-1")))
     [o] = camp.run().outcomes
-    current = template_version(camp.checklist)
+    current = template_version(camp.campaign.checklist)
     message = (f"文件“旧表.xlsx”是旧版填报表（版本 2018.1-1），现行版本为 {current}。"
                "请在新下发的本支部填报表中填写（可将已填内容复制过去）后重新提交。")
     assert (o.outcome, o.branch_code, o.message) == ("rejected", b.code, message)

@@ -115,8 +115,8 @@ def printed(campaign, libreoffice, tmp_path_factory):  # noqa: F811
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     out = tmp_path_factory.mktemp("layout")
-    cl, st, res, templates = campaign["checklist"], campaign["settings"], campaign["results"], campaign["ws"].templates
-    docs = {d.path: d for d in D.plan(res, cl, st, today=TODAY)}
+    res, templates = campaign["results"], campaign["ws"].templates
+    docs = {d.path: d for d in D.plan(res, today=TODAY)}
     picks: dict[str, tuple[str, dict]] = {}
     for d in docs.values():
         if d.kind in (D.ANNUAL, D.REMINDER, D.DECISION):
@@ -134,7 +134,8 @@ def printed(campaign, libreoffice, tmp_path_factory):  # noqa: F811
     plain = copy.deepcopy(res)
     for r in plain.branches:
         r.standing = replace(r.standing, model=False)
-    [single] = D.plan(plain, cl, replace(st, phase="达标"), today=TODAY, kinds=[D.DECISION])
+    plain.campaign = replace(plain.campaign, settings=replace(plain.campaign.settings, phase="达标"))
+    [single] = D.plan(plain, today=TODAY, kinds=[D.DECISION])
     assert len(single.context["annexes"]) == 1
     rows = single.context["annexes"][0]["rows"]
     for n in (1, 8, 20, 30, 45):

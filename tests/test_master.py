@@ -22,16 +22,17 @@ NOW = dt.datetime(2019, 11, 28, 10, 0)
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     ws, _ = init_workspace(tmp_path_factory.mktemp("campaign"))
-    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
-    write_handout(branches, checklist, settings, ws.handout, workers=2)
+    inputs = ws.campaign()
+    checklist, branches, settings = inputs.checklist, inputs.branches, inputs.settings
+    write_handout(inputs, ws.handout, workers=2)
     plan = plan_demo(branches, 7)
     for n, b in enumerate(branches):
         if b.code in plan:
-            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, n, plan[b.code])
+            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, inputs, n, plan[b.code])
     run_pass(ws, candidates(ws.inbox), NOW)
     conn = open_ledger(ws.ledger)
-    results = load_results(conn, checklist, settings, branches)
-    written = write_master(conn, results, checklist, settings, branches, ws.master, NOW)
+    results = load_results(conn, inputs)
+    written = write_master(conn, results, ws.master, NOW)
     conn.close()
     assert written.in_place and written.path == ws.master and written.kept is None
     return ws, results, checklist, settings, branches
@@ -149,7 +150,7 @@ def test_a_full_sheet_continues_on_the_next(campaign, tmp_path, monkeypatch):
     ws, results, checklist, settings, branches = campaign
     monkeypatch.setattr(K, "EXCEL_MAX_ROWS", 200)
     conn = open_ledger(ws.ledger)
-    path = write_master(conn, results, checklist, settings, branches, tmp_path / "master.xlsx", NOW).path
+    path = write_master(conn, results, tmp_path / "master.xlsx", NOW).path
     total = conn.execute("SELECT COUNT(*) FROM t_activities a JOIN returns r ON r.id = a.return_id "
                          "WHERE r.current = 1").fetchone()[0]
     conn.close()
@@ -180,7 +181,7 @@ def test_a_locked_master_is_written_beside_it(campaign, tmp_path, monkeypatch):
 
     monkeypatch.setattr(keep.os, "replace", locked)
     conn = open_ledger(ws.ledger)
-    written = write_master(conn, results, checklist, settings, branches, dest, NOW)
+    written = write_master(conn, results, dest, NOW)
     conn.close()
     path = written.path
     assert not written.in_place and path == tmp_path / "master_20191128-100000.xlsx"

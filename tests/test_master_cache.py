@@ -26,12 +26,12 @@ NOW = dt.datetime(2019, 11, 28, 10, 0)
 @pytest.fixture
 def campaign(tmp_path):
     ws, _ = init_workspace(tmp_path / "campaign")
-    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
-    write_handout(branches, checklist, settings, ws.handout, workers=2)
-    plan = plan_demo(branches, 7)
-    for n, b in enumerate(branches):
+    inputs = ws.campaign()
+    write_handout(inputs, ws.handout, workers=2)
+    plan = plan_demo(inputs.branches, 7)
+    for n, b in enumerate(inputs.branches):
         if b.code in plan and not plan[b.code]:  # the clean returns: all accepted
-            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, n)
+            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, inputs, n)
     run_pass(ws, candidates(ws.inbox), NOW)
     return ws
 
@@ -43,11 +43,9 @@ def parts(path):
 
 def from_scratch(ws, dest):
     """The same master with no cache at all."""
-    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     conn = open_ledger(ws.ledger)
     try:
-        build(dest, load_results(conn, checklist, settings, branches, today=NOW.date()), checklist, settings,
-              branches, conn)
+        build(dest, load_results(conn, ws.campaign(), today=NOW.date()), conn)
     finally:
         conn.close()
     return dest
@@ -62,11 +60,11 @@ def correct_first_return(ws, seed: int):
     before = conn.execute(f"SELECT COUNT(*) FROM t_members x JOIN returns r ON r.id = x.return_id"
                           f" WHERE r.current = 1 AND r.branch_code = '{first}'").fetchone()[0]
     conn.close()
-    checklist, settings = ws.checklist(), ws.settings()
-    branch = next(b for b in ws.roster() if b.code == first)
+    inputs = ws.campaign()
+    branch = inputs.by_code[first]
     for attempt in range(20):  # another filling with another number of members
         path = ws.inbox / f"{first}-again.xlsx"
-        fill_workbook(handout_path(ws.handout, branch), path, branch, checklist, settings, seed + attempt)
+        fill_workbook(handout_path(ws.handout, branch), path, branch, inputs, seed + attempt)
         done = run_pass(ws, candidates(ws.inbox), NOW + dt.timedelta(hours=1 + attempt))
         if done.outcomes[0].outcome != "accepted":
             continue

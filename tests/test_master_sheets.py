@@ -2,6 +2,7 @@
 edits that are never lost, data sheets with 是/否 and real dates, and every sheet set up to print."""
 
 import datetime as dt
+from dataclasses import replace
 import logging
 import os
 import re
@@ -35,14 +36,13 @@ NOW = dt.datetime(2019, 11, 28, 10, 0)
 def campaign(tmp_path_factory):
     """A working folder with a dozen returns ingested and its master built (with the manifest)."""
     ws, _ = init_workspace(tmp_path_factory.mktemp("campaign"))
-    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
-    chosen = branches[:12]
-    write_handout(chosen, checklist, settings, ws.handout, workers=2)
+    inputs = ws.campaign()
+    chosen = inputs.branches[:12]
+    write_handout(replace(inputs, branches=chosen), ws.handout, workers=2)
     plan = plan_demo(chosen, 7)  # some branches make mistakes: the log and the missing list have rows
     for n, b in enumerate(chosen):
         if b.code in plan:
-            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, n,
-                          plan[b.code])
+            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, inputs, n, plan[b.code])
     run_pass(ws, candidates(ws.inbox), NOW)
     rebuild_master(ws, NOW)
     return ws
@@ -88,7 +88,6 @@ def test_an_inserted_column_breaks_no_formula_in_libreoffice(campaign, libreoffi
     overview's tables) moves every reference: LibreOffice recomputes each formula to its cached value
     and the scores are those xlflow computed."""
     ws = campaign
-    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
     monkeypatch.setattr(master, "DETAIL", insert(insert(master.DETAIL, "points", Col("note", "备注")),
                                                  "factor", Col("note2", "备注二")))
     monkeypatch.setattr(master, "SCORE_TAIL", (Col("inserted", "插入的列"), *master.SCORE_TAIL))
@@ -98,9 +97,9 @@ def test_an_inserted_column_breaks_no_formula_in_libreoffice(campaign, libreoffi
     monkeypatch.setattr(master, "PROFILE", insert(master.PROFILE, "weight", Col("x", "插入列")))
     monkeypatch.setattr(master, "GRADE_COUNTS", insert(master.GRADE_COUNTS, "grade", Col("x", "插入列")))
     conn = open_ledger(ws.ledger)
-    results = load_results(conn, checklist, settings, branches)
+    results = load_results(conn, ws.campaign())
     path = tmp_path / "master.xlsx"
-    build(path, results, checklist, settings, branches, conn)
+    build(path, results, conn)
     conn.close()
     wb = openpyxl.load_workbook(path, read_only=True)
     assert [c.value for c in next(wb[K.MASTER_DETAIL].iter_rows(min_row=2, max_row=2))][3:7] == [

@@ -69,11 +69,12 @@ def campaign(tmp_path_factory):
         'decision_prefix = "（请在xlflow.toml中设置发文机关代字）"', 'decision_prefix = "鹤职院党发"').replace(
         "decision_number = 1", "decision_number = 12")
     (ws.root / "xlflow.toml").write_text(toml, encoding="utf-8")
-    settings = ws.settings()
+    inputs = ws.campaign()
+    settings = inputs.settings
     returning = groups[0] + groups[1][:3] + groups[2][:2]
-    write_handout(branches, checklist, settings, ws.handout, workers=1)
+    write_handout(inputs, ws.handout, workers=1)
     for n, b in enumerate(returning):
-        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, checklist, settings, 40 + n)
+        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.code}.xlsx", b, inputs, 40 + n)
     outcome = run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 11, 28, 9, 30))
     assert [o.outcome for o in outcome.outcomes] == ["accepted"] * len(returning)
     for n, path in enumerate(review_round(ws, dt.datetime(2019, 12, 1, 9))):
@@ -87,14 +88,14 @@ def campaign(tmp_path_factory):
     assert [o.outcome for o in run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 12, 25, 9)).outcomes] == ["accepted"]
     conn = open_ledger(ws.ledger)
     try:
-        results = load_results(conn, checklist, settings, branches, today=TODAY)
+        results = load_results(conn, inputs, today=TODAY)
     finally:
         conn.close()
     assert any(r.standing.model for r in results.branches)
     assert any(r.standing.recognized and not r.standing.model for r in results.branches)
     out = root / "out"
-    run = R.write_reports(results, checklist, settings, ws.templates, out, workers=2, today=TODAY)
-    return {"ws": ws, "checklist": checklist, "settings": settings, "branches": branches, "results": results,
+    run = R.write_reports(results, ws.templates, out, workers=2, today=TODAY)
+    return {"ws": ws, "inputs": inputs, "checklist": checklist, "settings": settings, "branches": branches, "results": results,
             "out": out, "run": run, "root": root}
 
 
@@ -168,7 +169,7 @@ def test_every_document_is_written_where_expected(campaign):
 
 
 def test_the_shipped_templates_pass_the_check_and_are_reproducible(campaign, tmp_path):
-    paths = check_templates(ROOT / "templates", campaign["checklist"], campaign["settings"])
+    paths = check_templates(ROOT / "templates", campaign["inputs"])
     assert sorted(p.name for p in paths.values()) == sorted(D.TEMPLATES.values())
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_docx_templates.py"), str(tmp_path)],
                    check=True, capture_output=True)
@@ -232,7 +233,7 @@ def test_decision_is_an_official_document(pdfs, campaign):
     pdf = pdfs["pdf"]["decision"]
     text = _flat(_pdf_text(pdf))
     recognized = [r for r in res.branches if r.standing.recognized]
-    benchmarks = D.decided_benchmarks(res, settings)
+    benchmarks = D.decided_benchmarks(res)
     assert _pages(pdf) >= 2
     assert text.startswith(f"{settings.committee}文件")
     assert settings.doc_code("decision") == "鹤职院党发〔2019〕12号" and "鹤职院党发〔2019〕12号" in text
@@ -267,8 +268,8 @@ def test_decision_annexes_list_exactly_the_decided_branches(pdfs, campaign):
 
 
 def test_decision_without_benchmarks_outside_the_chuangyou_phase(campaign, libreoffice, tmp_path):
-    settings = replace(campaign["settings"], phase="提质")
-    run = R.write_reports(campaign["results"], campaign["checklist"], settings, campaign["ws"].templates,
+    tizhi = replace(campaign["inputs"], settings=replace(campaign["settings"], phase="提质"))
+    run = R.write_reports(replace(campaign["results"], campaign=tizhi), campaign["ws"].templates,
                           tmp_path, today=TODAY, kinds=[D.DECISION])
     pdf = libreoffice.to_pdf(run.written[0], tmp_path / "d.pdf")
     text = _flat(_pdf_text(pdf))
@@ -414,7 +415,7 @@ def test_ampersand_angle_brackets_and_control_characters(campaign, libreoffice, 
     br = next(r for r in results.branches if r.standing.model and r.problems)
     br.branch = replace(br.branch, name="机电&测试<甲>支部\x07")
     br.problems[0]["problem"] = "台账<缺失> & 记录\x0b不全"
-    run = R.write_reports(results, campaign["checklist"], campaign["settings"], campaign["ws"].templates,
+    run = R.write_reports(results, campaign["ws"].templates,
                           tmp_path / "out", today=TODAY, kinds=[D.ACCEPTANCE, D.DECISION])
     report = next(p for p in run.written if br.branch.code in p.name)
     decision = next(p for p in run.written if D.DECISION in p.name)
@@ -451,7 +452,7 @@ def test_a_misspelt_tag_is_named_and_nothing_is_written(campaign, tmp_path):
     templates = _broken_copy(tmp_path, "达标验收意见书.docx", "{{ branch.name }}", "{{ branch.nmae }}")
     out = tmp_path / "out"
     with pytest.raises(TemplateError) as err:
-        R.write_reports(campaign["results"], campaign["checklist"], campaign["settings"], templates, out, today=TODAY)
+        R.write_reports(campaign["results"], templates, out, today=TODAY)
     assert str(err.value) == (
         "Word 模板有 1 处问题，本次没有生成任何文书。请在 Word 中改正后重新运行：\n"
         "达标验收意见书.docx：标签“{{ branch.nmae }}”中的“nmae”无法识别，“branch”下可用的有："
@@ -460,20 +461,20 @@ def test_a_misspelt_tag_is_named_and_nothing_is_written(campaign, tmp_path):
 
 
 def test_other_broken_templates(campaign, tmp_path):
-    cl, st = campaign["checklist"], campaign["settings"]
+    inputs = campaign["inputs"]
     templates = _broken_copy(tmp_path / "a", "年度报告.docx", "{{ title }}", "{{ genral }}")
     with pytest.raises(TemplateError, match=re.escape("年度报告.docx：标签“{{ genral }}”中的“genral”无法识别，可用的有：as_of、average")):
-        check_templates(templates, cl, st)
+        check_templates(templates, inputs)
     templates = _broken_copy(tmp_path / "b", "表彰决定.docx", "{{ m.general }}", "{{ m.general }")
     with pytest.raises(TemplateError, match="表彰决定.docx：标签写法有误"):
-        check_templates(templates, cl, st)
+        check_templates(templates, inputs)
     templates = _broken_copy(tmp_path / "c", "表彰决定.docx", "{{ m.name }}", "{{ m.nam }}")
     with pytest.raises(TemplateError, match=re.escape("标签“{{ m.nam }}”中的“nam”无法识别，“m”下可用的有：seq、name")):
-        check_templates(templates, cl, st)
+        check_templates(templates, inputs)
     (templates / "证书.docx").unlink()
     (templates / "催报通知.docx").write_bytes(b"not a zip")
     with pytest.raises(TemplateError) as err:
-        check_templates(templates, cl, st)
+        check_templates(templates, inputs)
     assert "找不到 Word 模板：证书.docx" in str(err.value) and "xlflow init" in str(err.value)
     assert "催报通知.docx：文件无法打开" in str(err.value) and "Word 模板有 3 处问题" in str(err.value)
 
@@ -481,13 +482,13 @@ def test_other_broken_templates(campaign, tmp_path):
 # ---- incremental and parallel -----------------------------------------------------------------
 
 def test_incremental_runs_render_only_what_changed(campaign, tmp_path):
-    cl, st, results = campaign["checklist"], campaign["settings"], copy.deepcopy(campaign["results"])
+    results = copy.deepcopy(campaign["results"])
     templates = tmp_path / "templates"
     shutil.copytree(campaign["ws"].templates, templates)
     out = tmp_path / "out"
 
     def run(res=None):
-        return R.write_reports(res or results, cl, st, templates, out, workers=1, today=TODAY)
+        return R.write_reports(res or results, templates, out, workers=1, today=TODAY)
 
     first = run()
     assert first.written and not first.skipped
@@ -531,13 +532,13 @@ def test_incremental_runs_render_only_what_changed(campaign, tmp_path):
 
     # a damaged manifest only costs a full run
     (out / R.MANIFEST).write_text("{", encoding="utf-8")
-    assert len(run().written) == len(D.plan(results, cl, st, TODAY))
+    assert len(run().written) == len(D.plan(results, TODAY))
     assert not run().written
 
 
 def test_a_document_open_in_word_is_left_and_retried(campaign, tmp_path, monkeypatch):
     results = copy.deepcopy(campaign["results"])
-    args = (results, campaign["checklist"], campaign["settings"], campaign["ws"].templates, tmp_path)
+    args = (results, campaign["ws"].templates, tmp_path)
     R.write_reports(*args, workers=1, today=TODAY)
     br = results.branches[0]
     br.problems.append({"indicator": "ZS01", "problem": "新发现的问题", "measure": "", "owner": "", "deadline": "",
@@ -565,13 +566,13 @@ def test_no_returns_yet(campaign, tmp_path):
     missing = {b.code: Standing(b.code, K.STAGE_MISSING, "尚未报送填报表") for b in campaign["branches"]}
     nothing = replace(res, branches=[], missing=list(campaign["branches"]), quota=0, benchmarks=[],
                       standings=missing, facts=Facts())
-    run = R.write_reports(nothing, campaign["checklist"], campaign["settings"], campaign["ws"].templates, tmp_path,
+    run = R.write_reports(nothing, campaign["ws"].templates, tmp_path,
                           today=TODAY)
     assert sorted({p.parent.name for p in run.written}) == sorted(["年度报告", "催报通知"])  # no decision, no draft
 
 
 def test_parallel_and_serial_runs_write_the_same_documents(campaign, tmp_path, monkeypatch):
-    args = (campaign["results"], campaign["checklist"], campaign["settings"], campaign["ws"].templates)
+    args = (campaign["results"], campaign["ws"].templates)
     ticks = []
     serial = R.write_reports(*args, tmp_path / "one", workers=1, today=TODAY)
     # the pool from the first batch on (a run renders its first _Renderer.LOCAL documents itself)

@@ -22,7 +22,6 @@ from xlflow.read import read_workbook
 from xlflow.results import load_results
 from xlflow.review import evidence_text, review_round
 from xlflow.review_read import covered_codes, read_review, review_version
-from xlflow.roster import by_code
 from xlflow.sample import fill_review, fill_workbook
 from xlflow.scoring import score_branch
 from xlflow.workbook import build_workbook, handout_path
@@ -62,7 +61,7 @@ class Campaign:
 
     def results(self):
         with self.db() as conn:
-            return load_results(conn, self.checklist, self.ws.settings(), self.ws.roster())
+            return load_results(conn, self.ws.campaign())
 
     def drop(self, path: Path, name: str | None = None) -> Path:
         return Path(shutil.copyfile(path, self.ws.inbox / (name or path.name)))
@@ -92,14 +91,15 @@ def base(tmp_path_factory) -> Path:
     Ingested, then the review workbooks written."""
     root = tmp_path_factory.mktemp("review") / "work"
     ws, _ = init_workspace(root)
-    checklist, roster, settings = ws.checklist(), ws.roster(), ws.settings()
+    inputs = ws.campaign()
+    roster = inputs.branches
     jd = [b for b in roster if b.general == GENERAL]
     other = [b for b in roster if b.general == OTHER][:2]
     plan = {b.code: frozenset() for b in (*jd[:5], *other)} | {jd[5].code: frozenset({"bad_choice"})}
     for n, b in enumerate(roster):
         if b.code in plan:
-            template = build_workbook(handout_path(ws.handout, b), b, checklist, settings)
-            fill_workbook(template, ws.inbox / f"{b.code}.xlsx", b, checklist, settings, 40 + n, plan[b.code])
+            template = build_workbook(handout_path(ws.handout, b), b, inputs)
+            fill_workbook(template, ws.inbox / f"{b.code}.xlsx", b, inputs, 40 + n, plan[b.code])
     outcomes = {o.name: o.outcome for o in run_pass(ws, candidates(ws.inbox), NOW).outcomes}
     assert outcomes[f"{jd[5].code}.xlsx"] == "rejected" and list(outcomes.values()).count("accepted") == 7
     review_round(ws, NOW)
@@ -351,7 +351,7 @@ def test_review_identity_and_empty_returns_are_refused(base_camp, tmp_path, edit
             row[1].value = edit[row[0].value]
     wb.save(tmp_path / "x.xlsx")
     ws = base_camp.ws
-    checked = read_review(tmp_path / "x.xlsx", ws.checklist(), ws.settings(), ws.roster())
+    checked = read_review(tmp_path / "x.xlsx", ws.campaign())
     assert [(f.code, f.message) for f in checked.report.findings] == [(code, message)]
     assert not checked.report.valid
 
@@ -359,10 +359,10 @@ def test_review_identity_and_empty_returns_are_refused(base_camp, tmp_path, edit
 def test_identify_refuses_review_workbooks_as_branch_returns(base_camp):
     raw = read_workbook(base_camp.review(FIRST_FILE))
     ws = base_camp.ws
-    branch, found = identify(raw, by_code(ws.roster()), ws.checklist())
+    branch, found = identify(raw, ws.campaign())
     assert branch is None and [f.code for f in found] == ["I107"]
     raw.identity["kind"] = "master"
-    assert [f.code for f in identify(raw, by_code(ws.roster()), ws.checklist())[1]] == ["I108"]
+    assert [f.code for f in identify(raw, ws.campaign())[1]] == ["I108"]
 
 
 def test_a_second_return_of_the_same_general_becomes_current(camp):
@@ -405,12 +405,12 @@ def test_libreoffice_round_trip_keeps_the_review_identity(camp, libreoffice, tmp
     blank_lo, filled_lo = tmp_path / "blank_lo.xlsx", tmp_path / "filled_lo.xlsx"
     libreoffice.resave_many([(camp.review(FIRST_FILE), blank_lo), (filled, filled_lo)])
     ws = camp.ws
-    original = read_review(filled, ws.checklist(), ws.settings(), ws.roster())
+    original = read_review(filled, ws.campaign())
     for path in (blank_lo, filled_lo):
         raw = read_workbook(path)
         assert {k: raw.identity[k] for k in K.REVIEW_IDENTITY_KEYS} == \
                {k: read_workbook(camp.review(FIRST_FILE)).identity[k] for k in K.REVIEW_IDENTITY_KEYS}
-    again = read_review(filled_lo, ws.checklist(), ws.settings(), ws.roster())
+    again = read_review(filled_lo, ws.campaign())
     assert again.report.valid and (again.kind, again.unit, again.covered) == (original.kind, original.unit,
                                                                               original.covered)
     assert again.tables == original.tables
@@ -438,7 +438,7 @@ def test_duplicates_dates_lost_rows_and_inconsistent_conclusions_are_reported(ba
     gone = concl.cell(7, ccol["支部编码"]).value
     concl.delete_rows(7)
     wb.save(tmp_path / "x.xlsx")
-    checked = read_review(tmp_path / "x.xlsx", ws_.checklist(), ws_.settings(), ws_.roster())
+    checked = read_review(tmp_path / "x.xlsx", ws_.campaign())
     got = {(f.code, f.cell or f.sheet) for f in checked.report.findings}
     L = {h: openpyxl.utils.get_column_letter(c) for h, c in {**col, **{f"c{h}": c for h, c in ccol.items()}}.items()}
     first_code = rows[0]["支部编码"]

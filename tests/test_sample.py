@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import load_checklist
 from xlflow.normalize import parse_date, parse_number
 from xlflow.roster import load_roster
@@ -34,11 +35,11 @@ def env(tmp_path_factory):
         by_type.setdefault(b.type, b)
     templates = {}
     for b in by_type.values():
-        templates[b.code] = build_workbook(out / f"{b.code}.xlsx", b, checklist, settings)
+        templates[b.code] = build_workbook(out / f"{b.code}.xlsx", b, Campaign(checklist, settings))
 
     def fill(branch, seed=1, mistakes=frozenset(), name=None):
         dest = out / (name or f"{branch.code}_{seed}_{'-'.join(sorted(mistakes)) or 'clean'}.xlsx")
-        fill_workbook(templates[branch.code], dest, branch, checklist, settings, seed, frozenset(mistakes))
+        fill_workbook(templates[branch.code], dest, branch, Campaign(checklist, settings), seed, frozenset(mistakes))
         return dest
 
     return {"checklist": checklist, "roster": roster, "settings": settings, "branches": list(by_type.values()),

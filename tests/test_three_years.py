@@ -24,7 +24,7 @@ def campaign(demo_years):
 
 
 def _results(ws: Workspace, year: int):
-    return ledger_results(ws.ledger, ws.checklist(), ws.settings(), ws.roster(), today=dt.date(year, 12, 31))
+    return ledger_results(ws.ledger, ws.campaign(), today=dt.date(year, 12, 31))
 
 
 def test_the_demo_walks_three_years_and_says_so(campaign):
@@ -138,7 +138,7 @@ def test_benchmark_generals_are_judged_on_the_three_years(campaign):
     ws = campaign["years"][2021]
     res, settings = _results(ws, 2021), ws.settings()
     assert sorted(res.earlier) == [2019, 2020]
-    chosen = decided_benchmarks(res, settings)
+    chosen = decided_benchmarks(res)
     for general in {b.general for b in ws.roster()}:
         codes = [b.code for b in ws.roster() if b.general == general]
         now = [res.standings[c] for c in codes]

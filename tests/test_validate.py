@@ -11,10 +11,11 @@ import openpyxl
 import pytest
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import load_checklist
 from xlflow.identify import identify
 from xlflow.read import read_workbook
-from xlflow.roster import by_code, load_roster
+from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
 from xlflow.settings import Settings
 from xlflow.validate import Validator
@@ -27,13 +28,14 @@ CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
 BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
 BRANCH = next(b for b in BRANCHES if b.type == "教师党支部")
 SETTINGS = Settings()
+CAMPAIGN = Campaign(CHECKLIST, SETTINGS, BRANCHES)
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("validate")
-    template = build_workbook(d / "template.xlsx", BRANCH, CHECKLIST, SETTINGS)
-    fill_workbook(template, d / "clean.xlsx", BRANCH, CHECKLIST, SETTINGS, seed=11)
+    template = build_workbook(d / "template.xlsx", BRANCH, CAMPAIGN)
+    fill_workbook(template, d / "clean.xlsx", BRANCH, CAMPAIGN, seed=11)
     return d / "clean.xlsx"
 
 
@@ -41,9 +43,9 @@ def validate(*paths: Path):
     items = []
     for p in paths:
         raw = read_workbook(p)
-        branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
+        branch, found = identify(raw, CAMPAIGN)
         items.append((raw, branch, found))
-    return Validator(CHECKLIST, SETTINGS).validate(items)
+    return Validator(CAMPAIGN).validate(items)
 
 
 def edited(clean: Path, tmp_path: Path, edit) -> Path:
@@ -197,7 +199,7 @@ def test_every_required_basic_field_left_blank_is_reported(clean, tmp_path):
     """Each required line of 基本信息, emptied one at a time, is named by its own message."""
     from xlflow.validate import field_specs
 
-    required = [f.key for f in field_specs(CHECKLIST, SETTINGS)["basic"] if f.required]
+    required = [f.key for f in field_specs(CAMPAIGN)["basic"] if f.required]
     assert "secretary" in required and "filled_on" in required
 
     def edit(wb):
@@ -270,23 +272,24 @@ def test_one_date_example_in_the_guide_the_input_messages_and_the_findings(tmp_p
     import datetime as dt
 
     settings = replace(SETTINGS, year=year, period_start=dt.date(year, 1, 1), period_end=dt.date(year, 12, 31))
-    wb = openpyxl.load_workbook(build_workbook(tmp_path / "wb.xlsx", BRANCH, CHECKLIST, settings))
+    campaign = Campaign(CHECKLIST, settings, BRANCHES)
+    wb = openpyxl.load_workbook(build_workbook(tmp_path / "wb.xlsx", BRANCH, campaign))
     example = f"{year}-06-20"
     guide = "".join(str(c.value or "") for row in wb[K.SHEET_GUIDE].iter_rows() for c in row)
     assert f"日期请写成 {example} 的形式" in guide
     prompts = [dv.prompt for ws in wb.worksheets for dv in ws.data_validations.dataValidation if dv.type == "date"]
     assert len(prompts) == 7 and all(p.endswith(f"，如 {example}。") for p in prompts)
     assert {y for p in prompts + [guide] for y in re.findall(r"如 (\d{4}-\d\d-\d\d)", p)} == {example}
-    raw = read_workbook(fill_and_break(tmp_path, settings))
-    branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
-    (c,) = Validator(CHECKLIST, settings).validate([(raw, branch, found)])
+    raw = read_workbook(fill_and_break(tmp_path, campaign))
+    branch, found = identify(raw, campaign)
+    (c,) = Validator(campaign).validate([(raw, branch, found)])
     assert any(m.endswith(f"例如 {example} 或 {year}年6月20日。") for m in messages(c, "error"))
 
 
-def fill_and_break(tmp_path: Path, settings) -> Path:
+def fill_and_break(tmp_path: Path, campaign: Campaign) -> Path:
     """A filled return for the campaign with one date that is not a date."""
-    template = build_workbook(tmp_path / "t.xlsx", BRANCH, CHECKLIST, settings)
-    fill_workbook(template, tmp_path / "f.xlsx", BRANCH, CHECKLIST, settings, seed=2)
+    template = build_workbook(tmp_path / "t.xlsx", BRANCH, campaign)
+    fill_workbook(template, tmp_path / "f.xlsx", BRANCH, campaign, seed=2)
     wb = openpyxl.load_workbook(tmp_path / "f.xlsx")
     a = wb[K.SHEET_ACTIVITIES]
     a[f"{col(a, '日期')}3"] = "六月二十日上午"

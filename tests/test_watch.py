@@ -37,7 +37,7 @@ def ws(tmp_path) -> Workspace:
     ws, _ = init_workspace(tmp_path / "2019年支部建设")
     full = load_roster(ws.roster_path)
     write_roster(ws.roster_path, [b for b in full if b.general == generals(full)[0]][:3])
-    write_handout(ws.roster(), ws.checklist(), ws.settings(), ws.handout, workers=1)
+    write_handout(ws.campaign(), ws.handout, workers=1)
     return ws
 
 
@@ -45,7 +45,7 @@ def filled(ws: Workspace, index: int, name: str | None = None, mistakes=frozense
     """A branch's filled return, written outside the inbox (as on the clerk's desktop)."""
     b = ws.roster()[index]
     dest = (where or ws.root.parent / "desktop") / (name or f"{b.name}.xlsx")
-    fill_workbook(handout_path(ws.handout, b), dest, b, ws.checklist(), ws.settings(), 11 + index, frozenset(mistakes))
+    fill_workbook(handout_path(ws.handout, b), dest, b, ws.campaign(), 11 + index, frozenset(mistakes))
     return dest
 
 

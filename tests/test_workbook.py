@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import load_checklist
 from xlflow.roster import load_roster
 from xlflow.settings import Settings
@@ -15,11 +16,12 @@ from xlflow.workbook import build_workbook, handout_path, template_version, writ
 ROOT = Path(__file__).resolve().parent.parent
 CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
 BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
+CAMPAIGN = Campaign(CHECKLIST, Settings(), BRANCHES)
 
 
 @pytest.fixture(scope="module")
 def workbook_path(tmp_path_factory):
-    return build_workbook(tmp_path_factory.mktemp("wb") / "branch.xlsx", BRANCHES[0], CHECKLIST, Settings())
+    return build_workbook(tmp_path_factory.mktemp("wb") / "branch.xlsx", BRANCHES[0], CAMPAIGN)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +137,7 @@ def test_input_cells_unlocked_and_tinted_everything_else_protected(wb):
 def test_branch_text_is_written_as_text_never_as_a_formula(tmp_path):
     from dataclasses import replace
     odd = replace(BRANCHES[0], name="=HYPERLINK(\"http://x\",\"点\")", secretary="+张三")
-    path = build_workbook(tmp_path / "odd.xlsx", odd, CHECKLIST, Settings())
+    path = build_workbook(tmp_path / "odd.xlsx", odd, CAMPAIGN)
     with zipfile.ZipFile(path) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         assert not any(b"<f>" in z.read(n) for n in sheets)
@@ -144,7 +146,7 @@ def test_branch_text_is_written_as_text_never_as_a_formula(tmp_path):
 
 def test_handout_one_workbook_per_branch_and_a_zip_per_general(tmp_path):
     branches = BRANCHES[:12]
-    paths = write_handout(branches, CHECKLIST, Settings(), tmp_path, workers=2)
+    paths = write_handout(Campaign(CHECKLIST, Settings(), branches), tmp_path, workers=2)
     assert paths == [handout_path(tmp_path, b) for b in branches]
     assert all(p.is_file() for p in paths)
     for general in {b.general for b in branches}:
@@ -159,17 +161,16 @@ def test_saved_by_libreoffice_it_keeps_its_identity_and_indicators(tmp_path, lib
     xlflow recognises: identity, the 44 indicators, dropdowns and protection."""
     from xlflow.identify import identify
     from xlflow.read import read_workbook
-    from xlflow.roster import by_code
 
     branch = BRANCHES[5]
-    original = build_workbook(tmp_path / "发出.xlsx", branch, CHECKLIST, Settings())
+    original = build_workbook(tmp_path / "发出.xlsx", branch, CAMPAIGN)
     saved = libreoffice.resave(original, tmp_path / "LibreOffice另存.xlsx")
     raw = read_workbook(saved)
     assert {k: raw.identity[k] for k in K.IDENTITY_KEYS} == {
         "kind": K.KIND_BRANCH, "year": "2019", "branch_code": branch.code, "branch_name": branch.name,
         "general": branch.general, "template_version": template_version(CHECKLIST),
         "checklist_fingerprint": CHECKLIST.fingerprint}
-    found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
+    found_branch, found = identify(raw, CAMPAIGN)
     assert found_branch == branch and found == []
     assert [r[1]["code"] for r in raw.tables["self"].rows] == [i.code for i in CHECKLIST.indicators]
     wb = openpyxl.load_workbook(saved)
@@ -180,20 +181,19 @@ def test_saved_by_libreoffice_it_keeps_its_identity_and_indicators(tmp_path, lib
 def test_a_return_filled_and_saved_in_libreoffice_validates(tmp_path, libreoffice):
     from xlflow.identify import identify
     from xlflow.read import read_workbook
-    from xlflow.roster import by_code
     from xlflow.sample import fill_workbook
     from xlflow.validate import Validator
 
     branch = BRANCHES[7]
-    template = build_workbook(tmp_path / "发出.xlsx", branch, CHECKLIST, Settings())
-    fill_workbook(template, tmp_path / "填好.xlsx", branch, CHECKLIST, Settings(), seed=3)
+    template = build_workbook(tmp_path / "发出.xlsx", branch, CAMPAIGN)
+    fill_workbook(template, tmp_path / "填好.xlsx", branch, CAMPAIGN, seed=3)
     saved = libreoffice.resave(tmp_path / "填好.xlsx", tmp_path / "LibreOffice另存.xlsx")
     raw = read_workbook(saved)
-    found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
-    (checked,) = Validator(CHECKLIST, Settings()).validate([(raw, found_branch, found)])
+    found_branch, found = identify(raw, CAMPAIGN)
+    (checked,) = Validator(CAMPAIGN).validate([(raw, found_branch, found)])
     assert checked.report.valid, [f.message for f in checked.report.errors]
     direct = read_workbook(tmp_path / "填好.xlsx")
-    (before,) = Validator(CHECKLIST, Settings()).validate([(direct, branch, [])])
+    (before,) = Validator(CAMPAIGN).validate([(direct, branch, [])])
     assert checked.tables == before.tables and checked.basic == before.basic  # the same data, read back
 
 
@@ -202,21 +202,20 @@ def test_a_phone_number_typed_in_keeps_its_leading_zero(tmp_path, libreoffice):
     in LibreOffice (which interprets input by the cell's format, as Excel and WPS do), saved, read."""
     from xlflow.identify import identify
     from xlflow.read import read_workbook
-    from xlflow.roster import by_code
     from xlflow.sample import fill_workbook
     from xlflow.validate import Validator
 
     branch = BRANCHES[2]
-    template = build_workbook(tmp_path / "发出.xlsx", branch, CHECKLIST, Settings())
+    template = build_workbook(tmp_path / "发出.xlsx", branch, CAMPAIGN)
     ws = openpyxl.load_workbook(template)[K.SHEET_BASIC]
     phone = next(f"B{r}" for r in range(1, ws.max_row + 1) if ws[f"A{r}"].value == K.BASIC_FIELDS["phone"])
     assert ws[phone].number_format == "@"  # a text cell, before anything is typed
-    fill_workbook(template, tmp_path / "填好.xlsx", branch, CHECKLIST, Settings(), seed=4)
+    fill_workbook(template, tmp_path / "填好.xlsx", branch, CAMPAIGN, seed=4)
     typed = libreoffice.type_in(tmp_path / "填好.xlsx", tmp_path / "输入电话.xlsx", {(K.SHEET_BASIC, phone): "03923311000"})
     assert openpyxl.load_workbook(typed)[K.SHEET_BASIC][phone].value == "03923311000"
     raw = read_workbook(typed)
-    found_branch, found = identify(raw, by_code(BRANCHES), CHECKLIST)
-    (checked,) = Validator(CHECKLIST, Settings()).validate([(raw, found_branch, found)])
+    found_branch, found = identify(raw, CAMPAIGN)
+    (checked,) = Validator(CAMPAIGN).validate([(raw, found_branch, found)])
     assert checked.basic["phone"] == "03923311000"
 
 
@@ -230,7 +229,7 @@ def test_the_guide_takes_the_indicator_count_and_the_ratings_from_the_checklist(
     edited = tmp_path / "checklist.yaml"
     edited.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     checklist = load_checklist(edited)
-    ws = openpyxl.load_workbook(build_workbook(tmp_path / "b.xlsx", BRANCHES[0], checklist, Settings()))[K.SHEET_GUIDE]
+    ws = openpyxl.load_workbook(build_workbook(tmp_path / "b.xlsx", BRANCHES[0], Campaign(checklist, Settings())))[K.SHEET_GUIDE]
     [line] = [c.value for c in ws["A"] if c.value and str(c.value).startswith("四、")]
     assert line == ("四、自评表：对照 43 项建设要点逐项选择自评等次（达标 / 较好 / 未达标 / 不适用），并写明佐证材料和存在问题；"
                     "自评为“较好”或“未达标”的，请在“问题清单”中写明整改措施、责任人和完成时限。")

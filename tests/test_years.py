@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from xlflow import constants as K
 from xlflow import ledger
+from xlflow.campaign import Campaign
 from xlflow.cli import main as cli
 from xlflow.errors import XlflowError
 from xlflow.ingest import candidates, run_pass
@@ -37,10 +38,10 @@ def _tree(root: Path) -> dict[str, tuple[str, float]]:
 def year2019(tmp_path_factory) -> Workspace:
     root = tmp_path_factory.mktemp("years") / "2019年支部建设"
     ws, _ = init_workspace(root)
-    checklist, settings = ws.checklist(), ws.settings()
-    for n, b in enumerate(ws.roster()[:3]):
-        fill_workbook(build_workbook(handout_path(ws.handout, b), b, checklist, settings), ws.inbox / f"{b.code}.xlsx",
-                      b, checklist, settings, 500 + n)
+    inputs = ws.campaign()
+    for n, b in enumerate(inputs.branches[:3]):
+        fill_workbook(build_workbook(handout_path(ws.handout, b), b, inputs), ws.inbox / f"{b.code}.xlsx",
+                      b, inputs, 500 + n)
     assert [o.outcome for o in run_pass(ws, candidates(ws.inbox), dt.datetime(2019, 11, 28, 9)).outcomes] == \
         ["accepted"] * 3
     toml = (root / "xlflow.toml").read_text(encoding="utf-8")
@@ -202,7 +203,7 @@ def test_an_earlier_year_is_read_back_as_it_was_decided(year2019, tmp_path):
 
     done = start_year(tmp_path / "2020", year2019.root, NOW)
     ws = year2019
-    now = ledger_results(ws.ledger, ws.checklist(), ws.settings(), ws.roster(), today=dt.date(2019, 12, 31))
+    now = ledger_results(ws.ledger, ws.campaign(), today=dt.date(2019, 12, 31))
     [(year, then)] = history_results(done.workspace.root)
     assert year == 2019
     assert [(r.branch.code, r.score.total, r.standing.stage) for r in then.branches] == \
@@ -218,7 +219,7 @@ def year2020(year2019, tmp_path_factory):
     done = start_year(tmp_path_factory.mktemp("y2020") / "2020年支部建设", year2019.root, NOW)
     ws = done.workspace
     before = carried(ws.root, [b.code for b in ws.roster()])
-    write_handout(ws.roster(), ws.checklist(), ws.settings(), ws.handout, workers=1, carried=before)
+    write_handout(ws.campaign(), ws.handout, workers=1, carried=before)
     code = next(c for c, v in before.items() if len(v.problems) >= 2)
     return {"ws": ws, "carried": before, "branch": next(b for b in ws.roster() if b.code == code)}
 
@@ -276,7 +277,7 @@ def test_a_return_that_deletes_a_carried_problem_is_sent_back_naming_the_row(yea
     ws, b = year2020["ws"], year2020["branch"]
     work = Workspace(shutil.copytree(ws.root, tmp_path / "w"))
     filled = work.root / "filled.xlsx"
-    fill_workbook(handout_path(work.handout, b), filled, b, work.checklist(), work.settings(), 7)
+    fill_workbook(handout_path(work.handout, b), filled, b, work.campaign(), 7)
     wb = openpyxl.load_workbook(filled)
     sheet = wb[K.SHEET_PROBLEMS]
     head = {c.value: c.column for c in sheet[K.HEADER_ROW] if c.value}
@@ -421,8 +422,8 @@ def test_the_rectify_workbook_takes_plan_person_and_deadline_and_status_tracks_t
     CliRunner().invoke(cli, ["review", "--root", str(ws.root)])
     again = openpyxl.load_workbook(path)[K.RECTIFY_SHEET]
     assert again.cell(K.HEADER_ROW + 2, head["进展情况"]).value == "已选出组织委员"
-    res = ledger_results(ws.ledger, ws.checklist(), ws.settings(), roster, today=dt.date(2020, 10, 15))
-    [doc] = [d for d in plan(res, ws.checklist(), ws.settings(), dt.date(2020, 10, 15), kinds=[REMINDER])
+    res = ledger_results(ws.ledger, Campaign(ws.checklist(), ws.settings(), roster), today=dt.date(2020, 10, 15))
+    [doc] = [d for d in plan(res, dt.date(2020, 10, 15), kinds=[REMINDER])
              if d.path.startswith(f"催报通知/{g}")]
     assert [(m["name"], m["owner"], m["deadline"], m["now"]) for m in doc.context["plans"]] == [
         (mine[0].name, "李红", "2020-09-30", K.STAGE_MISSING)]

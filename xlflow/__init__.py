@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 PIPELINE = {
     # the ground every stage stands on
-    "ground": ("constants", "messages", "errors", "files", "checklist", "roster", "settings", "workspace",
+    "ground": ("constants", "messages", "errors", "files", "checklist", "roster", "settings", "campaign", "workspace",
                "normalize", "sheetstyle", "sheetcache"),
     # handing out: the branch's workbook
     "hand out": ("workbook",),

@@ -264,7 +264,8 @@ def templates(root: Path, workers: int | None):
     from xlflow.years import check_lineage
 
     ws = Workspace(root)
-    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
+    campaign = ws.campaign()
+    branches = campaign.branches
     for notice in check_lineage(ws):  # a later year: every branch's history follows its code
         click.secho(notice, fg="yellow")
     origins = {b.code: b.origin for b in branches if b.origin}
@@ -272,7 +273,7 @@ def templates(root: Path, workers: int | None):
     from tqdm import tqdm
 
     with tqdm(total=len(branches), desc="生成填报表", unit="份", disable=None) as bar:
-        paths = write_handout(branches, checklist, settings, ws.handout, workers, progress=bar.update, carried=before)
+        paths = write_handout(campaign, ws.handout, workers, progress=bar.update, carried=before)
     names = generals(branches)
     if before:
         problems = sum(len(c.problems) for c in before.values())
@@ -552,15 +553,14 @@ def reports(root: Path, workers: int | None, force: bool):
 
     ws = Workspace(root)
     _need_ledger(ws)
-    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
-    results = ledger_results(ws.ledger, checklist, settings, branches)
+    results = ledger_results(ws.ledger, ws.campaign())
     from tqdm import tqdm
 
     with tqdm(desc="生成文书", unit="份", disable=None) as bar:
         def tick(n: int, total: int) -> None:
             bar.total = total
             bar.update(n)
-        run = write_reports(results, checklist, settings, ws.templates, ws.reports, workers, tick,
+        run = write_reports(results, ws.templates, ws.reports, workers, tick,
                             today=dt.date.today(), force=force)
     removed = f"，删除不再适用的 {len(run.removed)} 份" if run.removed else ""
     if any(p.parent.name == DRAFTS for p in [*run.written, *run.skipped]):

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from xlflow import constants as K
 from xlflow.chain import model_room
-from xlflow.checklist import Checklist
+from xlflow.campaign import Campaign
 from xlflow.files import atomic_path
 from xlflow.messages import cn_date
 from xlflow.results import BranchResult, Results
 from xlflow.review_read import date_range
-from xlflow.roster import Branch
 from xlflow.settings import Settings
 from xlflow.workbook import identity_values, new_workbook, wrapped_lines, write_guide_sheet, write_identity_sheet, write_list_sheet
 
@@ -38,9 +37,10 @@ def model_stock(results: Results) -> dict[str, int]:
     return {c: st.model_since for c, st in results.standings.items() if st.model_since}
 
 
-def model_quota(results: Results, settings: Settings) -> int:
+def model_quota(results: Results) -> int:
     """The most 样板 the committee may still name this year: the phase's share of all branches less
     the 样板 already held (0 in the 达标 year unless switched on)."""
+    settings = results.campaign.settings
     if not settings.models_awarded:
         return 0
     return model_room(len(results.standings), settings.quota_denominator, len(model_stock(results)))
@@ -106,10 +106,10 @@ def _guide_lines(results: Results, rows: list[BranchResult], settings: Settings,
     ]
 
 
-def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResult], checklist: Checklist,
-                            settings: Settings, branches: list[Branch]) -> Path:
+def build_decision_workbook(dest: Path, results: Results, rows: list[BranchResult]) -> Path:
     """Write the 认定 workbook over rows (branches whose 复验 agreed) atomically; returns dest."""
-    quota = model_quota(results, settings)
+    checklist, settings = results.campaign.checklist, results.campaign.settings
+    quota = model_quota(results)
     guidance = len(results.standings) // settings.quota_denominator
     suggested = suggestions(rows, quota, settings.models_awarded, guidance)
     decision = results.facts.decision
@@ -225,9 +225,10 @@ def register_rows(results: Results, entries: list) -> list[dict]:
     return rows
 
 
-def build_register_workbook(dest: Path, rows: list[dict], checklist: Checklist, settings: Settings) -> Path:
+def build_register_workbook(dest: Path, rows: list[dict], campaign: Campaign) -> Path:
     """Write the 样板名册 workbook atomically: one row per 样板, the clerk records recommendations to
     省级/国家级, their outcome, and any revocation with its date and reason."""
+    checklist, settings = campaign.checklist, campaign.settings
     with atomic_path(dest) as tmp:
         wb = new_workbook(tmp, f"{settings.college}样板党支部名册", f"{settings.year}年样板党支部名册", settings)
         f = _formats(wb)
@@ -278,10 +279,11 @@ def build_register_workbook(dest: Path, rows: list[dict], checklist: Checklist, 
 
 # ---- the 整顿 workbook (整顿_<总支>.xlsx): 整顿转化, issue 9 -----------------------------------------------
 
-def build_rectify_workbook(dest: Path, general: str, items: list, checklist: Checklist, settings: Settings) -> Path:
+def build_rectify_workbook(dest: Path, general: str, items: list, campaign: Campaign) -> Path:
     """Write a 总支's 整顿 workbook atomically: one row per branch on its 整顿 list (rectify.RectifyItem),
     what failed last year read-only, 整顿措施 / 责任人 / 完成期限 / 进展情况 to fill (what was returned
     before is pre-filled, so the 总支 updates its plan through the year)."""
+    checklist, settings = campaign.checklist, campaign.settings
     shorts = {i.code: i.short for i in checklist.indicators}
     last = items[0].year if items else settings.year - 1
     with atomic_path(dest) as tmp:

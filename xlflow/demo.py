@@ -18,6 +18,7 @@ from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
+from xlflow.campaign import Campaign
 from xlflow.ingest import candidates, run_pass
 from xlflow.outputs import rebuild_outputs
 from xlflow.ledger import open_ledger
@@ -72,15 +73,16 @@ def fill_rectify(path: Path, dest: Path, plans: dict[str, tuple]) -> None:
         wb.save(tmp)
 
 
-def _rectify_round(ws, checklist, settings, branches, echo) -> str | None:
+def _rectify_round(ws, campaign: Campaign, echo) -> str | None:
     """整顿转化 at the start of a later year: each 总支 gets its 整顿 workbook (the branches not 认定 last
     year) and returns it with a plan per branch; one leaves a 责任人 out, is sent back, corrects it.
     Returns the code of a branch that failed its 2019 初验, which the year then brings to 认定."""
+    checklist, settings, branches = campaign.checklist, campaign.settings, campaign.branches
     start = dt.datetime(settings.year, 3, 2, 9)
     made = [p for p in review_round(ws, start) if p.name.startswith(K.REVIEW_ROUNDS[K.KIND_RECTIFY])]
     if not made:
         return None
-    res = ledger_results(ws.ledger, checklist, settings, branches, today=start.date())
+    res = ledger_results(ws.ledger, campaign, today=start.date())
     todo = items_of(res, branches, settings.year)
     shorts = {i.code: i.short for i in checklist.indicators}
     plans = {}
@@ -116,12 +118,12 @@ def _taken(result) -> int:
     return sum(o.outcome == "accepted" for o in result.outcomes)
 
 
-def _acceptance_chain(ws, checklist, settings, branches, echo) -> None:
+def _acceptance_chain(ws, campaign: Campaign, echo) -> None:
     """The seed's acceptance path, as the people in it would walk it: six of the eight 党总支 return
     their 初验 (one branch 不同意达标, one 整改后再验 that corrects its return and is re-checked), the
     branches put forward apply, the college draws its spot check and does the 复验, the committee
     records its decision. Each workbook comes back through the inbox and is taken in by a pass."""
-    by_code = {b.code: b for b in branches}
+    checklist, settings, branches, by_code = campaign.checklist, campaign.settings, campaign.branches, campaign.by_code
     paths = review_round(ws, _clock(settings, days=5))
     firsts = sorted(p for p in paths if p.name.startswith(K.REVIEW_ROUNDS[K.KIND_REVIEW_FIRST]))
     echo(f"4. 初验：生成初验工作簿 {len(firsts)} 份（每个党总支一份）→ {ws.review}")
@@ -140,7 +142,7 @@ def _acceptance_chain(ws, checklist, settings, branches, echo) -> None:
          f"{by_code[rectify].name}初验要求整改后再验；{'、'.join(units[6:])}逾期未交")
     # the branch told to rectify hands in its corrected workbook; its 总支 re-checks it (再验)
     b = by_code[rectify]
-    fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（整改后）.xlsx", b, checklist, settings, SEED + 999)
+    fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（整改后）.xlsx", b, campaign, SEED + 999)
     run_pass(ws, candidates(ws.inbox), _clock(settings, days=12))
     again = next(p for p in review_round(ws, _clock(settings, days=13)) if p.stem.endswith(b.general))
     fill_review(again, ws.inbox / f"{again.stem}（再验）.xlsx", SEED + 150, checklist, {failed: DISAGREE},
@@ -180,15 +182,16 @@ def run_demo(directory: Path | None, echo=print, years: int = 1) -> Path:
 
 def _first_year(root: Path, echo) -> Workspace:
     ws, _ = init_workspace(root)
-    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
-    paths = write_handout(branches, checklist, settings, ws.handout)
+    campaign = ws.campaign()
+    branches, settings = campaign.branches, campaign.settings
+    paths = write_handout(campaign, ws.handout)
     echo(f"1. 生成填报表 {len(paths)} 份 → {ws.handout}")
     plan = plan_demo(branches, SEED)
     returned = []
     for n, b in enumerate(branches):
         if b.code in plan:
             dest = ws.inbox / f"{b.name}（{b.secretary or '书记'}填报）.xlsx"
-            fill_workbook(handout_path(ws.handout, b), dest, b, checklist, settings, SEED + n, plan[b.code])
+            fill_workbook(handout_path(ws.handout, b), dest, b, campaign, SEED + n, plan[b.code])
             returned.append(dest)
     _odd_files(ws.inbox, returned[0])
     echo(f"2. 模拟各支部填写：{len(returned)} 个支部交回，其中 {sum(1 for m in plan.values() if m - {'fullwidth'})} "
@@ -202,12 +205,11 @@ def _first_year(root: Path, echo) -> Workspace:
     sent_back = [o.branch_code for o in result.outcomes if o.outcome == "rejected" and o.branch_code in by][:2]
     for code in sent_back:
         n, b = by[code]
-        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（按退回说明修改后）.xlsx", b, checklist,
-                      settings, SEED + n)
+        fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（按退回说明修改后）.xlsx", b, campaign, SEED + n)
     again = run_pass(ws, candidates(ws.inbox), _clock(settings, days=3))
     echo(f"   其中 {len(sent_back)} 个支部按退回说明改正后重新提交：接收 "
          f"{sum(o.outcome == 'accepted' for o in again.outcomes)} 份")
-    _acceptance_chain(ws, checklist, settings, branches, echo)
+    _acceptance_chain(ws, campaign, echo)
     # -- 汇总表和 Word 文书 (master.py, reports.py), then where the campaign stands --
     done = rebuild_outputs(ws, _clock(settings, days=26))
     res = done.results
@@ -244,14 +246,15 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     decides, naming 样板 within what the register leaves (提质 1/10, 创优 1/5 of all branches)."""
     started = start_year(dest, prev.root, _clock(prev.settings(), days=40))
     ws = started.workspace
-    checklist, branches, settings = ws.checklist(), ws.roster(), ws.settings()
+    campaign = ws.campaign()
+    checklist, branches, settings = campaign.checklist, campaign.branches, campaign.settings
     echo(f"== {settings.year} 年度（{settings.phase}引领）：由 {started.previous.year} 年度开始 → {ws.root}；"
          f"{started.previous.year} 年度已归档（{started.files} 个文件的 sha256 清单）")
     before = carried(ws.root, [b.code for b in branches])
-    write_handout(branches, checklist, settings, ws.handout, carried=before)
+    write_handout(campaign, ws.handout, carried=before)
     open_before = sum(len(c.problems) for c in before.values())
     echo(f"   填报表：{len(branches)} 份，已带上各支部上年的基本信息、党员名册和尚未完成的问题 {open_before} 个")
-    turned = _rectify_round(ws, checklist, settings, branches, echo)
+    turned = _rectify_round(ws, campaign, echo)
     plan = plan_demo(branches, SEED + 1000 * n, share=0.95)
     if turned:  # the branch that failed in 2019 rectifies: it returns a clean workbook, both rounds agree
         plan[turned] = frozenset()
@@ -262,14 +265,14 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
         agree.update({b.code: AGREE for b in branches if b.general == lead})
     for k, b in enumerate(branches):
         if b.code in plan:
-            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}.xlsx", b, checklist, settings,
+            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}.xlsx", b, campaign,
                           SEED + 1000 * n + k, plan[b.code])
     result = run_pass(ws, candidates(ws.inbox), _clock(settings))
     by = {b.code: (k, b) for k, b in enumerate(branches)}
     for o in result.outcomes:  # every branch sent back corrects its workbook
         if o.outcome == "rejected" and o.branch_code in by:
             k, b = by[o.branch_code]
-            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（修改后）.xlsx", b, checklist, settings,
+            fill_workbook(handout_path(ws.handout, b), ws.inbox / f"{b.name}（修改后）.xlsx", b, campaign,
                           SEED + 1000 * n + k)
     again = run_pass(ws, candidates(ws.inbox), _clock(settings, days=3))
     echo(f"   报送：{len(plan)} 个支部交回，接收 {_taken(result)} 份，退回 {len(result.outcomes) - _taken(result)} 份"
@@ -304,5 +307,5 @@ def _later_year(prev: Workspace, dest: Path, n: int, echo) -> Workspace:
     done_ = sum(1 for p in old if p.get("status") == K.PROBLEM_STATUS[-1])
     echo(f"   问题销号：往年带来的问题 {len(old)} 个，本年度已完成整改 {done_} 个")
     if settings.phase == "创优":
-        echo(f"   标杆院系：{'、'.join(decided_benchmarks(res, settings)) or '本年度没有党总支达到标杆院系条件'}")
+        echo(f"   标杆院系：{'、'.join(decided_benchmarks(res)) or '本年度没有党总支达到标杆院系条件'}")
     return ws

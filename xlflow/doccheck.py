@@ -27,15 +27,14 @@ from jinja2 import nodes
 
 from xlflow import constants as K
 from xlflow import messages as M
+from xlflow.campaign import Campaign
 from xlflow.chain import Decision, Facts, Standing
-from xlflow.checklist import Checklist
 from xlflow.documents import BENCHMARK_PHASE, FORMAT, KINDS, TEMPLATES, plan
 from xlflow.errors import TemplateError
 from xlflow.evidence import FAIL, Evidence
 from xlflow.results import BranchResult, Results, Review
 from xlflow.roster import Branch
 from xlflow.scoring import Params, score_branch
-from xlflow.settings import Settings
 
 
 class _Env(jinja2.Environment):
@@ -80,16 +79,17 @@ def _shape(value):
     return LEAF
 
 
-def specimen(checklist: Checklist, settings: Settings) -> dict[str, dict]:
+def specimen(campaign: Campaign) -> dict[str, dict]:
     """kind -> a context with every key and at least one element in every list, from an invented
     branch that has a bit of everything: the template check's reference."""
+    checklist, settings = campaign.checklist, campaign.settings
     inds = checklist.indicators
     b1 = Branch("XX-T01", "示例党支部", "示例党总支", K.BRANCH_TYPES[0], "张三", "0000-0000000")
     b2 = Branch("XX-T02", "示例第二党支部", "示例党总支", K.BRANCH_TYPES[1], "李四", "0000-0000001")
     rating = min((r for r in checklist.ratings if r.factor is not None), key=lambda r: r.factor).name  # deductions
     self_r = {i.code: rating for i in inds}
     rv = Review({inds[0].code: rating}, {inds[0].code: "意见"}, "达标", "意见", "王五", f"{settings.year}-12-01")
-    params = Params.default(checklist, settings)
+    params = Params.default(campaign)
     score = score_branch(b1.code, checklist, params, self_r, rv.ratings, rv.ratings)
     score.veto_hits, score.rank, score.model, score.passed = [inds[0].code], 1, True, True
     day = dt.date(settings.year, 12, 1)
@@ -101,8 +101,9 @@ def specimen(checklist: Checklist, settings: Settings) -> dict[str, dict]:
                            decided_on=day, meeting="党委会议", note="备注")
     facts = Facts(decision=Decision("党委会议", day, {b1.code: (K.DECISION_CHOICES[0], True, "备注")}))
     where = {b1.code: br.standing, b2.code: Standing(b2.code, K.STAGE_MISSING, "尚未报送填报表")}
-    results = Results([br], [b2], 1, [b1.general], params, where, facts, day, {settings.year - 1: where})
-    docs = plan(results, checklist, replace(settings, phase=BENCHMARK_PHASE), day)
+    every = Campaign(checklist, replace(settings, phase=BENCHMARK_PHASE), (b1, b2))  # every kind is planned
+    results = Results(every, [br], [b2], 1, [b1.general], params, where, facts, day, {settings.year - 1: where})
+    docs = plan(results, day)
     return {d.kind: d.context for d in docs}
 
 
@@ -260,19 +261,18 @@ def _problem(name: str, source: str, text: str, ctx: dict, env: jinja2.Environme
     return None
 
 
-def check_templates(templates_dir: Path | str, checklist: Checklist, settings: Settings,
-                    kinds: Iterable[str] = KINDS) -> dict[str, Path]:
+def check_templates(templates_dir: Path | str, campaign: Campaign, kinds: Iterable[str] = KINDS) -> dict[str, Path]:
     """kind -> template path, after checking that every template exists, parses, and uses only
     names and keys its context has. Raises TemplateError listing every problem (nothing written)."""
-    return check_changed_templates(Path(templates_dir), checklist, settings, tuple(kinds))[0]
+    return check_changed_templates(Path(templates_dir), campaign, tuple(kinds))[0]
 
 
-def check_changed_templates(templates_dir: Path, checklist: Checklist, settings: Settings, kinds: tuple[str, ...],
+def check_changed_templates(templates_dir: Path, campaign: Campaign, kinds: tuple[str, ...],
                             known: dict[str, str] | None = None, known_shapes: str = "",
                             ) -> tuple[dict[str, Path], dict[str, str], str]:
     """(paths, sha-256 of each template, signature of the contexts' shapes). A template whose bytes
     passed against the same shapes before (known: kind -> sha, known_shapes) is not parsed again."""
-    shapes = {k: _shape(c) for k, c in specimen(checklist, settings).items()}
+    shapes = {k: _shape(c) for k, c in specimen(campaign).items()}
     signature = hashlib.sha256(json.dumps([FORMAT, shapes], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     known = known if known and known_shapes == signature else {}
     env, found, shas, problems, absent = environment(), {}, {}, [], []

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import Checklist
 from xlflow.decision import CANDIDATE, model_quota, suggestions
 from xlflow.evidence import FAIL, Evidence
@@ -262,7 +263,8 @@ def _findings(br: BranchResult, checklist: Checklist) -> list[str]:
     return out
 
 
-def acceptance_context(br: BranchResult, checklist: Checklist, params: Params, settings: Settings) -> dict:
+def acceptance_context(br: BranchResult, campaign: Campaign, params: Params) -> dict:
+    checklist, settings = campaign.checklist, campaign.settings
     s = br.score
     deductions = []
     for ind in checklist.indicators:
@@ -308,8 +310,9 @@ def _missing_rows(missing: list[Branch]) -> list[dict]:
             for n, b in enumerate(missing, 1)]
 
 
-def annual_context(general: str, members: list[BranchResult], missing: list[Branch], checklist: Checklist,
-                   params: Params, settings: Settings, issued: dt.date) -> dict:
+def annual_context(general: str, members: list[BranchResult], missing: list[Branch], campaign: Campaign,
+                   params: Params, issued: dt.date) -> dict:
+    checklist, settings = campaign.checklist, campaign.settings
     scores = [r.score for r in members]
     recognized = [r.branch.name for r in members if r.standing.recognized]
     models = [r.branch.name for r in members if r.standing.model]
@@ -352,11 +355,12 @@ def _chain_rows(items: list[tuple[Branch, str]]) -> list[dict]:
             for n, (b, what) in enumerate(items, 1)]
 
 
-def reminder_due(general: str, results: Results, branches: dict[str, Branch], today: dt.date,
-                 settings: Settings) -> dict[str, list[tuple[Branch, str]]]:
+def reminder_due(general: str, results: Results, branches: dict[str, Branch],
+                 today: dt.date) -> dict[str, list[tuple[Branch, str]]]:
     """What a 总支 is to be reminded of: returns missing, returns sent back, 初验 overdue, and
     rectifications (整改后再验) past their deadline. Empty lists: nothing to remind."""
     of = [(branches[c], st) for c, st in results.standings.items() if branches[c].general == general]
+    settings = results.campaign.settings
     late_first = today > settings.first_review_deadline
     return {
         "missing": [(b, st.label) for b, st in of if st.stage == K.STAGE_MISSING],
@@ -391,10 +395,11 @@ def reminder_context(general: str, due: dict[str, list[tuple[Branch, str]]], set
             "as_of": cn_date(today), "date": cn_date(today), "overdue": today > settings.deadline}
 
 
-def decided_benchmarks(results: Results, settings: Settings) -> list[str]:
+def decided_benchmarks(results: Results) -> list[str]:
     """标杆院系 from the committee's decisions over the years (not from scores): a 总支 all of whose
     branches were 认定 this year, with 样板 (named this year or held) making up at least
     benchmark_share of its branches, and at least benchmark_rate of them 认定 in each earlier year."""
+    settings = results.campaign.settings
     by: dict[str, list] = {}
     for b in [r.branch for r in results.branches] + results.missing:
         by.setdefault(b.general, []).append(b.code)
@@ -411,17 +416,17 @@ def decided_benchmarks(results: Results, settings: Settings) -> list[str]:
     return out
 
 
-def decision_context(results: Results, settings: Settings, candidates: list[BranchResult]) -> dict:
+def decision_context(results: Results, candidates: list[BranchResult]) -> dict:
     """The committee's decision: final once a recorded decision 认定 any branch (dated by its meeting,
     with its 发文字号); before that a draft for the meeting, listing what is proposed (拟认定, and
     the 样板 candidates where the year names 样板), with no 发文字号 and no date."""
-    brs, d = results.branches, results.facts.decision
+    brs, d, settings = results.branches, results.facts.decision, results.campaign.settings
     recognized = [r for r in brs if r.standing.recognized]
     draft = not recognized
     listed = [r for r in brs if r.standing.stage == K.STAGE_AWAIT_DECISION] if draft else recognized
     models = candidates if draft else [r for r in recognized if r.standing.model]
     show = settings.phase == BENCHMARK_PHASE and not draft
-    benchmarks = decided_benchmarks(results, settings) if show else []
+    benchmarks = decided_benchmarks(results) if show else []
     words = ["（草稿）"] if draft else []
     words += [settings.committee, "关于认定", f"{settings.year}年度", "达标党支部"]
     words += ["和表彰", "校级“样板党支部”"] if models else []
@@ -465,12 +470,12 @@ def _generals(results: Results) -> list[str]:
     return list(dict.fromkeys([r.branch.general for r in results.branches] + [b.general for b in results.missing]))
 
 
-def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.date | None = None,
-         kinds: Iterable[str] = KINDS, sink: Callable[[Doc], None] | None = None) -> list[Doc]:
+def plan(results: Results, today: dt.date | None = None, kinds: Iterable[str] = KINDS, sink: Callable[[Doc], None] | None = None) -> list[Doc]:
     """Every document the results call for, with its (cleaned) context. With a sink, each is
     handed to it as soon as it is made and none is kept (thousands of contexts are never all held)."""
     kinds, today = set(kinds), today or dt.date.today()
-    params = results.params
+    campaign, params = results.campaign, results.params
+    settings = campaign.settings
     issued = max((branch_date(r) for r in results.branches), default=today)
     docs: list[Doc] = []
     put = sink or docs.append
@@ -482,7 +487,7 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
 
     for br in results.branches:
         stem = f"{br.branch.code}_{br.branch.name}"
-        add(ACCEPTANCE, f"{stem}_{ACCEPTANCE}.docx", lambda: acceptance_context(br, checklist, params, settings))
+        add(ACCEPTANCE, f"{stem}_{ACCEPTANCE}.docx", lambda: acceptance_context(br, campaign, params))
         if br.standing.recognized:  # only the committee's decision confers the title
             add(CERTIFICATE, f"{stem}_{CERTIFICATE}.docx", lambda: certificate_context(br, settings))
     roster = {b.code: b for b in [r.branch for r in results.branches] + results.missing}
@@ -491,34 +496,35 @@ def plan(results: Results, checklist: Checklist, settings: Settings, today: dt.d
         members = [r for r in results.branches if r.branch.general == general]
         missing = [b for b in results.missing if b.general == general]
         add(ANNUAL, f"{general}_{settings.year}年度党支部建设情况报告.docx",
-            lambda: annual_context(general, members, missing, checklist, params, settings, issued))
-        due = reminder_due(general, results, roster, today, settings)
+            lambda: annual_context(general, members, missing, campaign, params, issued))
+        due = reminder_due(general, results, roster, today)
         if any(due.values()):
             add(REMINDER, f"{general}_{REMINDER}.docx",
                 lambda: reminder_context(general, due, settings, today, reminders, results))
             reminders += 1
     if settings.phase == BENCHMARK_PHASE and results.earlier:  # the plan's last year, with the years before it
         for general in _generals(results):
-            add(SUMMARY, f"{general}_{SUMMARY}.docx", lambda: summary_context(general, results, settings, issued))
-        add(SUMMARY, f"{settings.college}_{SUMMARY}.docx", lambda: summary_context(None, results, settings, issued))
+            add(SUMMARY, f"{general}_{SUMMARY}.docx", lambda: summary_context(general, results, issued))
+        add(SUMMARY, f"{settings.college}_{SUMMARY}.docx", lambda: summary_context(None, results, issued))
     if any(r.standing.recognized for r in results.branches):
-        add(DECISION, f"{settings.year}年度{DECISION}.docx", lambda: decision_context(results, settings, []))
+        add(DECISION, f"{settings.year}年度{DECISION}.docx", lambda: decision_context(results, []))
     elif any(r.standing.stage == K.STAGE_AWAIT_DECISION for r in results.branches):
         waiting = [r for r in results.branches if r.standing.stage == K.STAGE_AWAIT_DECISION]
-        quota = model_quota(results, settings)
+        quota = model_quota(results)
         shown = suggestions(waiting, quota, settings.models_awarded, 0)
         candidates = [r for r in waiting if CANDIDATE in shown[r.branch.code]]
-        add(DECISION, f"{settings.year}年度{DECISION}（草稿）.docx", lambda: decision_context(results, settings, candidates),
+        add(DECISION, f"{settings.year}年度{DECISION}（草稿）.docx", lambda: decision_context(results, candidates),
             folder=DRAFTS)
     return docs
 
 
 # ---- the three-year summary (三年总结, the 创优 year) ----------------------------------------------------
 
-def summary_context(general: str | None, results: Results, settings: Settings, issued: dt.date) -> dict:
+def summary_context(general: str | None, results: Results, issued: dt.date) -> dict:
     """The campaign's three years for one 总支 (general) or the whole college (None), from each year's
     decisions (results.earlier and this year's standings): 认定 and 样板 per year, every branch's stage
     each year, problems carried and closed this year, and the 标杆院系 chosen."""
+    settings = results.campaign.settings
     years = {**results.earlier, settings.year: results.standings}
     order = sorted(years)
     roster = [r.branch for r in results.branches] + results.missing
@@ -547,7 +553,7 @@ def summary_context(general: str | None, results: Results, settings: Settings, i
     first, last = table[0], table[-1]
     who = general or settings.college
     title = title_text([who, "党支部建设“两化一创”强基引领", f"三年行动总结（{order[0]}—{order[-1]}年）"])
-    bench = decided_benchmarks(results, settings)
+    bench = decided_benchmarks(results)
     return {**_common(settings), "general": who, "title": title, "college_wide": general is None,
             "signer": signature(settings.committee if general is None else full_name(general, settings)),
             "years": cols + [""] * (3 - len(cols)), "table": table, "rows": rows,

@@ -36,6 +36,7 @@ from dateutil.relativedelta import relativedelta
 from xlflow import constants as K
 from xlflow import ledger
 from xlflow.ledger import ledger_date
+from xlflow.campaign import Campaign
 from xlflow.checklist import Checklist, Rule
 from xlflow.settings import Settings
 
@@ -407,8 +408,9 @@ RULES = {"min_full_members": _min_full_members, "committee": _committee, "branch
 
 # ---- the stage ---------------------------------------------------------------------------------
 
-def check_return(data: ReturnData, checklist: Checklist, settings: Settings) -> list[Evidence]:
+def check_return(data: ReturnData, campaign: Campaign) -> list[Evidence]:
     """One Evidence per rule of every indicator, in checklist order."""
+    checklist, settings = campaign.checklist, campaign.settings
     b = data.basic
     ctx = _Ctx(settings, [m for m in data.members if m.get("category") == FULL_MEMBER],
                bool(b.get("has_committee")), int(b.get("groups") or 0), data.as_of > settings.period_end)

@@ -7,7 +7,7 @@ never from the file name: clerks rename files freely.
 from __future__ import annotations
 
 from xlflow import constants as K
-from xlflow.checklist import Checklist
+from xlflow.campaign import Campaign
 from xlflow.messages import Code, Finding, finding
 from xlflow.normalize import clean_text
 from xlflow.read import RawReturn
@@ -15,9 +15,9 @@ from xlflow.roster import Branch
 from xlflow.workbook import template_version
 
 
-def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist,
-             year: int | None = None) -> tuple[Branch | None, list[Finding]]:
-    """year: the campaign year being run; a workbook handed out for another year gets one message."""
+def identify(raw: RawReturn, campaign: Campaign) -> tuple[Branch | None, list[Finding]]:
+    """Whose return it is, in the campaign's roster; a workbook handed out for another year gets one message."""
+    checklist, year = campaign.checklist, campaign.year
     file = raw.path.name
     ident = raw.identity
     kind = ident.get("kind") or K.KIND_BRANCH
@@ -28,10 +28,10 @@ def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist,
     code = ident.get("branch_code")
     if not code:
         return None, [finding(Code.I101, file=file)]
-    branch = branches.get(code)
+    branch = campaign.by_code.get(code)
     name = ident.get("branch_name") or code
     issued = ident.get("year", "")
-    if year is not None and issued and issued != str(year):  # before the roster: the code may have changed since
+    if issued and issued != str(year):  # before the roster: the code may have changed since
         return branch, [finding(Code.I109, file=file, issued=issued, year=year)]
     if branch is None:
         return None, [finding(Code.I104, file=file, code=code, name=name)]
@@ -44,7 +44,7 @@ def identify(raw: RawReturn, branches: dict[str, Branch], checklist: Checklist,
     if typed is not None and clean_text(typed[1]) not in (None, code):
         found.append(finding(Code.I105, file=file, sheet=K.SHEET_BASIC, cell=raw.basic_cells["code"],
                              value=typed[1], name=branch.name, code=code))
-    for other in branches.values():  # a file named after another branch: say which one we took
+    for other in campaign.branches:  # a file named after another branch: say which one we took
         if other.code != code and (other.name in file or other.code in file):
             found.append(finding(Code.I106, file=file, other=other.name, name=branch.name))
             break

@@ -31,8 +31,8 @@ from xlflow.read import read_workbook
 from xlflow.carry import carried
 from xlflow.chain import load_facts
 from xlflow.review_read import CheckedReview, read_review
-from xlflow.roster import by_code
 from xlflow.validate import Checked, Validator
+from xlflow.campaign import Campaign
 from xlflow.workspace import Workspace
 
 log = logging.getLogger("xlflow")
@@ -133,7 +133,7 @@ def _verify(ws: Workspace, row, src: Path, dest: Path) -> bool | str:
     return REPLACED
 
 
-def recover(conn, ws: Workspace, settings, branches) -> int:
+def recover(conn, ws: Workspace, campaign: Campaign) -> int:
     """Finish moves and feedback that an interrupted pass left undone. Returns how many."""
     done = 0
     moves = ledger.pending_moves(conn)
@@ -152,7 +152,7 @@ def recover(conn, ws: Workspace, settings, branches) -> int:
         done += 1
     for row in ledger.pending_feedback(conn):
         row = _refit(conn, ws, row, ("feedback",))
-        _write_feedback(conn, ws, row, ledger.findings_of(conn, row["id"]), settings, branches)
+        _write_feedback(conn, ws, row, ledger.findings_of(conn, row["id"]), campaign)
         done += 1
     # A half-written feedback of a killed pass; its owner is rewritten above. Only the feedback
     # folder: the rest of outbox/ belongs to other commands (`xlflow master` may be writing there).
@@ -191,10 +191,10 @@ def has_unfinished(ws: Workspace) -> bool:
         conn.close()
 
 
-def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], settings, branches) -> None:
+def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], campaign: Campaign) -> None:
     stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
     received = dt.datetime.fromisoformat(row["arrived_at"])
-    branch = branches.get(row["branch_code"] or "")
+    branch, settings = campaign.by_code.get(row["branch_code"] or ""), campaign.settings
     readable = any(f.file_was_read for f in findings) and not any(f.code == Code.I101.code for f in findings)
     what = f"{K.REVIEW_ROUNDS[row['kind']]}工作簿" if row["kind"] in K.REVIEW_ROUNDS else "填报表"
     if readable and row["branch_code"]:
@@ -272,8 +272,7 @@ class _Pass:
     away (moved into place, feedback written): (file id, findings)."""
     ws: Workspace
     now: dt.datetime
-    settings: object
-    branches: dict
+    campaign: Campaign
     archive: dict[Path, Path]  # for a rebuild of the ledger: where each file is archived already
     taken: list[tuple[int, list[Finding]]] = field(default_factory=list)
 
@@ -284,16 +283,17 @@ CHUNK = 250  # returns read, validated, recorded and filed away at a time: a pas
 
 def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool = False,
          stored: dict[Path, Path] | None = None) -> PassResult:
-    checklist, settings, branches = ws.checklist(), ws.settings(), by_code(ws.roster())
-    recover(conn, ws, settings, branches)
+    campaign = ws.campaign()
+    branches = campaign.by_code
+    recover(conn, ws, campaign)
     result = PassResult()
-    ctx = _Pass(ws, now, settings, branches, stored or {})
+    ctx = _Pass(ws, now, campaign, stored or {})
     before = carried(ws.root, branches, {c: b.origin for c, b in branches.items() if b.origin})  # earlier years
-    validator = Validator(checklist, settings, before)
+    validator = Validator(campaign, before)
     later, seen, replaced = [], {}, []
     reviews = []  # 初验/复验 workbooks (a few per campaign): checked once every return is in
     for start in range(0, len(ready), CHUNK):
-        reviews += _chunk(conn, ctx, ready[start:start + CHUNK], checklist, validator, frozen, result, later, seen)
+        reviews += _chunk(conn, ctx, ready[start:start + CHUNK], validator, frozen, result, later, seen)
         _file_away(conn, ctx, replaced)  # a chunk's files are recorded: they move, and their data is let go
         if not frozen:  # what was set aside is garbage now: a chunk's cycles must not pile up till the end
             gc.unfreeze()
@@ -302,8 +302,8 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     # decision, which is checked against the 复验 as the ledger has it by then).
     order = list(K.REVIEW_ROUNDS)
     for raw, sha, size in sorted(reviews, key=lambda t: order.index(t[0].identity.get("kind"))):
-        facts = load_facts(conn, settings.year) if raw.identity.get("kind") == K.KIND_DECISION else None
-        checked_review = read_review(raw, checklist, settings, branches.values(), facts)
+        facts = load_facts(conn, campaign.year) if raw.identity.get("kind") == K.KIND_DECISION else None
+        checked_review = read_review(raw, campaign, facts)
         result.outcomes.append(_take_review(conn, ctx, checked_review, sha, size))
     # Copies of a file that arrived in this same pass go last: were one recorded before its first
     # and the pass killed in between, the next pass would take the first as a copy of the copy
@@ -321,7 +321,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     return result
 
 
-def _chunk(conn, ctx: _Pass, paths: list[Path], checklist, validator: Validator, frozen: bool,
+def _chunk(conn, ctx: _Pass, paths: list[Path], validator: Validator, frozen: bool,
            result: PassResult, later: list, seen: dict) -> list:
     """Read, identify, validate and record one chunk of the pass's files. A copy of a file seen
     earlier in the pass goes to `later`; 初验/复验 workbooks are returned, to be checked last."""
@@ -363,7 +363,7 @@ def _chunk(conn, ctx: _Pass, paths: list[Path], checklist, validator: Validator,
             reviews.append((raw, sha, size))
             continue
         try:
-            branch, found = identify(raw, ctx.branches, checklist, ctx.settings.year)
+            branch, found = identify(raw, ctx.campaign)
         except Exception:  # one odd file must never block the inbox: it is sent back, the pass goes on
             log.exception("识别“%s”时出错", path.name)
             early.append((path, sha, size, ledger.REJECTED, None, [finding(Code.F116, file=path.name)]))
@@ -486,13 +486,13 @@ def _file_away(conn, ctx: _Pass, replaced: list[str]) -> None:
         elif moved:
             ledger.set_moved(conn, file_id)
             if row["feedback"]:
-                _write_feedback(conn, ctx.ws, row, findings, ctx.settings, ctx.branches)
+                _write_feedback(conn, ctx.ws, row, findings, ctx.campaign)
 
 
 def _take(conn, ctx: _Pass, path: Path, sha: str, size: int, outcome: str, findings: list[Finding], *,
           branch_code=None, duplicate_of=None, content_hash=None, saved_at=None, basic=None, tables=None,
           kind=None) -> Outcome:
-    ws, now, branches = ctx.ws, ctx.now, ctx.branches
+    ws, now, branches = ctx.ws, ctx.now, ctx.campaign.by_code
     folder = {ledger.ACCEPTED: ws.accepted, ledger.REJECTED: ws.rejected, ledger.DUPLICATE: ws.duplicates}[outcome]
     stored = ctx.archive.get(path) or folder / _stored_name(now, sha, path.name, folder)
     feedback = None

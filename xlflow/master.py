@@ -128,9 +128,6 @@ class Book:
     wb: xlsxwriter.Workbook
     fmt: Formats
     results: Results
-    checklist: Checklist
-    settings: Settings
-    branches: list[Branch]
     conn: object
     params: Params
     scores: Columns
@@ -141,18 +138,31 @@ class Book:
     parts: dict[str, list]  # worksheet part -> its blocks, spliced in after xlsxwriter closes the workbook
 
     @property
+    def checklist(self) -> Checklist:
+        return self.results.campaign.checklist
+
+    @property
+    def settings(self) -> Settings:
+        return self.results.campaign.settings
+
+    @property
+    def branches(self) -> tuple[Branch, ...]:
+        return self.results.campaign.branches
+
+    @property
     def per(self) -> int:
         return len(self.checklist.indicators)
 
 
-def _book(wb, results, checklist, settings, branches, conn, cache) -> Book:
+def _book(wb, results: Results, conn, cache) -> Book:
+    checklist, branches = results.campaign.checklist, results.campaign.branches
     rejected = rejected_branches(conn)
     accepted = {b.branch.code for b in results.branches}
     status = {b.code: K.STATUS_ACCEPTED if b.code in accepted else K.STATUS_REJECTED if b.code in rejected
               else K.STATUS_MISSING for b in branches}
     widest = {key: max((getattr(b, attr) for b in branches), key=display_width, default="")
               for key, attr in (("branch_code", "code"), ("branch_name", "name"), ("general", "general"))}
-    return Book(wb, Formats(wb), results, checklist, settings, branches, conn, Params(checklist),
+    return Book(wb, Formats(wb), results, conn, Params(checklist),
                 score_columns(checklist), status, widest, _field_kinds(), cache, {})
 
 
@@ -160,18 +170,18 @@ def _table(b: Book, name: str, title: str, cols: Columns, **kw) -> Table:
     return Table(b.wb, b.fmt, name, title, cols, seen=b.branch_widths, **kw)
 
 
-def build(path: Path, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
-          conn, constant_memory: bool = True, cache: Path | None = None) -> None:
+def build(path: Path, results: Results, conn, constant_memory: bool = True, cache: Path | None = None) -> None:
     """Write the master workbook at path. cache: the block cache's file (sheetcache.py), None for a
     build from scratch; the workbook is the same either way."""
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": constant_memory, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False,
                                          "tmpdir": str(path.parent)})
+    settings = results.campaign.settings
     wb.set_properties({"title": f"{settings.college}{settings.year}年党支部建设汇总表",
                        "author": settings.department, "created": dt.datetime(settings.year, 1, 1)})
     blocks = BlockCache(cache)
     try:
-        book = _book(wb, results, checklist, settings, branches, conn, blocks)
+        book = _book(wb, results, conn, blocks)
         for sheet in (overview_sheet, score_sheet, years_sheet, general_years_sheet, changes_sheet, rectify_sheet,
                       detail_sheet, evidence_sheet, problems_sheet,
                       record_sheets, roster_sheet, missing_sheet, log_sheet, checklist_sheet, params_sheet):  # tab order
@@ -629,8 +639,6 @@ def cache_path(dest: Path) -> Path:
     return dest.with_name(f".{dest.stem}-cache.db")
 
 
-def write_master(conn, results: Results, checklist: Checklist, settings: Settings, branches: list[Branch],
-                 dest: Path, now: dt.datetime) -> Written:
+def write_master(conn, results: Results, dest: Path, now: dt.datetime) -> Written:
     """Build the master and put it at dest, keeping a clerk's edited copy (keep.put_in_place)."""
-    return put_in_place(lambda tmp: build(tmp, results, checklist, settings, branches, conn,
-                                          cache=cache_path(dest)), dest, now)
+    return put_in_place(lambda tmp: build(tmp, results, conn, cache=cache_path(dest)), dest, now)

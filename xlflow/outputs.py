@@ -11,7 +11,6 @@ import sqlite3
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
-from xlflow.checklist import Checklist
 from xlflow import ledger
 from xlflow import evidence, results
 from xlflow.evidence import Evidence
@@ -21,8 +20,8 @@ from xlflow.master import cache_path, write_master
 from xlflow.messages import master_edit_kept
 from xlflow.reports import MANIFEST, ReportRun, _read_manifest, write_reports
 from xlflow.results import Results, load_results
-from xlflow.settings import Settings
 from xlflow.sheetcache import code_fingerprint
+from xlflow.campaign import Campaign
 from xlflow.workspace import Workspace
 
 log = logging.getLogger("xlflow")
@@ -41,10 +40,9 @@ class Rebuilt:
 def rebuild_outputs(ws: Workspace, now: dt.datetime) -> Rebuilt:
     """After a pass that changed the ledger: the master workbook, then the documents whose
     inputs changed (reports.py keeps a manifest, so unchanged documents are not rewritten)."""
-    checklist, settings = ws.checklist(), ws.settings()
     generation = _generations(ws)[0]  # read first: a change made meanwhile leaves them stale
-    done = rebuild_master(ws, now, checklist, settings)
-    done.reports = write_reports(done.results, checklist, settings, ws.templates, ws.reports, today=now.date())
+    done = rebuild_master(ws, now)
+    done.reports = write_reports(done.results, ws.templates, ws.reports, today=now.date())
     _stamp(ws, generation)  # (a file open elsewhere is not retried: it was written beside, or next time)
     return done
 
@@ -79,17 +77,16 @@ def _stamp(ws: Workspace, generation: int) -> None:
         conn.close()
 
 
-def rebuild_master(ws: Workspace, now: dt.datetime, checklist: Checklist | None = None,
-                   settings: Settings | None = None) -> Rebuilt:
-    """The master workbook; checklist and settings are loaded from ws unless the caller has them."""
-    checklist, settings, branches = checklist or ws.checklist(), settings or ws.settings(), ws.roster()
+def rebuild_master(ws: Workspace, now: dt.datetime, campaign: Campaign | None = None) -> Rebuilt:
+    """The master workbook; the campaign is loaded from ws unless the caller has it."""
+    campaign = campaign or ws.campaign()
     conn = open_ledger(ws.ledger)
     try:
-        memo = ReturnMemo(cache_path(ws.master), checklist, settings)
-        results = load_results(conn, checklist, settings, branches, today=now.date(), memo=memo)  # the caller's clock
+        memo = ReturnMemo(cache_path(ws.master), campaign)
+        results = load_results(conn, campaign, today=now.date(), memo=memo)  # the caller's clock
         memo.save()
         with naming(ws.master):
-            written = write_master(conn, results, checklist, settings, branches, ws.master, now)
+            written = write_master(conn, results, ws.master, now)
     finally:
         conn.close()
     done = Rebuilt(written.path, written.in_place, results, master_kept=written.kept)
@@ -107,8 +104,8 @@ class ReturnMemo:
 
     VERSION = 1
 
-    def __init__(self, path: Path, checklist: Checklist, settings: Settings):
-        self.salt = f"{self.VERSION}|{_JUDGES}|{checklist.fingerprint}|{settings!r}|"
+    def __init__(self, path: Path, campaign: Campaign):
+        self.salt = f"{self.VERSION}|{_JUDGES}|{campaign.checklist.fingerprint}|{campaign.settings!r}|"
         self.path, self.used, self.new, self.have = path, set(), {}, {}
         try:
             with _cache_db(path) as conn:

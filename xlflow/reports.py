@@ -33,14 +33,12 @@ import jinja2
 from docxtpl import DocxTemplate
 from lxml import etree
 
-from xlflow.checklist import Checklist
 from xlflow.doccheck import check_changed_templates, environment
 from xlflow.documents import BENCHMARK_PHASE, DECISION, DRAFTS, FOLDERS, FORMAT, KINDS, SUMMARY, Doc, plan
 from xlflow import messages as M
 from xlflow.errors import TemplateError
 from xlflow.files import atomic_path, atomic_write_bytes, worker_pool
 from xlflow.results import Results
-from xlflow.settings import Settings
 
 MANIFEST = ".manifest.json"
 
@@ -185,21 +183,21 @@ def _write_manifest(path: Path, docs: dict[str, str], checked: dict[str, str], s
     atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
-def write_reports(results: Results, checklist: Checklist, settings: Settings, templates_dir: Path | str,
-                  outdir: Path | str, workers: int | None = None, progress: Progress | None = None, *,
+def write_reports(results: Results, templates_dir: Path | str, outdir: Path | str, workers: int | None = None, progress: Progress | None = None, *,
                   today: dt.date | None = None, force: bool = False, kinds: Iterable[str] = KINDS) -> ReportRun:
     """Render the documents whose template or content changed since the last run (all with force),
     remove those that no longer apply, and record what was written in outdir/.manifest.json.
 
     progress, if given, is called as progress(done, total) as documents are finished."""
     # the 三年总结 belongs to the 创优 year: a folder of another year needs no template for it
-    kinds = tuple(k for k in kinds if k != SUMMARY or settings.phase == BENCHMARK_PHASE)
+    campaign = results.campaign
+    kinds = tuple(k for k in kinds if k != SUMMARY or campaign.settings.phase == BENCHMARK_PHASE)
     outdir = Path(outdir)
     manifest_path = outdir / MANIFEST
     stored = _read_manifest(manifest_path)
     old = stored.get("documents", {})
     # Raises before anything is written; a template is parsed again only if its bytes changed.
-    paths, shas, shapes = check_changed_templates(Path(templates_dir), checklist, settings, kinds,
+    paths, shas, shapes = check_changed_templates(Path(templates_dir), campaign, kinds,
                                                   None if force else stored.get("checked"), stored.get("shapes", ""))
     checked = {**{k: v for k, v in stored.get("checked", {}).items() if stored.get("shapes") == shapes}, **shas}
     digests: dict[str, str] = {}
@@ -223,7 +221,7 @@ def write_reports(results: Results, checklist: Checklist, settings: Settings, te
     planned = False
     try:
         try:
-            plan(results, checklist, settings, today, kinds, sink=take)
+            plan(results, today, kinds, sink=take)
             planned = True  # only then is a document not planned one that no longer applies
         finally:
             renderer.close()

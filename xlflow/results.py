@@ -16,11 +16,10 @@ from xlflow import ledger
 from xlflow.ledger import ledger_date  # noqa: F401  (re-exported: review, documents)
 from xlflow.chain import Facts, Standing, history_standings, load_facts, standings
 from xlflow.register import INPUTS, history_ledgers, ledger_root, read_only, year_marks
-from xlflow.checklist import Checklist
+from xlflow.campaign import Campaign
 from xlflow.evidence import Evidence, check_return, from_ledger, mismatches, return_date
 from xlflow.roster import Branch
 from xlflow.scoring import BranchScore, Params, benchmark_generals, rank_all, score_branch
-from xlflow.settings import Settings
 from xlflow.workspace import Workspace
 
 
@@ -55,6 +54,7 @@ class BranchResult:
 
 @dataclass
 class Results:
+    campaign: Campaign  # what they were judged with: the checklist, the settings, the roster
     branches: list[BranchResult]  # branches with a current return, in roster order
     missing: list[Branch]
     quota: int
@@ -86,7 +86,7 @@ def _reviews(conn, kind: str) -> dict[str, Review]:
     return out
 
 
-def _return_part(conn, ret, checklist: Checklist, settings: Settings) -> tuple:
+def _return_part(conn, ret, campaign: Campaign) -> tuple:
     """What one stored return gives, whatever else happened: (basic, as-of day, self ratings, problems,
     evidence). A stored return never changes, so a caller may keep these (load_results' memo)."""
     rid = ret["id"]
@@ -94,16 +94,17 @@ def _return_part(conn, ret, checklist: Checklist, settings: Settings) -> tuple:
     day = return_date(basic.get("filled_on"), dt.datetime.fromisoformat(ret["received_at"]))
     self_r = {r["code"]: r["rating"] for r in ledger.return_rows(conn, rid, "self")}
     problems = ledger.return_rows(conn, rid, "problems")
-    return basic, day, self_r, problems, check_return(from_ledger(conn, rid, day), checklist, settings)
+    return basic, day, self_r, problems, check_return(from_ledger(conn, rid, day), campaign)
 
 
-def load_results(conn, checklist: Checklist, settings: Settings, branches: list[Branch],
-                 params: Params | None = None, today: dt.date | None = None, memo=None) -> Results:
+def load_results(conn, campaign: Campaign, params: Params | None = None, today: dt.date | None = None,
+                 memo=None) -> Results:
     """today: the day deadlines are judged on (the caller's clock; default the system's). memo: a
     mapping that keeps each return's part (_return_part) between runs, keyed by its returns row
     (outputs.ReturnMemo): the evidence checks of 1,000 unchanged returns are then not run again."""
-    params, today = params or Params.default(checklist, settings), today or dt.date.today()
-    facts = load_facts(conn, settings.year)
+    checklist, branches = campaign.checklist, campaign.branches
+    params, today = params or Params.default(campaign), today or dt.date.today()
+    facts = load_facts(conn, campaign.year)
     where = standings(facts, [b.code for b in branches], today)
     current = ledger.current_return_rows(conn)
     firsts, seconds = _reviews(conn, ledger.REVIEW_FIRST), _reviews(conn, ledger.REVIEW_SECOND)
@@ -117,7 +118,7 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
         received = dt.datetime.fromisoformat(ret["received_at"])
         part = memo.get(ret) if memo is not None else None
         if part is None:
-            part = _return_part(conn, ret, checklist, settings)
+            part = _return_part(conn, ret, campaign)
             if memo is not None:
                 memo[ret] = part
         basic, day, self_r, problems, evidence = part
@@ -133,15 +134,14 @@ def load_results(conn, checklist: Checklist, settings: Settings, branches: list[
     root = ledger_root(conn)
     earlier = history_standings(root) if root is not None else {}
     marks = year_marks(root) if root is not None else {}
-    return Results(out, missing, quota, benchmarks, params, where, facts, today, earlier, marks)
+    return Results(campaign, out, missing, quota, benchmarks, params, where, facts, today, earlier, marks)
 
 
-def ledger_results(path: Path, checklist: Checklist, settings: Settings, branches: list[Branch],
-                   today: dt.date | None = None) -> Results:
-    """The current results of the ledger at path (a working folder's ws.ledger), read against the
-    given inputs (the caller has loaded them already, and needs them too)."""
+def ledger_results(path: Path, campaign: Campaign, today: dt.date | None = None) -> Results:
+    """The current results of the ledger at path (a working folder's ws.ledger), judged with the
+    campaign the caller has loaded already."""
     with closing(ledger.open_ledger(path)) as conn:
-        return load_results(conn, checklist, settings, branches, today=today)
+        return load_results(conn, campaign, today=today)
 
 
 def history_results(root: Path) -> list[tuple[int, Results]]:
@@ -150,7 +150,7 @@ def history_results(root: Path) -> list[tuple[int, Results]]:
     out = []
     for year, path in history_ledgers(root):
         then = Workspace(path.parent / INPUTS)
-        settings = then.settings()
+        campaign = then.campaign()
         with closing(read_only(path)) as conn:
-            out.append((year, load_results(conn, then.checklist(), settings, then.roster(), today=settings.period_end)))
+            out.append((year, load_results(conn, campaign, today=campaign.settings.period_end)))
     return out

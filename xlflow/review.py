@@ -22,7 +22,7 @@ from pathlib import Path
 
 
 from xlflow import constants as K
-from xlflow.checklist import Checklist
+from xlflow.campaign import Campaign
 from xlflow.evidence import FAIL, Evidence, verdict_of
 from xlflow.files import atomic_path, safe_filename
 from xlflow.messages import cn_date
@@ -35,9 +35,8 @@ from xlflow.register import model_register
 from xlflow.ledger import open_ledger
 from xlflow.results import BranchResult, Results, ledger_date, load_results
 from xlflow.review_read import date_range
-from xlflow.roster import Branch, generals
+from xlflow.roster import generals
 from xlflow.scoring import Params, score_branch
-from xlflow.settings import Settings
 from xlflow.workbook import identity_values, new_workbook, write_guide_sheet, write_identity_sheet, write_list_sheet, wrapped_lines
 from xlflow.workspace import Workspace
 
@@ -70,11 +69,11 @@ def evidence_text(code: str, evidence: list[Evidence]) -> tuple[str, str]:
 
 
 class _Book:
-    def __init__(self, wb, kind: str, unit: str, rows: list[BranchResult], checklist: Checklist,
-                 settings: Settings, params: Params, spot_check: str = ""):
+    def __init__(self, wb, kind: str, unit: str, rows: list[BranchResult], campaign: Campaign, params: Params,
+                 spot_check: str = ""):
         self.wb, self.kind, self.unit, self.rows = wb, kind, unit, rows
         self.spot_check = spot_check  # 复验: how the spot check was drawn, printed in the guide
-        self.checklist, self.settings, self.params = checklist, settings, params
+        self.checklist, self.settings, self.params = campaign.checklist, campaign.settings, params
         self.round = K.REVIEW_ROUNDS[kind]
         f = wb.add_format
         base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1, "text_wrap": True}
@@ -265,12 +264,13 @@ class _Book:
                                              branches=[r.branch.code for r in self.rows]))
 
 
-def build_review_workbook(dest: Path, kind: str, unit: str, rows: list[BranchResult], checklist: Checklist,
-                          settings: Settings, params: Params, spot_check: str = "") -> Path:
+def build_review_workbook(dest: Path, kind: str, unit: str, rows: list[BranchResult], campaign: Campaign,
+                          params: Params, spot_check: str = "") -> Path:
     """Write one review workbook (kind: 初验 or 复验) for `unit` over `rows` atomically; returns dest."""
     with atomic_path(dest) as tmp:
-        wb = new_workbook(tmp, f"{unit}{K.REVIEW_ROUNDS[kind]}工作簿", f"{settings.year}年党支部建设达标验收", settings)
-        b = _Book(wb, kind, unit, rows, checklist, settings, params, spot_check)
+        wb = new_workbook(tmp, f"{unit}{K.REVIEW_ROUNDS[kind]}工作簿", f"{campaign.year}年党支部建设达标验收",
+                          campaign.settings)
+        b = _Book(wb, kind, unit, rows, campaign, params, spot_check)
         b.guide()
         b.items()
         b.conclusions()
@@ -291,62 +291,64 @@ def spot_check_text(draws: list, names: dict[str, str]) -> str:
     return f"随机抽查：{'；'.join(parts)}。被抽中的支部与申请复验的支部一样逐项复验。" if parts else ""
 
 
-def write_review_workbooks(results: Results, checklist: Checklist, settings: Settings, outdir: Path,
-                           branches: list[Branch], draws: list = (), register: list = ()) -> list[Path]:
+def write_review_workbooks(results: Results, outdir: Path, draws: list = (), register: list = ()) -> list[Path]:
     """outdir/初验_<总支>.xlsx for every 总支 with accepted branches; outdir/复验_<college>.xlsx over the
     branches put forward by their 总支 or drawn by the spot check; outdir/认定_<college>.xlsx (the
     committee's decision) once a 复验 has agreed to any. Nothing is written before a branch is accepted."""
+    campaign = results.campaign
+    settings, branches = campaign.settings, campaign.branches
     accepted = {r.branch.code: r for r in results.branches}
     paths = []
     for general in generals(branches):
         rows = [accepted[b.code] for b in branches if b.general == general and b.code in accepted]
         if rows:
             paths.append(build_review_workbook(review_path(outdir, FIRST, general), FIRST, general, rows,
-                                               checklist, settings, results.params))
+                                               campaign, results.params))
     second = [accepted[b.code] for b in branches if b.code in accepted and accepted[b.code].standing.in_second]
     if second:
         text = spot_check_text(list(draws), {b.code: b.name for b in branches})
         paths.append(build_review_workbook(review_path(outdir, SECOND, settings.college), SECOND, settings.college,
-                                           second, checklist, settings, results.params, text))
+                                           second, campaign, results.params, text))
     decided = [r for r in results.branches if r.standing.stage in DECIDABLE]
     if decided:
         paths.append(build_decision_workbook(review_path(outdir, K.KIND_DECISION, settings.college), results,
-                                             decided, checklist, settings, branches))
+                                             decided))
     models = register_rows(results, list(register))
     if models:  # the 样板 register, once there is a 样板 (earlier years', or named this year)
         paths.append(build_register_workbook(review_path(outdir, K.KIND_REGISTER, settings.college), models,
-                                             checklist, settings))
+                                             campaign))
     todo = items_of(results, branches, settings.year)  # 整顿转化 (a later year): one 整顿 workbook per 总支
     for general in dict.fromkeys(it.branch.general for it in todo):
         paths.append(build_rectify_workbook(review_path(outdir, K.KIND_RECTIFY, general), general,
-                                            [it for it in todo if it.branch.general == general], checklist, settings))
+                                            [it for it in todo if it.branch.general == general], campaign))
     return paths
 
 
-def spot_check_due(results: Results, settings: Settings, today: dt.date) -> bool:
+def spot_check_due(results: Results, today: dt.date) -> bool:
     """The draw is made once the 初验 are in: every 总支 with accepted branches returned its 初验
     workbook, or the 初验 deadline has passed."""
     if not results.branches:
         return False
     waiting = {r.branch.general for r in results.branches} - results.facts.first_units
-    return not waiting or today > settings.first_review_deadline
+    return not waiting or today > results.campaign.settings.first_review_deadline
 
 
 def review_round(ws: Workspace, now: dt.datetime | None = None) -> list[Path]:
     """The ledger's current results → the review workbooks in the working folder's outbox/review/.
     When the spot check is due (and not yet drawn this year), the draw is made and recorded in the
     ledger first (reproducible from its recorded seed and pool)."""
-    checklist, settings, branches = ws.checklist(), ws.settings(), ws.roster()
+    campaign = ws.campaign()
+    settings = campaign.settings
     now = now or dt.datetime.now().replace(microsecond=0)
     with closing(open_ledger(ws.ledger)) as conn:
-        results = load_results(conn, checklist, settings, branches, today=now.date())
+        results = load_results(conn, campaign, today=now.date())
         # One draw a year, once the 初验 are in: a sample, fixed once made (a branch put forward later
         # goes to 复验 by its application; re-drawing would let the result be chosen).
-        pool = spot_check_pool(results.facts, [b.code for b in branches])
-        if pool and not ledger.draws(conn, settings.year) and spot_check_due(results, settings, now.date()):
+        pool = spot_check_pool(results.facts, [b.code for b in campaign.branches])
+        if pool and not ledger.draws(conn, settings.year) and spot_check_due(results, now.date()):
             seed = draw_seed(settings.spot_check_seed, settings.year, 1)
             ledger.add_draw(conn, now, settings.year, seed, settings.spot_check_share, pool,
                             draw(pool, settings.spot_check_share, seed))
-            results = load_results(conn, checklist, settings, branches, today=now.date())
+            results = load_results(conn, campaign, today=now.date())
         made = ledger.draws(conn, settings.year)
-    return write_review_workbooks(results, checklist, settings, ws.review, branches, made, model_register(ws.root))
+    return write_review_workbooks(results, ws.review, made, model_register(ws.root))

@@ -12,18 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import constants as K
 from xlflow.chain import Facts, model_room, standing
-from xlflow.checklist import Checklist
+from xlflow.campaign import Campaign
 from xlflow.files import content_hash
 from xlflow.messages import Code, Report, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date
 from xlflow.read import RawReturn, read_workbook
-from xlflow.roster import Branch, generals
+from xlflow.roster import generals
 from xlflow.settings import Settings
 from xlflow.workbook import review_version  # noqa: F401  (also where tests find it)
 
@@ -69,28 +68,27 @@ class CheckedReview:
         return content_hash(self.tables, kind=self.kind, unit=self.unit)
 
 
-def read_review(source: RawReturn | Path | str, checklist: Checklist, settings: Settings,
-                branches: Iterable[Branch], facts: Facts | None = None) -> CheckedReview:
+def read_review(source: RawReturn | Path | str, campaign: Campaign, facts: Facts | None = None) -> CheckedReview:
     """Check a returned 初验/复验 workbook, or the committee's 认定 workbook (a path, or what
     read.read_workbook made of it). facts: the chain as the ledger has it, which a decision is
     checked against (only a branch whose 复验 agreed can be 认定)."""
     raw = source if isinstance(source, RawReturn) else read_workbook(Path(source))
-    roster = list(branches)
     out = CheckedReview(raw, raw.identity.get("kind") or "", clean_text(raw.identity.get("unit")))
-    if _identify(out, checklist, settings, roster):
+    if _identify(out, campaign):
         out.report.extend(raw.findings)  # the structure: missing or renamed sheets and columns
         if out.kind == K.KIND_DECISION:
-            _DecisionReader(out, settings, roster, facts or Facts()).run()
+            _DecisionReader(out, campaign, facts or Facts()).run()
         elif out.kind == K.KIND_REGISTER:
-            _RegisterReader(out, settings).run()
+            _RegisterReader(out, campaign).run()
         elif out.kind == K.KIND_RECTIFY:
-            _RectifyReader(out, settings, roster).run()
+            _RectifyReader(out, campaign).run()
         else:
-            _Reader(out, checklist, settings, roster).run()
+            _Reader(out, campaign).run()
     return out
 
 
-def _identify(out: CheckedReview, checklist: Checklist, settings: Settings, roster: list[Branch]) -> bool:
+def _identify(out: CheckedReview, campaign: Campaign) -> bool:
+    checklist, settings = campaign.checklist, campaign.settings
     ident, file, rnd, add = out.raw.identity, out.raw.path.name, out.round, out.report.findings.append
     codes = covered_codes(ident)
     missing = [label for label, ok in (("工作簿类型", out.kind in K.REVIEW_ROUNDS), ("验收单位", out.unit),
@@ -99,7 +97,7 @@ def _identify(out: CheckedReview, checklist: Checklist, settings: Settings, rost
         add(finding(Code.R403, file=file, round=rnd, missing="、".join(missing)))
         return False
     by_general = out.kind in (FIRST, K.KIND_RECTIFY)  # a 总支's workbook, not the college's
-    units = set(generals(roster)) if by_general else {settings.college}
+    units = set(generals(campaign.branches)) if by_general else {settings.college}
     if out.unit not in units:
         expected = "本年度支部名册中的党总支" if by_general else f"学院（{settings.college}）"
         add(finding(Code.R401, file=file, round=rnd, unit=out.unit, expected=expected))
@@ -144,10 +142,10 @@ def _issued_rows(out: CheckedReview, table, what: str, seen: dict[str, int] | No
 
 
 class _Reader:
-    def __init__(self, out: CheckedReview, checklist: Checklist, settings: Settings, roster: list[Branch]):
-        self.out, self.checklist, self.settings = out, checklist, settings
+    def __init__(self, out: CheckedReview, campaign: Campaign):
+        self.out, self.checklist, self.settings = out, campaign.checklist, campaign.settings
         self.file, self.rnd = out.raw.path.name, out.round
-        self.names = {b.code: b.name for b in roster}
+        self.names = {b.code: b.name for b in campaign.branches}
         self.add = out.report.findings.append
         # per (branch, indicator): the rating that counts after this round, and where it comes from
         self.effective: dict[tuple[str, str], tuple[str, str]] = {}
@@ -275,7 +273,8 @@ class _DecisionReader:
     drawn); 样板 only for a branch 认定达标, only in a year that names them, never over the quota;
     a decision needs its meeting and date."""
 
-    def __init__(self, out: CheckedReview, settings: Settings, roster: list[Branch], facts: Facts):
+    def __init__(self, out: CheckedReview, campaign: Campaign, facts: Facts):
+        settings, roster = campaign.settings, campaign.branches
         self.out, self.settings, self.facts = out, settings, facts
         self.file, self.rnd, self.add = out.raw.path.name, out.round, out.report.findings.append
         self.names = {b.code: b.name for b in roster}
@@ -375,8 +374,8 @@ class _RegisterReader:
     """The 样板名册 workbook: choices from the lists; a result needs its recommendation; a revocation
     needs its date and reason."""
 
-    def __init__(self, out: CheckedReview, settings: Settings):
-        self.out, self.settings = out, settings
+    def __init__(self, out: CheckedReview, campaign: Campaign):
+        self.out, self.settings = out, campaign.settings
         self.file, self.rnd, self.add = out.raw.path.name, out.round, out.report.findings.append
 
     def run(self) -> None:
@@ -422,9 +421,9 @@ class _RectifyReader:
     """The 整顿 workbook of a 总支 (整顿转化, issue 9): for each branch on the list, 整顿措施, 责任人 and
     完成期限 together (or none of them), the 完成期限 within this year; 进展情况 free text."""
 
-    def __init__(self, out: CheckedReview, settings: Settings, roster: list[Branch]):
-        self.out, self.settings, self.add = out, settings, out.report.findings.append
-        self.names = {b.code: b.name for b in roster}
+    def __init__(self, out: CheckedReview, campaign: Campaign):
+        self.out, self.settings, self.add = out, campaign.settings, out.report.findings.append
+        self.names = {b.code: b.name for b in campaign.branches}
 
     def run(self) -> None:
         table = self.out.raw.tables.get("rectify")

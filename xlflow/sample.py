@@ -16,6 +16,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import Checklist, Indicator, load_checklist
 from xlflow.evidence import FAIL
 from xlflow.files import atomic_path
@@ -89,8 +90,9 @@ def _day(rng: random.Random, y: int, m: int, lo: dt.date, hi: dt.date) -> dt.dat
 
 
 class _Filler:
-    def __init__(self, branch: Branch, checklist: Checklist, settings: Settings, rng: random.Random):
-        self.b, self.cl, self.s = branch, checklist, settings
+    def __init__(self, branch: Branch, campaign: Campaign, rng: random.Random):
+        self.b, self.cl, self.s = branch, campaign.checklist, campaign.settings
+        checklist, settings = self.cl, self.s
         self.rng = r = rng
         # Returns arrive in the last days before the deadline, so records run up to that day.
         self.filled_on = max(settings.period_start, settings.deadline - dt.timedelta(r.randint(0, 12)))
@@ -334,14 +336,14 @@ def _table(ws, columns: dict[str, str], rows: list[dict], start: int = 0) -> Non
                 ws.cell(row, cols[columns[key]]).value = None
 
 
-def fill_workbook(template: Path, dest: Path, branch: Branch, checklist: Checklist, settings: Settings,
-                  seed: int, mistakes: frozenset[str] = frozenset()) -> None:
+def fill_workbook(template: Path, dest: Path, branch: Branch, campaign: Campaign, seed: int,
+                  mistakes: frozenset[str] = frozenset()) -> None:
     """Fill a generated branch workbook with the seed's invented records; save it to dest atomically."""
     unknown = set(mistakes) - set(MISTAKES)
     if unknown:
         raise ValueError(f"unknown mistakes: {sorted(unknown)}")
     wb = load_workbook(template)  # neither read-only nor data-only: keep everything the template has
-    _Filler(branch, checklist, settings, random.Random(seed)).fill(wb, frozenset(mistakes))
+    _Filler(branch, campaign, random.Random(seed)).fill(wb, frozenset(mistakes))
     with atomic_path(dest) as tmp:
         wb.save(tmp)
 
@@ -421,7 +423,7 @@ def fill_review(path: Path, dest: Path, seed: int, checklist: Checklist | None =
         self_r.setdefault(code, {})[ind] = own
         used.setdefault(code, {})[ind] = rating
 
-    params = Params.default(checklist, Settings())
+    params = Params.default(Campaign(checklist, Settings()))
     year = wb.properties.created.year if wb.properties.created else Settings().year
     day = day or dt.date(year, 12, r.randint(2, 9) if "first_conclusion" not in ccol else r.randint(16, 23))
     reviewer = _names(r, 1, set())[0]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from xlflow.checklist import Checklist
-from xlflow.settings import Settings
+from xlflow.campaign import Campaign
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class Params:
     benchmark_share: float = 0.2  # 标杆院系: share of 样板 among its branches
 
     @classmethod
-    def default(cls, checklist: Checklist, settings: Settings) -> Params:
+    def default(cls, campaign: Campaign) -> Params:
+        checklist, settings = campaign.checklist, campaign.settings
         return cls(checklist.pass_line, tuple((r.name, r.factor) for r in checklist.ratings),
                    tuple((g.name, g.min) for g in checklist.grades), checklist.veto, settings.quota_denominator,
                    settings.benchmark_share)

@@ -16,15 +16,14 @@ import pandas as pd
 import pandera.pandas as pa
 
 from xlflow import constants as K
-from xlflow.checklist import Checklist
+from xlflow.campaign import Campaign
 from xlflow.files import content_hash
 from xlflow.messages import Code, Finding, Report, date_example, finding
 from xlflow.normalize import clean_text, parse_choice, parse_date, parse_int, parse_number, parse_yes_no
 from xlflow.read import RawReturn
 from xlflow.roster import Branch
-from xlflow.settings import Settings
 
-def field_specs(checklist: Checklist, settings: Settings) -> dict[str, list[K.Field]]:
+def field_specs(campaign: Campaign) -> dict[str, list[K.Field]]:
     """What every cell that is read must hold: constants.FIELDS (the table the workbook's data
     validations come from too) with its choices and date bounds resolved for this campaign."""
     out = {}
@@ -33,8 +32,8 @@ def field_specs(checklist: Checklist, settings: Settings) -> dict[str, list[K.Fi
         for f in fields:
             if f.kind == "shown":
                 continue  # 序号 and other columns shown to help, never read
-            lo, hi = f.bounds(settings)
-            specs.append(replace(f, choices=f.options(checklist) if f.kind == "choice" else (), lo=lo, hi=hi,
+            lo, hi = f.bounds(campaign.settings)
+            specs.append(replace(f, choices=f.options(campaign.checklist) if f.kind == "choice" else (), lo=lo, hi=hi,
                                  why=f.why.format(lo=_fmt(lo), hi=_fmt(hi)) if f.why else ""))
         out[table] = specs
     return out
@@ -98,11 +97,11 @@ def _tagged(check: pa.Check, code: Code, key: str) -> pa.Check:
     return check
 
 
-def build_schemas(checklist: Checklist, settings: Settings) -> dict[str, pa.DataFrameSchema]:
+def build_schemas(campaign: Campaign) -> dict[str, pa.DataFrameSchema]:
     """One pandera schema per table; each check carries the _Rule that maps its failures back."""
-    texts = {i.code: i.text for i in checklist.indicators}
+    texts = {i.code: i.text for i in campaign.checklist.indicators}
     schemas = {}
-    for table, fields in field_specs(checklist, settings).items():
+    for table, fields in field_specs(campaign).items():
         columns = {}
         for f in fields:
             checks = []
@@ -162,16 +161,16 @@ class _Cells:
 class Validator:
     """Built once per pass (schemas are generated from the checklist); validates batches."""
 
-    def __init__(self, checklist: Checklist, settings: Settings, carried: dict | None = None):
+    def __init__(self, campaign: Campaign, carried: dict | None = None):
         """carried: branch code -> what it carried from last year (carry.Carried): its open problems
         must still be on the 问题清单 (a problem is closed by 已完成, never by deleting the row)."""
-        self.checklist, self.settings = checklist, settings
+        self.checklist, self.settings = campaign.checklist, campaign.settings
         self.carried = carried or {}
-        self.specs = field_specs(checklist, settings)
-        self.schemas = build_schemas(checklist, settings)
+        self.specs = field_specs(campaign)
+        self.schemas = build_schemas(campaign)
         self.params = {(t, f.key): f for t, fs in self.specs.items() for f in fs}
-        self.example = dict(zip(("example", "example_cn"), date_example(settings.year)))
-        self.indicators = {i.code: f"{i.code} {i.short}" for i in checklist.indicators}
+        self.example = dict(zip(("example", "example_cn"), date_example(campaign.year)))
+        self.indicators = {i.code: f"{i.code} {i.short}" for i in self.checklist.indicators}
         self.unique = {t: [f for f in fs if f.unique] for t, fs in self.specs.items()}
         self.not_after_filled = {t: [f for f in fs if f.not_after_filled] for t, fs in self.specs.items()}
 

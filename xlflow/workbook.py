@@ -20,6 +20,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
 from xlflow.checklist import Checklist
 from xlflow.files import atomic_path, safe_filename, worker_pool
 from xlflow.messages import cn_date, date_example
@@ -61,9 +62,8 @@ def review_version(checklist: Checklist) -> str:
 
 
 class _Builder:
-    def __init__(self, wb: xlsxwriter.Workbook, branch: Branch, checklist: Checklist, settings: Settings,
-                 carried=None):
-        self.wb, self.branch, self.checklist, self.settings = wb, branch, checklist, settings
+    def __init__(self, wb: xlsxwriter.Workbook, branch: Branch, campaign: Campaign, carried=None):
+        self.wb, self.branch, self.checklist, self.settings = wb, branch, campaign.checklist, campaign.settings
         self.carried = carried  # carry.Carried: what the branch reported last year, or None
         f = wb.add_format
         base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1}
@@ -80,8 +80,8 @@ class _Builder:
         self.col_date = f({**col, "num_format": "yyyy-mm-dd"})
         self.col_num = f({**col, "num_format": "0.0#"})
         self.column_formats = {"date": self.col_date, "number": self.col_num, "code": f({**col, "num_format": "@"})}
-        self.list_names = {values: name for name, _, values in _lists(checklist)}
-        self.example = date_example(settings.year)[0]
+        self.list_names = {values: name for name, _, values in _lists(self.checklist)}
+        self.example = date_example(campaign.year)[0]
         self.tint = f({"bg_color": "#FFF2CC", "border": 1})
         self.grey = f({"bg_color": "#F2F2F2", "border": 1})
         self.text = f({"font_name": "宋体", "font_size": 12, "text_wrap": True, "valign": "top"})
@@ -381,12 +381,13 @@ def new_workbook(path: Path, title: str, subject: str, settings: Settings) -> xl
     return wb
 
 
-def build_workbook(dest: Path, branch: Branch, checklist: Checklist, settings: Settings, carried=None) -> Path:
+def build_workbook(dest: Path, branch: Branch, campaign: Campaign, carried=None) -> Path:
     """Write the branch workbook to dest atomically; returns dest. carried: what the branch reported
     last year (carry.Carried), pre-filled so the secretary updates rather than retypes."""
     with atomic_path(dest) as tmp:
-        wb = new_workbook(tmp, f"{branch.name}党支部建设填报表", f"{settings.year}年党支部标准化规范化建设", settings)
-        b = _Builder(wb, branch, checklist, settings, carried)
+        wb = new_workbook(tmp, f"{branch.name}党支部建设填报表", f"{campaign.year}年党支部标准化规范化建设",
+                          campaign.settings)
+        b = _Builder(wb, branch, campaign, carried)
         b.guide()
         b.basic()
         b.members()
@@ -408,14 +409,16 @@ def _build_job(args) -> Path:
     return build_workbook(*args)
 
 
-def write_handout(branches: list[Branch], checklist: Checklist, settings: Settings, outdir: Path,
-                  workers: int | None = None, progress=None, carried: dict | None = None) -> list[Path]:
-    """Write every branch workbook under outdir/<总支>/ and one zip per 总支; both cores are used.
+def write_handout(campaign: Campaign, outdir: Path, workers: int | None = None, progress=None,
+                  carried: dict | None = None) -> list[Path]:
+    """Write the workbook of every branch of the roster under outdir/<总支>/ and one zip per 总支; both
+    cores are used.
 
     progress, if given, is called once per finished workbook (the CLI passes a tqdm update);
     carried: branch code -> what it reported last year (carry.carried), pre-filled."""
     carried = carried or {}
-    jobs = [(handout_path(outdir, b), b, checklist, settings, carried.get(b.code)) for b in branches]
+    inputs = Campaign(campaign.checklist, campaign.settings)  # not the roster: each job is sent to a worker
+    jobs = [(handout_path(outdir, b), b, inputs, carried.get(b.code)) for b in campaign.branches]
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(jobs) > 4:
         with worker_pool(workers) as pool:

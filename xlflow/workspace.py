@@ -9,6 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlflow.campaign import Campaign
 from xlflow.checklist import Checklist, load_checklist
 from xlflow.roster import Branch, load_roster
 from xlflow.settings import DEFAULT_TOML, SETTINGS_FILE, Settings, load_settings
@@ -79,6 +80,10 @@ class Workspace:
 
     def checklist(self) -> Checklist:
         return load_checklist(self.checklist_path)
+
+    def campaign(self) -> Campaign:
+        """The checklist, the settings and the roster, loaded once for a command."""
+        return Campaign(self.checklist(), self.settings(), self.roster())
 
     def roster(self) -> list[Branch]:
         # read once per process while the file is unchanged: a pass and its rebuild both ask for it,

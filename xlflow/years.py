@@ -126,9 +126,10 @@ def _snapshot(ledger: Path, dest: Path) -> None:
 def _write_marks(dest: Path, inputs: Workspace) -> None:
     """history/<year>/marks.json: each branch's score, 等次, stage and 样板 as the year was decided,
     computed once when the year is frozen, so later years show the road without recomputing it."""
-    settings = inputs.settings()
+    campaign = inputs.campaign()
+    settings = campaign.settings
     with closing(read_only(dest / LEDGER_FILE)) as conn:
-        res = load_results(conn, inputs.checklist(), settings, inputs.roster(), today=settings.period_end)
+        res = load_results(conn, campaign, today=settings.period_end)
     full = res.params.factors[0][0]  # 达标
     scored = {r.branch.code: {"total": r.score.total, "grade": r.score.grade, "used": r.score.used,
                               # not 达标 (不适用 aside): the 整顿 list says what failed; trajectory the 改进/退步
