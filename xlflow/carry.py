@@ -18,7 +18,8 @@ from pathlib import Path
 from xlflow import constants as K
 from xlflow import ledger
 from xlflow.chain import load_facts, standing
-from xlflow.register import read_only, history_ledgers
+from xlflow.ledger import read_only
+from xlflow.register import history_ledgers
 
 BASIC_CARRIED = ("type", "full_members", "probationary_members", "has_committee", "committee_size", "secretary",
                  "secretary_kind", "deputy", "election_date", "groups", "venue", "contact", "phone")

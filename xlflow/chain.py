@@ -22,7 +22,8 @@ from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
-from xlflow.register import INPUTS, history_ledgers, ledger_root, model_register, read_only
+from xlflow.ledger import ledger_root, read_only
+from xlflow.register import INPUTS, history_ledgers, model_register
 from xlflow.roster import load_roster
 
 AGREE, DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS

@@ -134,6 +134,21 @@ def open_ledger(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+def read_only(path: Path, frozen: bool = True) -> sqlite3.Connection:
+    """A ledger opened for reading only: an earlier year's (history is frozen: immutable=1 reads it
+    without locks or a -shm beside it), or this year's beside a command that may write it (frozen=False)."""
+    mode = "ro&immutable=1" if frozen else "ro"
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode={mode}", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def ledger_root(conn: sqlite3.Connection) -> Path | None:
+    """The working folder of an open ledger (None for an in-memory one)."""
+    row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
+    return Path(row[2]).parent if row and row[2] else None
+
+
 def _add_new_columns(conn: sqlite3.Connection) -> None:
     """A ledger made by an earlier version gains the columns added since (empty for old rows)."""
     for table, cols in _DATA_TABLES.items():

@@ -8,13 +8,14 @@ as each earlier year froze them (years.py), so it cannot drift from what was dec
 from __future__ import annotations
 
 import json
-import sqlite3
+import sqlite3  # its errors: a year frozen before decisions or the register were recorded
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from xlflow import constants as K
 from xlflow import ledger
+from xlflow.ledger import read_only
 
 HISTORY = "history"
 MARKS = "marks.json"  # history/<year>/marks.json: each branch's score, 等次, stage and 样板 that year
@@ -50,13 +51,6 @@ def history_ledgers(root: Path) -> list[tuple[int, Path]]:
                   if p.name.isdigit() and (p / "xlflow.db").is_file())
 
 
-def read_only(path: Path) -> sqlite3.Connection:
-    # history is frozen: immutable=1 reads it without locks or a -shm beside it
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
 def model_register(root: Path) -> list[ModelEntry]:
     """Every 样板 named by the committee in the earlier years, in the order named, with what the
     latest 样板名册 workbook records of it (this year's if one was returned, else the latest year's)."""
@@ -72,8 +66,7 @@ def model_register(root: Path) -> list[ModelEntry]:
                 if r["decision"] == K.DECISION_CHOICES[0] and r["model"] == K.YES_NO[0]]
     here = Path(root) / "xlflow.db"
     if here.is_file():
-        with closing(sqlite3.connect(f"{here.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            conn.row_factory = sqlite3.Row
+        with closing(read_only(here, frozen=False)) as conn:
             try:
                 notes = {r["branch_code"]: dict(r) for r in ledger.current_register(conn)} or notes
             except sqlite3.DatabaseError:
@@ -91,12 +84,6 @@ def held(root: Path, codes) -> dict[str, int]:
     """branch code -> the year it became 样板, for the branches of this year's roster."""
     codes = set(codes)
     return {e.code: e.year for e in model_register(root) if e.code in codes and not e.revoked}
-
-
-def ledger_root(conn) -> Path | None:
-    """The working folder of an open ledger (None for an in-memory one)."""
-    row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
-    return Path(row[2]).parent if row and row[2] else None
 
 
 def year_marks(root: Path) -> dict[int, dict[str, dict]]:

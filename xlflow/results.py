@@ -15,7 +15,8 @@ from pathlib import Path
 from xlflow import ledger
 from xlflow.ledger import ledger_date  # noqa: F401  (re-exported: review, documents)
 from xlflow.chain import Facts, Standing, history_standings, load_facts, standings
-from xlflow.register import INPUTS, history_ledgers, ledger_root, read_only, year_marks
+from xlflow.ledger import ledger_root, read_only
+from xlflow.register import INPUTS, history_ledgers, year_marks
 from xlflow.campaign import Campaign
 from xlflow.evidence import Evidence, check_return, from_ledger, mismatches, return_date
 from xlflow.roster import Branch

@@ -18,7 +18,8 @@ from xlflow import ledger
 from xlflow.chain import Standing, history_standings, load_facts, standings
 from xlflow.intake import is_ignored
 from xlflow.rectify import RectifyItem, rectify_items
-from xlflow.register import ledger_root, year_marks
+from xlflow.ledger import ledger_root
+from xlflow.register import year_marks
 from xlflow.roster import Branch
 from xlflow.settings import Settings
 from xlflow.sheetstyle import display_width

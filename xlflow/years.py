@@ -25,7 +25,8 @@ from dateutil.relativedelta import relativedelta
 from xlflow import messages as M
 from xlflow.errors import RosterError, XlflowError
 from xlflow.files import sha256_of
-from xlflow.register import HISTORY, INPUTS, MARKS, read_only
+from xlflow.ledger import read_only
+from xlflow.register import HISTORY, INPUTS, MARKS
 from xlflow.results import load_results
 from xlflow.roster import lineage, load_roster
 from xlflow.settings import SETTINGS_FILE, Settings, load_settings
