@@ -14,9 +14,12 @@ from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from xlflow import constants as K
+from xlflow.campaign import Campaign
+from xlflow.checklist import load_checklist
 from xlflow.read import read_workbook
 from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
+from xlflow.settings import Settings
 from xlflow.validate import Validator
 from xlflow.workbook import build_workbook
 
@@ -84,3 +87,12 @@ def sample_returns(out: Path, campaign, kinds: int = 4, seeds: int = 4) -> list:
             fill_workbook(template, path, b, campaign, seed)
             done.append((path, validator.validate([(read_workbook(path), b, [])])[0]))
     return done
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "templates"
+
+
+def shipped_campaign() -> Campaign:
+    """The campaign of the repository's own inputs: its checklist, the default settings (2019) and
+    the sample roster of 60 branches."""
+    return Campaign(load_checklist(SHIPPED / "checklist.yaml"), Settings(), load_roster(SHIPPED / "branches.xlsx"))

@@ -9,25 +9,21 @@ import pytest
 from openpyxl.comments import Comment
 
 from xlflow import constants as K
-from xlflow.campaign import Campaign
-from xlflow.checklist import load_checklist
 from xlflow.feedback import (AUTHOR, ERROR_FILL, FEEDBACK_SHEET, HEADER_ROW, HEADERS, WARNING_FILL, write_feedback,
                              write_unreadable_note)
 from xlflow.identify import identify
 from xlflow.messages import ERROR, WARNING, Code, Finding, finding
 from xlflow.read import read_workbook
-from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
-from xlflow.settings import Settings
 from xlflow.validate import Validator
 from xlflow.workbook import build_workbook
 
+from helpers import shipped_campaign
+
 ROOT = Path(__file__).resolve().parent.parent
-CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
-BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
+CAMPAIGN = shipped_campaign()
+CHECKLIST, SETTINGS, BRANCHES = CAMPAIGN.checklist, CAMPAIGN.settings, CAMPAIGN.branches
 BRANCH = BRANCHES[0]
-SETTINGS = Settings()
-CAMPAIGN = Campaign(CHECKLIST, SETTINGS, BRANCHES)
 RECEIVED = datetime(2019, 11, 28, 9, 5)
 MISTAKES = frozenset({"two_digit_year", "actual_gt_expected", "bad_choice", "formula_text"})
 INPUT_FILL = "FFFFF2CC"  # the template's input tint

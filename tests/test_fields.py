@@ -16,21 +16,18 @@ from openpyxl.utils.datetime import from_excel
 
 from xlflow import constants as K
 from xlflow.campaign import Campaign
-from xlflow.checklist import load_checklist
 from xlflow.identify import identify
 from xlflow.read import read_workbook
-from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
-from xlflow.settings import Settings
 from xlflow.validate import Validator
 from xlflow.workbook import build_workbook
 
+from helpers import shipped_campaign
+
 ROOT = Path(__file__).resolve().parent.parent
-CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
-BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
+CAMPAIGN = shipped_campaign()
+CHECKLIST, SETTINGS, BRANCHES = CAMPAIGN.checklist, CAMPAIGN.settings, CAMPAIGN.branches
 BRANCH = next(b for b in BRANCHES if b.type == "学生党支部")
-SETTINGS = Settings()
-CAMPAIGN = Campaign(CHECKLIST, SETTINGS, BRANCHES)
 NOT_LISTED = "（列表以外的值）"
 SHEETS = {K.SHEET_BASIC: "basic", **{sheet: key for key, (sheet, _) in K.TABLES.items()}}
 # A count changed on 基本信息 no longer matches the roster: a finding, but not about the bound.

@@ -12,23 +12,18 @@ import pytest
 
 from xlflow import constants as K
 from xlflow.campaign import Campaign
-from xlflow.checklist import load_checklist
 from xlflow.identify import identify
 from xlflow.read import read_workbook
-from xlflow.roster import load_roster
 from xlflow.sample import fill_workbook
-from xlflow.settings import Settings
 from xlflow.validate import Validator
 from xlflow.workbook import build_workbook
 
-from helpers import basic_cell
+from helpers import basic_cell, shipped_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKLIST = load_checklist(ROOT / "templates" / "checklist.yaml")
-BRANCHES = load_roster(ROOT / "templates" / "branches.xlsx")
+CAMPAIGN = shipped_campaign()
+CHECKLIST, SETTINGS, BRANCHES = CAMPAIGN.checklist, CAMPAIGN.settings, CAMPAIGN.branches
 BRANCH = next(b for b in BRANCHES if b.type == "教师党支部")
-SETTINGS = Settings()
-CAMPAIGN = Campaign(CHECKLIST, SETTINGS, BRANCHES)
 
 
 @pytest.fixture(scope="module")
