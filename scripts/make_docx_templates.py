@@ -614,14 +614,21 @@ def certificate():
     return doc
 
 
-def annual():
-    doc, b = new_document(title="党总支年度党支部建设情况报告")
+def report_to_the_committee(name: str, purpose: str, first_heading: str):
+    """A 总支's (or the college's) report to the committee: its title, 学院党委：, the opening that cites
+    the three-year plan and says what is reported, then the first heading."""
+    doc, b = new_document(title=name)
     b.p("{{ title }}", "Title")
     b.blank()
     b.p("学院党委：", PLAIN)
-    b.p("按照《{{ college }}党支部建设“两化一创”强基引领三年行动计划（2019-2021）》要求，"
-        "现将本总支{{ year }}年度党支部标准化规范化建设情况报告如下。")
-    b.p("一、基本情况", "Heading1")
+    b.p("按照《{{ college }}党支部建设“两化一创”强基引领三年行动计划（2019-2021）》要求，" + purpose)
+    b.p(first_heading, "Heading1")
+    return doc, b
+
+
+def annual():
+    doc, b = report_to_the_committee("党总支年度党支部建设情况报告",
+                                     "现将本总支{{ year }}年度党支部标准化规范化建设情况报告如下。", "一、基本情况")
     b.p("本总支共有党支部{{ total }}个（{{ types }}）。截至{{ as_of }}，{% if not missing %}所属党支部均已报送验收材料"
         "{% elif not returned %}所属党支部均未报送验收材料"
         "{% else %}{{ returned }}个党支部报送了验收材料，{{ missing|length }}个尚未报送{% endif %}。")
@@ -729,13 +736,8 @@ def reminder():
 
 
 def summary():
-    doc, b = new_document(title="三年行动总结")
-    b.p("{{ title }}", "Title")
-    b.blank()
-    b.p("学院党委：", PLAIN)
-    b.p("按照《{{ college }}党支部建设“两化一创”强基引领三年行动计划（2019-2021）》要求，{{ general }}党支部建设"
-        "经过达标引领、提质引领、创优引领三个阶段，现将三年来的情况总结如下。")
-    b.p("一、三年来的进展", "Heading1")
+    doc, b = report_to_the_committee("三年行动总结", "{{ general }}党支部建设经过达标引领、提质引领、创优引领三个阶段，"
+                                     "现将三年来的情况总结如下。", "一、三年来的进展")
     b.p("{{ progress }}；目前共有校级“样板党支部”{{ models }}个。{% if benchmarks %}{{ benchmarks }}被认定为“标杆院系”。{% endif %}",
         keep_next=True)
     b.table([("年度", 1800, "center"), ("党支部数", 1700, "center"), ("认定达标", 1800, "center"),
