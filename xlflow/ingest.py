@@ -55,6 +55,7 @@ class PassResult:
     outcomes: list[Outcome] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # not settled yet, or could not be moved
     rebuilt: object = None  # outputs.Rebuilt, set by the edge when it rebuilt the outputs
+    campaign: Campaign | None = None  # what the pass judged with: the rebuild after it needs no second reading
 
     @property
     def changed(self) -> bool:
@@ -286,7 +287,7 @@ def _run(conn, ws: Workspace, ready: list[Path], now: dt.datetime, frozen: bool 
     campaign = ws.campaign()
     branches = campaign.by_code
     recover(conn, ws, campaign)
-    result = PassResult()
+    result = PassResult(campaign=campaign)
     ctx = _Pass(ws, now, campaign, stored or {})
     before = carried(ws.root, branches, {c: b.origin for c, b in branches.items() if b.origin})  # earlier years
     validator = Validator(campaign, before)

@@ -37,11 +37,12 @@ class Rebuilt:
     kept_message: str = ""  # what to tell the clerk about it (console and log)
 
 
-def rebuild_outputs(ws: Workspace, now: dt.datetime) -> Rebuilt:
+def rebuild_outputs(ws: Workspace, now: dt.datetime, campaign: Campaign | None = None) -> Rebuilt:
     """After a pass that changed the ledger: the master workbook, then the documents whose
-    inputs changed (reports.py keeps a manifest, so unchanged documents are not rewritten)."""
+    inputs changed (reports.py keeps a manifest, so unchanged documents are not rewritten).
+    campaign: the one the pass judged with, else loaded from ws."""
     generation = _generations(ws)[0]  # read first: a change made meanwhile leaves them stale
-    done = rebuild_master(ws, now)
+    done = rebuild_master(ws, now, campaign)
     done.reports = write_reports(done.results, ws.templates, ws.reports, today=now.date())
     _stamp(ws, generation)  # (a file open elsewhere is not retried: it was written beside, or next time)
     return done

@@ -111,7 +111,7 @@ class Poller:
         if result.changed or stale:  # outputs are a function of the ledger: rebuild them when it changed
             if self.quiet_enough():
                 self.pending = False  # (a failed rebuild is retried at the next poll: the outputs stay stale)
-                result.rebuilt = rebuild_outputs(self.ws, now)
+                result.rebuilt = rebuild_outputs(self.ws, now, result.campaign)
                 log.info("已更新汇总表 %s，文书 %d 份", result.rebuilt.master, len(result.rebuilt.reports.written))
             elif not self.pending:
                 self.pending = True
