@@ -194,10 +194,12 @@ def build(path: Path, results: Results, conn, constant_memory: bool = True, cach
     blocks.close()
 
 
-def _blocks(b: Book, t: Table, signature: str = "") -> BlockSheet:
+def _blocks(b: Book, t: Table, signature: str = "", numbered: bool = False) -> BlockSheet:
     """A table sheet whose rows come per branch through the block cache; this module's source is part
-    of every block's key (the rows are made here)."""
-    return BlockSheet(t, b.cache, b.parts, f"{_CODE}|{signature}")
+    of every block's key (the rows are made here). numbered: the rows hold formulas (which name their
+    rows); the other sheets' blocks have no row numbers, so a corrected return that gains rows
+    moves every later block at no cost (sheetcache.render)."""
+    return BlockSheet(t, b.cache, b.parts, f"{_CODE}|{signature}", numbered)
 
 
 _CODE = code_fingerprint(sys.modules[__name__])
@@ -274,7 +276,7 @@ def detail_sheet(b: Book) -> None:
     veto = f("=IF(COUNTIF({vetoes},{indicator})=0,0,IF({factor}=0,1,0))", vetoes=p.veto)
     cats = {c.code: c.short for c in b.checklist.categories}
     inds = [(ind.code, cats[ind.category], ind.points) for ind in b.checklist.indicators]
-    sheet = _blocks(b, t, repr((used, source, factor, possible, got, veto, inds, res.params.veto)))
+    sheet = _blocks(b, t, repr((used, source, factor, possible, got, veto, inds, res.params.veto)), numbered=True)
 
     def rows(head, vals):
         return [{**head, "indicator": code, "category": cat, "points": points, "self": self_, "evidence": ev,
@@ -371,7 +373,7 @@ def score_sheet(b: Book) -> None:
     for c in cl.categories:
         offsets[c.code] = (start, start + len(c.indicators) - 1)
         start += len(c.indicators)
-    sheet = _blocks(b, t, repr((total, rank, grade, passed, model, offsets, p.weights)))
+    sheet = _blocks(b, t, repr((total, rank, grade, passed, model, offsets, p.weights)), numbered=True)
 
     def rows(x, d0, head, cats, total_, rank_, vetoes, grade_, passed_, model_, tail):
         row = dict(head)

@@ -35,7 +35,7 @@ from xlflow import constants as K
 from xlflow import sheetstyle
 from xlflow.sheetstyle import FIRST, F, Table, date_serial, display_width
 
-FORMAT = 1  # bump when the XML a block renders to changes: every cached block is then rendered again
+FORMAT = 2  # bump when the XML a block renders to changes: every cached block is then rendered again
 
 
 def code_fingerprint(*modules) -> str:
@@ -75,16 +75,16 @@ def _text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%", "%%")
 
 
-def _string(ref: str, style: str, s: str) -> str:
+def _string(at: str, style: str, s: str) -> str:
     t = _text(s)
     space = ' xml:space="preserve"' if s[0].isspace() or s[-1].isspace() else ""
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{t}</t></is></c>'
+    return f'{at}{style} t="inlineStr"><is><t{space}>{t}</t></is></c>'
 
 
 _ERRORS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"))
 
 
-def _formula(ref: str, style: str, f: F) -> str:
+def _formula(at: str, style: str, f: F) -> str:
     text = f.text[1:] if f.text.startswith("=") else f.text
     text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%", "%%")
             .replace("\x01", "%(").replace("\x02", ")d"))
@@ -94,29 +94,30 @@ def _formula(ref: str, style: str, f: F) -> str:
     elif isinstance(v, str):
         t = "" if v == "" else ' t="e"' if v in _ERRORS else ' t="str"'
         v = _text(v)
-    return f"<c r=\"{ref}\"{style}{t}><f>{text}</f><v>{v}</v></c>"
+    return f"{at}{style}{t}><f>{text}</f><v>{v}</v></c>"
 
 
-def _cell(ref: str, style: str, kind: str, v) -> str | None:
-    """One cell's XML, or None for an empty one: the same typing as sheetstyle.put."""
+def _cell(at: str, style: str, kind: str, v) -> str | None:
+    """One cell's XML, or None for an empty one: the same typing as sheetstyle.put. at: its opening,
+    '<c r="B%(0)d"' or (a block without row numbers) '<c'."""
     t = type(v)
     if t is str:
         if not v:
             return None
         if kind in ("date", "datetime") and (serial := date_serial(v)) is not None:
-            return f'<c r="{ref}"{style}><v>{serial:.16G}</v></c>'
-        return _string(ref, style, v)
+            return f'{at}{style}><v>{serial:.16G}</v></c>'
+        return _string(at, style, v)
     if t is F:
-        return _formula(ref, style, v)
+        return _formula(at, style, v)
     if v is None:
         return None
     if t is bool or kind == "yesno" and t is int:
-        return _string(ref, style, "是" if v else "否")
+        return _string(at, style, "是" if v else "否")
     if t is int or t is float:
-        return f'<c r="{ref}"{style}><v>{v:.16G}</v></c>'
+        return f'{at}{style}><v>{v:.16G}</v></c>'
     if kind in ("date", "datetime") and (serial := date_serial(v)) is not None:
-        return f'<c r="{ref}"{style}><v>{serial:.16G}</v></c>'
-    return _string(ref, style, str(v))
+        return f'{at}{style}><v>{serial:.16G}</v></c>'
+    return _string(at, style, str(v))
 
 
 HEIGHT = "_height"  # a row's key for its height in points (a row of wrapped text)
@@ -135,32 +136,41 @@ def _width(v) -> int:
     return w
 
 
-def render(rows: list[dict], layout: list[tuple[str, int, str, str, str]], measure: bool = True
-           ) -> tuple[str, list[int]]:
+def render(rows: list[dict], layout: list[tuple[str, int, str, str, str]], measure: bool = True,
+           numbered: bool = True) -> tuple[str, list[int]]:
     """A block's XML template (row k numbered %(k)d) and the widths its values need per column ([] if
     not measure: only the first rows of a sheet set its widths). layout: (key, column, kind,
-    ' s="xf"' or '', column letter) in column order."""
+    ' s="xf"' or '', column letter) in column order, columns 0, 1, 2…
+
+    numbered False (a sheet without formulas): rows and cells carry no r="…" at all, which the
+    format allows (each row follows the one before, each cell the one before it; a skipped empty
+    cell is an empty <c/>), so the block's XML is the same wherever it stands and a block that
+    moved is reused as it was deflated."""
     out, widths = [], [0] * (max((c for _, c, *_ in layout), default=-1) + 1)
     append = out.append
     for k, values in enumerate(rows):
         rk = f"%({k})d"
         get = values.get
         height = get(HEIGHT)  # as Worksheet.set_row(r, height) writes it
-        append(f'<row r="{rk}" ht="{height:.16g}" customHeight="1">' if height else f'<row r="{rk}">')
+        r = f' r="{rk}"' if numbered else ""
+        append(f'<row{r} ht="{height:.16g}" customHeight="1">' if height else f'<row{r}>')
+        nxt = 0  # (numbered False) the column the next cell would take
         for key, col, kind, style, letter in layout:
             v = get(key)
             if v is None or v == "":
                 continue
+            at = f'<c r="{letter}{rk}"' if numbered else "<c/>" * (col - nxt) + "<c"
             if type(v) is str and kind == "text":  # most cells: plain text
                 t = _text(v) if _NEEDS_ESCAPE.search(v) else v
                 space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
-                append(f'<c r="{letter}{rk}"{style} t="inlineStr"><is><t{space}>{t}</t></is></c>')
+                append(f'{at}{style} t="inlineStr"><is><t{space}>{t}</t></is></c>')
             else:
-                cell = _cell(letter + rk, style, kind, v)
+                cell = _cell(at, style, kind, v)
                 if cell is None:
                     continue
                 append(cell)
                 v = v.value if type(v) is F else v
+            nxt = col + 1
             if measure and (n := _width(v)) > widths[col]:
                 widths[col] = n
         append("</row>")
@@ -271,8 +281,10 @@ class BlockSheet:
     """A Table whose data rows come in blocks (one per branch) through the cache. Title, header,
     widths, filter and print setup stay the Table's (xlsxwriter); the rows are spliced in later."""
 
-    def __init__(self, table: Table, cache: BlockCache, parts: dict[str, list], signature: str = ""):
-        self.t, self.cache, self.parts = table, cache, parts
+    def __init__(self, table: Table, cache: BlockCache, parts: dict[str, list], signature: str = "",
+                 numbered: bool = True):
+        """numbered False: a sheet without formulas, whose blocks carry no row numbers (see render)."""
+        self.t, self.cache, self.parts, self.numbered = table, cache, parts, numbered
         self._layout(signature)
 
     def _layout(self, signature: str) -> None:
@@ -280,7 +292,7 @@ class BlockSheet:
         self.layout = [(key, col, kind, "" if fmt is None else f' s="{fmt._get_xf_index()}"',
                         t.cols.letter(key)) for key, (col, kind, fmt) in t.slots.items()]
         self.layout.sort(key=lambda x: x[1])
-        self.sig = f"{_CODE}|{self.layout!r}|{signature}|"
+        self.sig = f"{_CODE}|{self.layout!r}|{self.numbered}|{signature}|"
         self.blocks = self.parts.setdefault(_part(t.ws), [])
 
     @property
@@ -296,23 +308,24 @@ class BlockSheet:
         template, t = None, self.t
         if got is None:
             made = rows()
-            template, widths = render(made, self.layout, measure=t.r < FIRST + t.widths.sample)
+            template, widths = render(made, self.layout, t.r < FIRST + t.widths.sample, self.numbered)
             got = len(made), widths
         count, widths = got
         if t.spill and t.r + count > K.EXCEL_MAX_ROWS:
             t.next_part()  # the same columns and formats: only the part the blocks go to changes
             self.blocks = self.parts.setdefault(_part(t.ws), [])
         if count and not widths and t.r < FIRST + t.widths.sample:  # now among the rows widths come from
-            template, widths = render(rows(), self.layout)
+            template, widths = render(rows(), self.layout, True, self.numbered)
+        at = t.r + 1 if self.numbered else 0  # (a block without row numbers is the same anywhere)
         if template is not None:
-            self.cache.add(key, count, widths, template, t.r + 1)
+            self.cache.add(key, count, widths, template, at)
         if t.r < FIRST + t.widths.sample:
             w = t.widths.w
             for c, x in enumerate(widths):
                 if x > w[c]:
                     w[c] = x
         if count:
-            self.blocks.append((key, t.r + 1, count))
+            self.blocks.append((key, at, count))
         t.r += count
 
     def close(self) -> None:
