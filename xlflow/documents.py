@@ -23,17 +23,20 @@ which the caller (the CLI) passes in.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from xlflow import constants as K
+from xlflow import evidence, messages
 from xlflow.campaign import Campaign
 from xlflow.checklist import Checklist
 from xlflow.decision import CANDIDATE, model_quota, suggestions
 from xlflow.evidence import FAIL, Evidence
-from xlflow.files import safe_filename
+from xlflow.files import code_fingerprint, safe_filename
 from xlflow.messages import Code, cn_date
 from xlflow.rectify import items_of
 from xlflow.rectify import progress as rect_progress
@@ -63,6 +66,7 @@ class Doc:
     kind: str
     path: str  # relative to the output folder, with "/"
     context: dict
+    key: str | None = None  # a branch's own document: the digest of what it is made from (inputs_key)
 
 
 # ---- text ------------------------------------------------------------------------------------------
@@ -466,30 +470,60 @@ def decision_context(results: Results, candidates: list[BranchResult]) -> dict:
             "annexes": rows}
 
 
+def inputs_salt(campaign: Campaign, params: Params) -> str:
+    """What every branch's own documents are also made from: the checklist, the parameters, the
+    settings, and the code that judges the records and words the contexts."""
+    return f"{FORMAT}|{_CODE}|{campaign.checklist.fingerprint}|{params!r}|{campaign.settings!r}|"
+
+
+def inputs_key(br: BranchResult, salt: str) -> str:
+    """A digest of everything a branch's 意见书 and 证书 are made from, far cheaper than their contexts:
+    its stored return by its row (a stored return never changes: its evidence follows from it and
+    the as-of day), what it says, its reviews, the scores it shows (not its rank, which moves with
+    every other branch) and its standing. Equal keys, equal contexts (tests/test_reports.py)."""
+    s = br.score
+    who = (br.branch, br.return_id, br.file_id, br.received_at, br.as_of, br.basic, br.self_ratings, br.mismatches,
+           br.problems, br.first, br.second, s.used, s.source, s.points, s.categories, s.total, s.grade, s.veto_hits, br.standing)
+    return hashlib.sha1((salt + repr(who)).encode("utf-8")).hexdigest()
+
+
 def _generals(results: Results) -> list[str]:
     return list(dict.fromkeys([r.branch.general for r in results.branches] + [b.general for b in results.missing]))
 
 
-def plan(results: Results, today: dt.date | None = None, kinds: Iterable[str] = KINDS, sink: Callable[[Doc], None] | None = None) -> list[Doc]:
+Known = Callable[[str, str, str], bool]  # (kind, path, inputs key) -> made from these inputs already
+
+
+def plan(results: Results, today: dt.date | None = None, kinds: Iterable[str] = KINDS,
+         sink: Callable[[Doc], None] | None = None, known: Known | None = None) -> list[Doc]:
     """Every document the results call for, with its (cleaned) context. With a sink, each is
-    handed to it as soon as it is made and none is kept (thousands of contexts are never all held)."""
+    handed to it as soon as it is made and none is kept (thousands of contexts are never all held).
+
+    known: asked before a branch's own document (意见书, 证书) is made, with its inputs_key; True
+    passes it over, its context never built (reports.py: the document on disk was made from the
+    same inputs). The college-wide documents (reports, reminders, the decision), which depend on
+    every branch, are always made."""
     kinds, today = set(kinds), today or dt.date.today()
     campaign, params = results.campaign, results.params
     settings = campaign.settings
     issued = max((branch_date(r) for r in results.branches), default=today)
     docs: list[Doc] = []
     put = sink or docs.append
+    salt = inputs_salt(campaign, params) if known else ""
 
-    def add(kind: str, name: str, build: Callable[[], dict], folder: str | None = None) -> None:
+    def add(kind: str, name: str, build: Callable[[], dict], folder: str | None = None, key: str | None = None) -> None:
         if kind in kinds:  # contexts are built only for the kinds asked for
             folder, name = FOLDERS[kind] if folder is None else folder, safe_filename(clean_text(name))
-            put(Doc(kind, f"{folder}/{name}" if folder else name, clean(build())))
+            path = f"{folder}/{name}" if folder else name
+            if key is None or not known(kind, path, key):
+                put(Doc(kind, path, clean(build()), key))
 
     for br in results.branches:
         stem = f"{br.branch.code}_{br.branch.name}"
-        add(ACCEPTANCE, f"{stem}_{ACCEPTANCE}.docx", lambda: acceptance_context(br, campaign, params))
+        key = inputs_key(br, salt) if known else None
+        add(ACCEPTANCE, f"{stem}_{ACCEPTANCE}.docx", lambda: acceptance_context(br, campaign, params), key=key)
         if br.standing.recognized:  # only the committee's decision confers the title
-            add(CERTIFICATE, f"{stem}_{CERTIFICATE}.docx", lambda: certificate_context(br, settings))
+            add(CERTIFICATE, f"{stem}_{CERTIFICATE}.docx", lambda: certificate_context(br, settings), key=key)
     roster = {b.code: b for b in [r.branch for r in results.branches] + results.missing}
     reminders = 0
     for general in _generals(results):
@@ -516,6 +550,9 @@ def plan(results: Results, today: dt.date | None = None, kinds: Iterable[str] = 
         add(DECISION, f"{settings.year}年度{DECISION}（草稿）.docx", lambda: decision_context(results, candidates),
             folder=DRAFTS)
     return docs
+
+
+_CODE = code_fingerprint(sys.modules[__name__], evidence, messages, K)
 
 
 # ---- the three-year summary (三年总结, the 创优 year) ----------------------------------------------------

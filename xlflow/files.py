@@ -165,6 +165,18 @@ def fit_filename(name: str, folder: Path | str | None = None, tail: str = "") ->
     return (name.rstrip(" .") or "_") + tail
 
 
+def code_fingerprint(*modules) -> str:
+    """A hash of the modules' source, part of every cache key: a cache filled by other code (an
+    upgrade, a fix) is not used."""
+    h = hashlib.sha1()
+    for m in modules:
+        try:
+            h.update(Path(m.__file__).read_bytes())
+        except (OSError, TypeError, AttributeError):  # no source beside it (a frozen build)
+            h.update(repr(getattr(m, "__name__", m)).encode())
+    return h.hexdigest()[:16]
+
+
 def sha256_of(path: Path) -> str:
     """The sha256 of a file's bytes, read in blocks (returns can be large)."""
     h = hashlib.sha256()

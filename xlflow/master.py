@@ -34,7 +34,8 @@ from xlflow.master_years import changes_sheet, general_years_sheet, rectify_shee
 from xlflow.results import Results
 from xlflow.roster import Branch
 from xlflow.settings import Settings
-from xlflow.sheetcache import HEIGHT, BlockCache, BlockSheet, code_fingerprint, mark, splice
+from xlflow.files import code_fingerprint
+from xlflow.sheetcache import HEIGHT, BlockCache, BlockSheet, mark, splice
 from xlflow.sheetstyle import (FIRST, F, ClassicSheet, Col, Columns, Formats, Grid, Table, display_width, dropdown,
                                page_setup, wrapped_lines)
 

@@ -14,13 +14,12 @@ from pathlib import Path
 from xlflow import ledger
 from xlflow import evidence, results
 from xlflow.evidence import Evidence
-from xlflow.files import naming
+from xlflow.files import code_fingerprint, naming
 from xlflow.ledger import open_ledger
 from xlflow.master import cache_path, write_master
 from xlflow.messages import master_edit_kept
 from xlflow.reports import MANIFEST, ReportRun, _read_manifest, write_reports
 from xlflow.results import Results, load_results
-from xlflow.sheetcache import code_fingerprint
 from xlflow.campaign import Campaign
 from xlflow.workspace import Workspace
 

@@ -164,22 +164,26 @@ def _digest(template_sha: str, context: dict) -> str:
 
 
 def _read_manifest(path: Path) -> dict:
-    """{"documents": {path: digest}, "checked": {kind: template sha}, "shapes": signature}; empty
-    when there is none yet or it cannot be read (then everything is rendered again)."""
+    """{"documents": {path: digest}, "checked": {kind: template sha}, "shapes": signature, "inputs":
+    {path: inputs key}}; empty when there is none yet or it cannot be read (then everything is
+    rendered again)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             return {}
         return {"documents": {str(k): str(v) for k, v in dict(data.get("documents") or {}).items()},
                 "checked": {str(k): str(v) for k, v in dict(data.get("checked") or {}).items()},
-                "shapes": str(data.get("shapes") or "")}
+                "shapes": str(data.get("shapes") or ""),
+                "inputs": {str(k): str(v) for k, v in dict(data.get("inputs") or {}).items()}}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}
 
 
-def _write_manifest(path: Path, docs: dict[str, str], checked: dict[str, str], shapes: str) -> None:
+def _write_manifest(path: Path, docs: dict[str, str], checked: dict[str, str], shapes: str,
+                    inputs: dict[str, str]) -> None:
     data = {"format": FORMAT, "note": "xlflow 记录：每份文书的内容摘要，用于只重新生成有变化的文书。请勿编辑。",
-            "shapes": shapes, "checked": dict(sorted(checked.items())), "documents": dict(sorted(docs.items()))}
+            "shapes": shapes, "checked": dict(sorted(checked.items())), "documents": dict(sorted(docs.items())),
+            "inputs": dict(sorted(inputs.items()))}
     atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
@@ -195,14 +199,23 @@ def write_reports(results: Results, templates_dir: Path | str, outdir: Path | st
     outdir = Path(outdir)
     manifest_path = outdir / MANIFEST
     stored = _read_manifest(manifest_path)
-    old = stored.get("documents", {})
+    old, old_inputs = stored.get("documents", {}), stored.get("inputs", {})
     # Raises before anything is written; a template is parsed again only if its bytes changed.
     paths, shas, shapes = check_changed_templates(Path(templates_dir), campaign, kinds,
                                                   None if force else stored.get("checked"), stored.get("shapes", ""))
     checked = {**{k: v for k, v in stored.get("checked", {}).items() if stored.get("shapes") == shapes}, **shas}
     digests: dict[str, str] = {}
+    inputs: dict[str, str] = {}  # path -> inputs key (and template) of a branch's own document planned
     run = ReportRun()
     renderer = _Renderer(paths, outdir, workers, progress, run)
+
+    def known(kind: str, rel: str, key: str) -> bool:  # made from the same inputs: not even planned
+        inputs[rel] = key = f"{key}|{shas[kind]}"
+        if force or old_inputs.get(rel) != key or rel not in old or not (outdir / rel).is_file():
+            return False
+        digests[rel] = old[rel]
+        run.skipped.append(outdir / rel)
+        return True
 
     def take(d: Doc) -> None:  # each document as planned: skipped, or rendered (its context then let go)
         digests[d.path] = digest = _digest(shas[d.kind], d.context)
@@ -221,7 +234,7 @@ def write_reports(results: Results, templates_dir: Path | str, outdir: Path | st
     planned = False
     try:
         try:
-            plan(results, today, kinds, sink=take)
+            plan(results, today, kinds, sink=take, known=known)
             planned = True  # only then is a document not planned one that no longer applies
         finally:
             renderer.close()
@@ -238,7 +251,11 @@ def write_reports(results: Results, templates_dir: Path | str, outdir: Path | st
                 manifest.pop(rel, None)
             except PermissionError:  # open in Word: removed next time
                 run.locked.append(stale)
-        _write_manifest(manifest_path, manifest, checked, shapes)
+        # a document's inputs are recorded once it is on disk as made from them (not one left locked)
+        done = {d.relative_to(outdir).as_posix() for d in run.skipped} | renderer.manifest.keys()
+        kept = {rel: old_inputs[rel] for rel in manifest if rel in old_inputs and rel not in inputs}
+        _write_manifest(manifest_path, manifest, checked, shapes,
+                        kept | {rel: k for rel, k in inputs.items() if rel in done})
     return run
 
 

@@ -32,21 +32,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from xlflow import constants as K
+from xlflow.files import code_fingerprint
 from xlflow import sheetstyle
 from xlflow.sheetstyle import FIRST, F, Table, date_serial, display_width
 
 FORMAT = 2  # bump when the XML a block renders to changes: every cached block is then rendered again
 
 
-def code_fingerprint(*modules) -> str:
-    """A hash of the modules' source: a cache filled by other code (an upgrade, a fix) is not used."""
-    h = hashlib.sha1(str(FORMAT).encode())
-    for m in modules:
-        try:
-            h.update(Path(m.__file__).read_bytes())
-        except (OSError, TypeError, AttributeError):  # no source beside it (a frozen build)
-            h.update(repr(getattr(m, "__name__", m)).encode())
-    return h.hexdigest()[:16]
 # zlib level: 1 deflates 3× faster than xlsxwriter's 6 (145 against 45 MB/s here) for a file ~25%
 # larger; a block that moved is deflated again, so this is what a new or longer return costs
 LEVEL = 1
