@@ -22,7 +22,6 @@ from pathlib import Path
 from xlflow import constants as K
 from xlflow import ledger, messages
 from xlflow.errors import XlflowError, explain
-from xlflow.feedback import write_feedback, write_unreadable_note
 from xlflow.files import fit_filename, safe_filename, sha256_of
 from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
@@ -193,6 +192,9 @@ def has_unfinished(ws: Workspace) -> bool:
 
 
 def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], campaign: Campaign) -> None:
+    # imported here: openpyxl (0.2 s) is needed only when a file is sent back, not for an accepted one
+    from xlflow.feedback import write_feedback, write_unreadable_note
+
     stored, dest = ws.root / row["stored_as"], ws.root / row["feedback"]
     received = dt.datetime.fromisoformat(row["arrived_at"])
     branch, settings = campaign.by_code.get(row["branch_code"] or ""), campaign.settings
