@@ -21,8 +21,10 @@ Rules (all parameters editable in checklist.yaml / xlflow.toml and in the master
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from xlflow.checklist import Checklist
 from xlflow.campaign import Campaign
@@ -45,7 +47,11 @@ class Params:
                    settings.benchmark_share)
 
     def factor(self, rating: str | None) -> float | None:
-        return dict(self.factors).get(rating or "", 0.0)
+        return self._factor.get(rating or "", 0.0)
+
+    @cached_property
+    def _factor(self) -> dict[str, float | None]:  # asked once per indicator of every branch
+        return dict(self.factors)
 
     @property
     def fail_grade(self) -> str:
@@ -105,10 +111,10 @@ def score_branch(code: str, checklist: Checklist, params: Params, self_r: dict[s
 
 def rank_all(scores: list[BranchScore], roster_size: int, params: Params) -> int:
     """Set rank and 样板 candidates in place; returns the quota."""
-    totals = [s.total for s in scores]
+    totals = sorted(s.total for s in scores)
     quota = roster_size // params.quota_denominator if params.quota_denominator else 0
     for s in scores:
-        s.rank = 1 + sum(1 for t in totals if t > s.total)
+        s.rank = 1 + len(totals) - bisect_right(totals, s.total)  # 1 + how many totals are higher
         s.model = s.passed and s.rank <= quota
     return quota
 
