@@ -482,8 +482,10 @@ def inputs_key(br: BranchResult, salt: str) -> str:
     the as-of day), what it says, its reviews, the scores it shows (not its rank, which moves with
     every other branch) and its standing. Equal keys, equal contexts (tests/test_reports.py)."""
     s = br.score
-    who = (br.branch, br.return_id, br.file_id, br.received_at, br.as_of, br.basic, br.self_ratings, br.mismatches,
-           br.problems, br.first, br.second, s.used, s.source, s.points, s.categories, s.total, s.grade, s.veto_hits, br.standing)
+    # the part (basic … evidence) by its name in load_results' memo, when it has one
+    part = br.part or (br.return_id, br.as_of, br.basic, br.self_ratings, br.problems)
+    who = (br.branch, br.file_id, br.received_at, part, br.mismatches, br.first, br.second,
+           s.used, s.source, s.points, s.categories, s.total, s.grade, s.veto_hits, br.standing)
     return hashlib.sha1((salt + repr(who)).encode("utf-8")).hexdigest()
 
 

@@ -289,14 +289,19 @@ def detail_sheet(b: Book) -> None:
                  "veto": F(veto.format(r=mark(i)), 1 if code in res.params.veto and k == 0 else 0)}
                 for i, ((code, cat, points), (self_, ev, mis, first, second, u, src, k)) in enumerate(zip(inds, vals))]
 
-    for br in res.branches:
-        s, evidence = br.score, br.evidence
-        head = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general}
-        verdicts = _verdicts(evidence)
-        vals = [(br.self_ratings.get(code), verdicts.get(code, ""), "是" if code in br.mismatches else None,
+    def values(br):
+        s, verdicts = br.score, _verdicts(br.evidence)
+        return [(br.self_ratings.get(code), verdicts.get(code, ""), "是" if code in br.mismatches else None,
                  br.first.ratings.get(code), br.second.ratings.get(code), s.used[code], s.source[code],
                  res.params.factor(s.used[code])) for code, _, _ in inds]
-        sheet.add((head, vals), lambda head=head, vals=vals: rows(head, vals), len(inds))
+
+    for br in res.branches:
+        head = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general}
+        # what the values are made from: the return's part (self ratings, evidence, mismatches) by its
+        # name, the reviews, the factors (cheaper than the values, made only for a block not cached)
+        material = (head, br.part, br.first.ratings, br.second.ratings, res.params.factors) if br.part \
+            else (head, values(br))
+        sheet.add(material, lambda head=head, br=br: rows(head, values(br)), len(inds))
     first, last = t.first_last()
     for key in ("first", "second"):  # ratings a clerk may try: only the checklist's
         dropdown(t.ws, first - 1, cols[key], last - 1, p.rating_names, cols.cols[cols[key]].head,
@@ -541,7 +546,7 @@ def evidence_sheet(b: Book) -> None:
     sheet = _blocks(b, t, repr(RULE_NAMES))  # (the names live in checklist.py)
     for br in b.results.branches:
         head = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general}
-        sheet.add((head, br.evidence), lambda head=head, ev=br.evidence: [
+        sheet.add((head, br.part or br.evidence), lambda head=head, ev=br.evidence: [
             {**head, "indicator": e.indicator, "rule": RULE_NAMES.get(e.rule, e.rule), "requirement": e.requirement,
              "measured": e.measured, "verdict": e.verdict, "detail": e.detail, "rows": "；".join(e.rows)}
             for e in ev], len(br.evidence))
@@ -566,7 +571,8 @@ def problems_sheet(b: Book) -> None:
     for br in b.results.branches:
         head = {"branch_code": br.branch.code, "branch_name": br.branch.name, "general": br.branch.general}
         vals = [[prob.get(k) for k in keys] for prob in br.problems]
-        sheet.add((head, vals), lambda head=head, vals=vals: [{**head, **dict(zip(keys, v))} for v in vals], len(vals))
+        sheet.add((head, br.part or vals), lambda head=head, vals=vals: [{**head, **dict(zip(keys, v))} for v in vals],
+                  len(vals))
     sheet.close()
 
 

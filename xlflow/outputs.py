@@ -117,15 +117,23 @@ class ReturnMemo:
         who = (ret["id"], ret["file_id"], ret["content_hash"], ret["received_at"])
         return hashlib.sha1((self.salt + repr(who)).encode("utf-8")).hexdigest()
 
+    def digest(self, ret) -> str:
+        """The name of a return's part: equal names, equal parts (the master keys its blocks by it)."""
+        return self._key(ret)
+
     def get(self, ret):
         key = self._key(ret)
         text = self.have.get(key)
         if text is None:
             return None
+        try:
+            basic, day, self_r, problems, evidence = json.loads(text)
+            part = (basic, dt.date.fromisoformat(day), self_r, problems,
+                    [Evidence(*e[:5], tuple(e[5]), *e[6:]) for e in evidence])
+        except (ValueError, TypeError):  # a torn entry: made again
+            return None
         self.used.add(key)
-        basic, day, self_r, problems, evidence = json.loads(text)
-        return (basic, dt.date.fromisoformat(day), self_r, problems,
-                [Evidence(*e[:5], tuple(e[5]), *e[6:]) for e in evidence])
+        return part
 
     def __setitem__(self, ret, part) -> None:
         basic, day, self_r, problems, evidence = part
@@ -153,6 +161,7 @@ class _cache_db:
         self.conn = sqlite3.connect(str(path), timeout=2)
 
     def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("PRAGMA synchronous=OFF")  # as the block cache: a torn entry is made again (get)
         self.conn.execute("CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part TEXT NOT NULL)")
         return self.conn
 

@@ -51,6 +51,7 @@ class BranchResult:
     problems: list[dict]
     score: BranchScore | None = None
     standing: Standing | None = None  # where it stands in the acceptance chain (chain.py)
+    part: str = ""  # the name of its return's part (basic … evidence) in load_results' memo; "" without one
 
 
 @dataclass
@@ -102,7 +103,8 @@ def load_results(conn, campaign: Campaign, params: Params | None = None, today: 
                  memo=None) -> Results:
     """today: the day deadlines are judged on (the caller's clock; default the system's). memo: a
     mapping that keeps each return's part (_return_part) between runs, keyed by its returns row
-    (outputs.ReturnMemo): the evidence checks of 1,000 unchanged returns are then not run again."""
+    (outputs.ReturnMemo): the evidence checks of 1,000 unchanged returns are then not run again; its
+    digest(ret) names a part (BranchResult.part), so that the master keys a branch's blocks by it."""
     checklist, branches = campaign.checklist, campaign.branches
     params, today = params or Params.default(campaign), today or dt.date.today()
     facts = load_facts(conn, campaign.year)
@@ -128,6 +130,7 @@ def load_results(conn, campaign: Campaign, params: Params | None = None, today: 
                               mismatches(evidence, self_r, checklist), problems)
         result.score = score_branch(b.code, checklist, params, self_r, first.ratings, second.ratings)
         result.standing = where[b.code]
+        result.part = memo.digest(ret) if memo is not None else ""
         out.append(result)
         scores.append(result.score)
     quota = rank_all(scores, len(branches), params)
