@@ -88,19 +88,19 @@ def score_branch(code: str, checklist: Checklist, params: Params, self_r: dict[s
     for cat in checklist.categories:
         got = possible = 0.0
         for ind in cat.indicators:
-            code = ind.code
-            if r := second.get(code):
+            ic = ind.code
+            if r := second.get(ic):
                 label = "复验"
-            elif r := first.get(code):
+            elif r := first.get(ic):
                 label = "初验"
             else:
-                r, label = self_r.get(code) or "", "自评"
-            used[code], source[code] = r, label
+                r, label = self_r.get(ic) or "", "自评"
+            used[ic], source[ic] = r, label
             f = factor(r, 0.0)
             if f is None:
-                points[code] = None
+                points[ic] = None
             else:
-                points[code] = ind.points * f
+                points[ic] = ind.points * f
                 got += ind.points * f
                 possible += ind.points
         cats[cat.code] = cat.weight * got / possible if possible else cat.weight
