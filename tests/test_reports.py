@@ -536,6 +536,73 @@ def test_incremental_runs_render_only_what_changed(campaign, tmp_path):
     assert not run().written
 
 
+def _docs(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.docx"))}
+
+
+@pytest.fixture
+def contexts_made(monkeypatch):
+    """The branch codes whose 意见书 context is built, run by run (documents.plan passes over a
+    branch whose inputs are those its document on disk was made from)."""
+    made: list[str] = []
+    real = D.acceptance_context
+
+    def counted(br, *args):
+        if br.branch.general != "示例党总支":  # (doccheck's specimen, made every run for the templates' shapes)
+            made.append(br.branch.code)
+        return real(br, *args)
+
+    monkeypatch.setattr(D, "acceptance_context", counted)
+    return made
+
+
+def test_a_corrected_return_replans_only_its_branch_and_gives_the_documents_of_a_cold_build(campaign, tmp_path,
+                                                                                            contexts_made):
+    from xlflow.master import cache_path
+    from xlflow.outputs import rebuild_outputs
+    from xlflow.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(campaign["ws"].root, ws.root)
+    now = dt.datetime(2019, 12, 26, 9)
+    # as after the last pass: the manifest holds each branch document's inputs
+    returned = [r.branch for r in rebuild_outputs(ws, now).results.branches]
+    assert sorted(contexts_made) == sorted(b.code for b in returned)
+    contexts_made.clear()
+    assert not rebuild_outputs(ws, now).reports.written and contexts_made == []  # nothing changed: nothing planned
+
+    b = returned[0]  # returns again, with other data
+    fill_workbook(handout_path(ws.handout, b), ws.inbox / "again.xlsx", b, ws.checklist(), ws.settings(), 4242)
+    assert [o.outcome for o in run_pass(ws, candidates(ws.inbox), now).outcomes] == ["accepted"]
+    written = rebuild_outputs(ws, now).reports.written
+    assert contexts_made == [b.code]  # the other branches' documents are not even planned
+    assert ws.reports / D.FOLDERS[D.ACCEPTANCE] / f"{b.code}_{b.name}_{D.ACCEPTANCE}.docx" in written
+    assert not [p for p in written if p.parent.name == D.FOLDERS[D.ACCEPTANCE] and not p.name.startswith(b.code)]
+    cached = _docs(ws.reports)
+
+    (ws.reports / R.MANIFEST).unlink()  # cold: no manifest, no memo, no master cache
+    cache_path(ws.master).unlink()
+    rebuild_outputs(ws, now)
+    assert _docs(ws.reports) == cached
+
+
+def test_a_college_wide_input_replans_every_document(campaign, tmp_path, contexts_made):
+    from xlflow.outputs import rebuild_outputs
+    from xlflow.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(campaign["ws"].root, ws.root)
+    now = dt.datetime(2019, 12, 26, 9)
+    first = rebuild_outputs(ws, now)
+    before = set(first.reports.written)
+    contexts_made.clear()
+    toml = ws.root / "xlflow.toml"  # the 咨询电话, on every document
+    toml.write_text(toml.read_text(encoding="utf-8").replace("0392-3311000", "0392-3311999"), encoding="utf-8")
+    again = rebuild_outputs(ws, now).reports
+    assert sorted(contexts_made) == sorted(r.branch.code for r in first.results.branches)
+    assert set(again.written) == before and not again.skipped
+
+
 def test_a_document_open_in_word_is_left_and_retried(campaign, tmp_path, monkeypatch):
     results = copy.deepcopy(campaign["results"])
     args = (results, campaign["ws"].templates, tmp_path)
