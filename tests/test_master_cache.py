@@ -11,7 +11,8 @@ import pytest
 from xlflow import constants as K
 from xlflow.ingest import candidates, run_pass
 from xlflow.ledger import open_ledger
-from xlflow.master import DETAIL, build, cache_path
+from xlflow.checklist import RULE_NAMES
+from xlflow.master import DETAIL, EVIDENCE, build, cache_path
 from xlflow.outputs import rebuild_master
 from xlflow.results import load_results
 from xlflow.sample import fill_workbook, plan_demo
@@ -39,6 +40,21 @@ def campaign(tmp_path):
 def parts(path):
     with zipfile.ZipFile(path) as z:
         return {n: z.read(n) for n in z.namelist()}
+
+
+def sheet_values(path, sheet):
+    """A sheet's rows as a reader sees them, trailing empty cells dropped."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        out = []
+        for row in wb[sheet].iter_rows(values_only=True):
+            row = list(row)
+            while row and row[-1] in (None, ""):
+                row.pop()
+            out.append([None if v == "" else v for v in row])
+        return out
+    finally:
+        wb.close()
 
 
 def from_scratch(ws, dest):
@@ -97,8 +113,31 @@ def test_a_corrected_return_gives_the_master_built_from_scratch(campaign, libreo
            if r[DETAIL["branch_code"]] == code}
     wb.close()
     assert got == {k: v or None for k, v in want.items()}
-    count, wrong = formulas_agree(ws.master, libreoffice.recalc(ws.master, tmp_path / "judged.xlsx"))
+    judged = libreoffice.recalc(ws.master, tmp_path / "judged.xlsx")
+    count, wrong = formulas_agree(ws.master, judged)
     assert count > 44 * 6 and wrong == []
+    # the record sheets' rows carry no row numbers (a block that moved is reused as it was): openpyxl
+    # and LibreOffice (which writes them with numbers again) read every cell in the same place, and
+    # the corrected branch's members are its return's, in order
+    conn = open_ledger(ws.ledger)
+    rows = [r for (r,) in conn.execute("SELECT row FROM t_members WHERE return_id = ? ORDER BY row", (rid,))]
+    conn.close()
+    for sheet in (K.MASTER_MEMBERS, K.MASTER_ACTIVITIES, K.MASTER_EVIDENCE, K.MASTER_ROSTER, K.MASTER_LOG):
+        ours, theirs = (sheet_values(p, sheet) for p in (ws.master, judged))
+        assert len(ours) > 2 and ours == theirs, sheet
+    members = sheet_values(ws.master, K.MASTER_MEMBERS)
+    mine = [r for r in members if r[0] == code]
+    assert members[1][3] == "原表行号" and [r[3] for r in mine] == rows
+    # 证据明细: each value in its own column, after an empty cell too (a 说明 left blank)
+    conn = open_ledger(ws.ledger)
+    res = load_results(conn, ws.checklist(), ws.settings(), ws.roster(), today=NOW.date())
+    conn.close()
+    [br] = [r for r in res.branches if r.branch.code == code]
+    want = [[code, br.branch.name, br.branch.general, e.indicator, RULE_NAMES.get(e.rule, e.rule), e.requirement,
+             e.measured, e.verdict, e.detail or None, "；".join(e.rows) or None] for e in br.evidence]
+    got = [r + [None] * (len(EVIDENCE.heads) - len(r)) for r in sheet_values(ws.master, K.MASTER_EVIDENCE) if r[0] == code]
+    assert got == want
+    assert any(None in row[:-1] and row[-1] is not None for row in want)  # (such a row is there)
 
 
 def test_a_damaged_cache_is_rebuilt_and_never_trusted(campaign, tmp_path):
