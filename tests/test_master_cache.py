@@ -130,7 +130,7 @@ def test_a_corrected_return_gives_the_master_built_from_scratch(campaign, libreo
     assert members[1][3] == "原表行号" and [r[3] for r in mine] == rows
     # 证据明细: each value in its own column, after an empty cell too (a 说明 left blank)
     conn = open_ledger(ws.ledger)
-    res = load_results(conn, ws.checklist(), ws.settings(), ws.roster(), today=NOW.date())
+    res = load_results(conn, ws.campaign(), today=NOW.date())
     conn.close()
     [br] = [r for r in res.branches if r.branch.code == code]
     want = [[code, br.branch.name, br.branch.general, e.indicator, RULE_NAMES.get(e.rule, e.rule), e.requirement,

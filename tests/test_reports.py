@@ -572,7 +572,7 @@ def test_a_corrected_return_replans_only_its_branch_and_gives_the_documents_of_a
     assert not rebuild_outputs(ws, now).reports.written and contexts_made == []  # nothing changed: nothing planned
 
     b = returned[0]  # returns again, with other data
-    fill_workbook(handout_path(ws.handout, b), ws.inbox / "again.xlsx", b, ws.checklist(), ws.settings(), 4242)
+    fill_workbook(handout_path(ws.handout, b), ws.inbox / "again.xlsx", b, ws.campaign(), 4242)
     assert [o.outcome for o in run_pass(ws, candidates(ws.inbox), now).outcomes] == ["accepted"]
     written = rebuild_outputs(ws, now).reports.written
     assert contexts_made == [b.code]  # the other branches' documents are not even planned
