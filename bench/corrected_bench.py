@@ -20,6 +20,7 @@ and afterwards each run checks that master.xlsx holds the corrected return (its 
 in 指标明细) and that the outputs are stamped current (outputs.outputs_stale is false).
 
 Usage: python bench/corrected_bench.py [sizes=1000,5000] [runs=5]
+       python bench/corrected_bench.py split [sizes]   (where a warm run's time goes, in-process)
 
 Figures (this 2-core machine shared with five other agents, load average 5.5 during the runs, the
 test suite running beside; medians of 3, min–max; the corrected return is the first branch's, so
@@ -243,7 +244,52 @@ def bench(n: int, runs: int) -> None:
     print(f"  floor (import cli)    {fmt(floor)}                  ratio {w / statistics.median(floor):.2f}")
 
 
+STAGES = [("xlflow.watch", "run_pass", "pass"), ("xlflow.outputs", "load_results", "results"),
+          ("xlflow.outputs", "write_master", "master"), ("xlflow.master", "splice", "  of which splice"),
+          ("xlflow.outputs", "write_reports", "documents"), ("xlflow.reports", "_render_batch", "  of which render")]
+
+
+def split(n: int) -> None:
+    """Where one warm corrected return's time goes, in this process (the command as `xlflow ingest`
+    runs it, each stage's function wrapped with a clock)."""
+    import functools
+    import importlib
+
+    base, corrected = prepare(n)
+    refresh(base)
+    with tempfile.TemporaryDirectory() as d:
+        run = Path(d) / "run"
+        shutil.copytree(base, run)
+        shutil.copyfile(corrected, run / "inbox" / corrected.name)
+        start = time.perf_counter()
+        from xlflow.cli import main as cli
+        spent = {"imports (cli)": time.perf_counter() - start}
+        for module, name, label in STAGES:
+            mod = importlib.import_module(module)
+
+            def clocked(*a, _f=getattr(mod, name), _label=label, **k):
+                t = time.perf_counter()
+                try:
+                    return _f(*a, **k)
+                finally:
+                    spent[_label] = spent.get(_label, 0.0) + time.perf_counter() - t
+            setattr(mod, name, functools.wraps(getattr(mod, name))(clocked))
+        start = time.perf_counter()
+        cli(["ingest", "--root", str(run)], standalone_mode=False)
+        spent["the command"] = whole = time.perf_counter() - start
+    # the rest: the settle wait for a file copied a moment ago (watch.ingest_once), lock, log, checks
+    spent["other"] = whole - sum(spent.get(label, 0.0) for _, _, label in STAGES if not label.startswith(" "))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    order = ["imports (cli)", *(label for _, _, label in STAGES), "other", "the command"]
+    print(f"in-process split, {n} branches (load {load:.1f}): "
+          + ", ".join(f"{k.strip()} {spent.get(k, 0.0):.2f} s" for k in order))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["split"]:
+        for n in (int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "1000,5000").split(",")):
+            split(n)
+        return
     sizes = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "1000,5000").split(",")]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     for n in sizes:
