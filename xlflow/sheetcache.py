@@ -22,6 +22,7 @@ cache that is missing, stale or unreadable is rebuilt, never trusted.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import sqlite3
@@ -250,6 +251,18 @@ class BlockCache:
                           (at, seg, crc, size, key))
         return seg, crc, size
 
+    def segments(self, blocks: list[tuple[str, int, int]], batch: int = 500):
+        """segment() of each (key, at, n) in order, the stored ones read a batch at a time (one query
+        per block was a third of the splice at 5,000 branches)."""
+        for i in range(0, len(blocks), batch):
+            chunk = blocks[i:i + batch]
+            keys = list({key for key, _, _ in chunk})
+            stored = {key: (seg, crc, size, was) for key, seg, crc, size, was in self.conn.execute(
+                f"SELECT key, seg, crc, size, at FROM blocks WHERE key IN ({','.join('?' * len(keys))})", keys)}
+            for key, at, n in chunk:
+                seg, crc, size, was = stored[key]
+                yield (seg, crc, size) if was == at and seg is not None else self.segment(key, at, n)
+
     def abort(self) -> None:
         self.conn.close()  # uncommitted: the cache stays as it was
 
@@ -341,7 +354,8 @@ def splice(path: Path, parts: dict[str, list], cache: BlockCache) -> None:
             head, sep, tail = data.partition(b"</sheetData>")
             if not sep:
                 raise ValueError(f"no </sheetData> in {info.filename}")
-            segments = (deflate(head), *(cache.segment(*b) for b in blocks), deflate(sep + tail))
+            # a stream: a sheet's segments are never all held
+            segments = itertools.chain((deflate(head),), cache.segments(blocks), (deflate(sep + tail),))
             _write_raw(out, info, segments)
     tmp.replace(path)
 
