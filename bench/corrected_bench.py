@@ -34,15 +34,15 @@ the corrected return is the first branch's, so every later block of the record s
     1,000 branches (load 2.4):  4.05 s (3.91–6.41), 186 MB; cold 10.58 s: ratio 0.38
     5,000 branches (load 1.9): 14.96 s (14.77–15.54), 439 MB; cold 48.22 s: ratio 0.31
   after (branch perf):
-    1,000 branches (load 2.6):  2.62 s (2.61–2.66), 181 MB; cold 9.45 s: ratio 0.28; floor 0.10 s
-    5,000 branches (load 1.9):  7.97 s (7.89–8.11), 435 MB; cold 42.66 s: ratio 0.19; floor 0.10 s
-  Goals (3 s / 10 s) met: 0.65× and 0.53× the time before. In-process split of a warm run (split
-  mode, load 1.3–1.4; 7 documents written: the corrected branch's 意见书 and the 年度报告 of the
-  six 总支 whose branches' ranks moved):
-    1,000: pass 0.29 s, results 0.19, master 0.45 (splice 0.17), documents 0.54 (render 0.29),
-           other 1.06 (the settle wait ≈0.9), the command 2.53 s
-    5,000: pass 0.79 s, results 1.14, master 2.06 (splice 0.85), documents 2.23 (render 1.38),
-           other 1.25, the command 7.47 s
+    1,000 branches (load 1.7):  2.65 s (2.58–2.74), 176 MB; cold 9.32 s: ratio 0.28; floor 0.10 s
+    5,000 branches (load 2.2):  7.69 s (7.59–7.99), 415 MB; cold 41.55 s: ratio 0.19; floor 0.10 s
+  Goals (3 s / 10 s) met: 0.65× and 0.51× the time before. In-process split of a warm run (split
+  mode; 7 documents written: the corrected branch's 意见书 and the 年度报告 of the six 总支 whose
+  branches' ranks moved):
+    1,000 (load 1.3): pass 0.29 s, results 0.19, master 0.45 (splice 0.17), documents 0.54 (render
+           0.29), other 1.06 (the settle wait ≈0.9), the command 2.53 s
+    5,000 (load 2.3): pass 0.75 s, results 1.22, master 1.98 (splice 0.72), documents 2.32 (render
+           1.43), other 1.26, the command 7.54 s
   (the split runs in the bench's process, which has imported the pipeline already: a process pays
   ≈1 s more for it, `python -X importtime`: pandas and pandera for validation ≈0.55 s of it)
   What did it: blocks of the master's sheets without formulas carry no row numbers (a moved block

@@ -8,7 +8,8 @@ keyed by a hash of everything the rows show, and kept in a cache beside the mast
 (outbox/.master-cache.db, SQLite) together with the block deflated at the rows it last stood on.
 A build asks the cache per block: unchanged and unmoved, the stored deflate bytes are reused as
 they are; moved (a branch before it gained rows), the template is filled with the new row numbers
-and deflated again, all in C; changed, it is rendered anew. xlsxwriter still writes the workbook
+and deflated again, all in C; changed, it is rendered anew. On a sheet without formulas the blocks
+carry no row numbers at all (render's numbered=False), so there a moved block is reused as it is. xlsxwriter still writes the workbook
 (every small sheet, styles, the big sheets' titles, headers, filters, widths and validations); the
 blocks are then spliced into its zip between the header and `</sheetData>`, as independently
 compressed deflate segments (each ends on a sync flush, so they concatenate), with the member's
