@@ -83,7 +83,10 @@ class BranchScore:
 def score_branch(code: str, checklist: Checklist, params: Params, self_r: dict[str, str],
                  first: dict[str, str] | None = None, second: dict[str, str] | None = None) -> BranchScore:
     first, second = first or {}, second or {}
-    used, source, points, cats = {}, {}, {}, {}
+    used: dict[str, str] = {}
+    source: dict[str, str] = {}
+    points: dict[str, float | None] = {}
+    cats: dict[str, float] = {}
     factor = params._factor.get  # (once per indicator of every branch: 5,000 × 47 lookups)
     for cat in checklist.categories:
         got = possible = 0.0
