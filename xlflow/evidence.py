@@ -53,7 +53,7 @@ _EVERY = {"month": "每月", "quarter": "每季度", "half": "每半年", "year"
 _WHEN = {"committee": ("设支委会的支部", "未设支委会"), "groups": ("设党小组的支部", "未设党小组")}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # 50 per return, all of them held by the results of a campaign
 class Evidence:
     indicator: str  # indicator code, e.g. ZJ02
     rule: str  # rule type, e.g. frequency
