@@ -308,7 +308,7 @@ def demo(directory: Path | None, years: int):
 def _need_ledger(ws: Workspace) -> None:
     """Commands that rebuild outputs from the ledger: say plainly when there is none yet (or when it
     has gone while originals sit archived: then how to rebuild it)."""
-    from xlflow.ingest import guard_ledger
+    from xlflow.ledger import guard_ledger
 
     guard_ledger(ws)
     if not ws.ledger.exists():
@@ -415,7 +415,7 @@ def review(root: Path):
 
     ws = Workspace(root)
     if (ws.root / "history").is_dir():  # a later year issues its 整顿 workbooks before any return
-        from xlflow.ingest import guard_ledger
+        from xlflow.ledger import guard_ledger
 
         guard_ledger(ws)
     else:
@@ -476,7 +476,7 @@ def status(root: Path):
     from xlflow.ledger import open_ledger
     from xlflow.status import campaign_status, format_status, format_waiting, inbox_waiting, unidentified
 
-    from xlflow.ingest import guard_ledger
+    from xlflow.ledger import guard_ledger
 
     ws = Workspace(root)
     branches = ws.roster()

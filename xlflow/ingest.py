@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import constants as K
-from xlflow import ledger, messages
-from xlflow.errors import XlflowError, explain
+from xlflow import ledger
+from xlflow.errors import explain
 from xlflow.files import fit_filename, safe_filename, sha256_of
 from xlflow.identify import identify
 from xlflow.intake import Snapshot, inspect, is_ignored, is_settled, snapshot
@@ -208,29 +208,11 @@ def _write_feedback(conn, ws: Workspace, row, findings: list[Finding], campaign:
     ledger.set_feedback_done(conn, row["id"])
 
 
-def archived(ws: Workspace) -> list[Path]:
-    """The originals kept in inbox/accepted, rejected and duplicates."""
-    return [p for d in (ws.accepted, ws.rejected, ws.duplicates) if d.is_dir()
-            for p in d.iterdir() if p.is_file() and not p.name.startswith(".")]
-
-
-def guard_ledger(ws: Workspace) -> None:
-    """A ledger that has gone (deleted, or left empty) while originals sit archived is never
-    replaced by a new empty one without a word: the clerk is told and shown the way back."""
-    wal = ws.ledger.with_name(ws.ledger.name + "-wal")  # a first pass killed early: all still in the WAL
-    if ws.ledger.exists() and (ws.ledger.stat().st_size > 0 or wal.exists() and wal.stat().st_size > 0):
-        return
-    count = len(archived(ws))
-    if count:
-        raise XlflowError(messages.LEDGER_GONE.format(ledger=ws.ledger, count=count, root=ws.root,
-                                                      backups=ws.backups))
-
-
 def run_pass(ws: Workspace, ready: list[Path], now: dt.datetime, stored: dict[Path, Path] | None = None) -> PassResult:
     """Take the given settled inbox files in; `now` is the clock reading (the edge passes it).
     `stored`: for a rebuild of the ledger, where each file is archived already (not moved)."""
     if not stored:
-        guard_ledger(ws)
+        ledger.guard_ledger(ws)
     ws.make_dirs()
     conn = ledger.open_ledger(ws.ledger)
     frozen = gc.get_freeze_count() > 0  # someone else's use of gc.freeze: then leave gc alone

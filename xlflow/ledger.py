@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlflow import constants as K
+from xlflow import messages
+from xlflow.errors import XlflowError
 from xlflow.messages import Finding
+from xlflow.workspace import Workspace
 
 ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
 
@@ -122,6 +125,19 @@ def ledger_date(value) -> dt.date | None:
         return dt.date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
+
+
+def guard_ledger(ws: Workspace) -> None:
+    """A ledger that has gone (deleted, or left empty) while originals sit archived is never
+    replaced by a new empty one without a word: the clerk is told and shown the way back. (Here,
+    not in ingest: `xlflow master` and `reports` check it without importing the validator's pandas.)"""
+    wal = ws.ledger.with_name(ws.ledger.name + "-wal")  # a first pass killed early: all still in the WAL
+    if ws.ledger.exists() and (ws.ledger.stat().st_size > 0 or wal.exists() and wal.stat().st_size > 0):
+        return
+    count = len(ws.archived())
+    if count:
+        raise XlflowError(messages.LEDGER_GONE.format(ledger=ws.ledger, count=count, root=ws.root,
+                                                      backups=ws.backups))
 
 
 def open_ledger(path: Path | str) -> sqlite3.Connection:

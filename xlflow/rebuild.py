@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlflow import ledger, messages
-from xlflow.ingest import archived, run_pass
+from xlflow.ingest import run_pass
 from xlflow.workspace import Workspace
 
 _STORED = re.compile(r"(\d{8}-\d{6})_([0-9a-f]{8})_(.+)")
@@ -40,7 +40,7 @@ class Rebuild:
 def rebuild_ledger(ws: Workspace, now: dt.datetime) -> Rebuild:
     done = Rebuild()
     passes: dict[str, list[tuple[str, Path]]] = {}
-    for path in archived(ws):
+    for path in ws.archived():
         m = _STORED.fullmatch(path.name)
         if m is None:
             done.skipped.append(path)

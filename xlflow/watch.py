@@ -17,7 +17,8 @@ from filelock import FileLock, Timeout
 from xlflow import constants as K
 from xlflow import messages as M
 from xlflow.errors import XlflowError, explain
-from xlflow.ingest import PassResult, guard_ledger, has_unfinished, run_pass, settled
+from xlflow.ingest import PassResult, has_unfinished, run_pass, settled
+from xlflow.ledger import guard_ledger
 from xlflow.intake import Snapshot
 from xlflow.outputs import outputs_stale, rebuild_outputs
 from xlflow.status import inbox_waiting

@@ -99,6 +99,11 @@ class Workspace:
             _ROSTERS[key] = load_roster(path)
         return list(_ROSTERS[key])
 
+    def archived(self) -> list[Path]:
+        """The originals kept in inbox/accepted, rejected and duplicates."""
+        return [p for d in (self.accepted, self.rejected, self.duplicates) if d.is_dir()
+                for p in d.iterdir() if p.is_file() and not p.name.startswith(".")]
+
     def make_dirs(self) -> None:
         for d in (self.templates, self.accepted, self.rejected, self.duplicates, self.handout,
                   self.feedback, self.review, self.reports):
