@@ -35,6 +35,15 @@ def libreoffice():
 
 
 @pytest.fixture(scope="session")
+def reports_campaign(tmp_path_factory) -> dict:
+    """test_reports.py's campaign through the whole acceptance chain, built once for the two modules
+    that read it (test_reports.py and test_layout.py); neither changes it."""
+    from test_reports import build_campaign
+
+    return build_campaign(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """`xlflow demo` run once per session, in a real process as a clerk starts it: (its working folder,
     the finished process). Tests only read what it left."""

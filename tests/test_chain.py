@@ -28,10 +28,12 @@ from xlflow.reports import write_reports
 from xlflow.results import load_results
 from xlflow.review import review_round
 from xlflow.review_read import read_review
-from xlflow.sample import fill_decision, fill_review, fill_workbook
+from xlflow.sample import fill_decision, fill_review
 from xlflow.status import campaign_status, format_status
 from xlflow.workbook import build_workbook, handout_path
 from xlflow.workspace import Workspace, init_workspace
+
+from helpers import fill_workbook
 
 AGREE, DISAGREE, RECTIFY = K.REVIEW_CONCLUSIONS
 JD, MY = "机电工程学院党总支", "马克思主义学院党总支"

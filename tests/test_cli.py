@@ -19,11 +19,10 @@ from xlflow import constants as K
 from xlflow.cli import main
 from xlflow.files import safe_filename
 from xlflow.roster import generals, load_roster
-from xlflow.sample import fill_workbook
 from xlflow.workbook import handout_path
 from xlflow.workspace import Workspace, init_workspace
 
-from helpers import write_roster
+from helpers import fill_workbook, write_roster
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

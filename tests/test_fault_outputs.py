@@ -162,32 +162,30 @@ SEED = 20191201
 
 
 def test_kills_at_random_points_of_ingest_master_and_reports_leave_nothing_behind(arrivals, reference, tmp_path):
-    """Each round deletes the outputs (or keeps the inbox full) and SIGKILLs one command after a
-    seeded random delay; after all the kills one normal `xlflow ingest` must leave the outputs of a
-    run without kills and no temporary file (before: .master.*.tmp and xlsxwriter tmp* files piled
-    up in outbox/, 53 of them after 21 kills)."""
+    """Each round deletes the outputs (or keeps the inbox full) and SIGKILLs one command at a seeded
+    random point of its writing (once a temporary file of it is there, after a random delay); after
+    all the kills one normal `xlflow ingest` must leave the outputs of a run without kills and no
+    temporary file (before: .master.*.tmp and xlsxwriter tmp* files piled up in outbox/, 53 of them
+    after 21 kills)."""
     root = copy(arrivals, tmp_path)
     rng = random.Random(SEED)
     outbox = root / "outbox"
     commands = {"ingest": ["ingest"], "master": ["master"], "reports": ["reports", "--force"]}
-    took = {}
-    for name, args in commands.items():  # how long each takes here and now: the kills fall inside
-        t0 = time.monotonic()
-        finish(xlflow(root, *args))
-        took[name] = time.monotonic() - t0
-    shutil.rmtree(root)
-    root = copy(arrivals, tmp_path)
     kills = left = 0
     for command in ["ingest", "master", "reports", "master", "reports", "master", "reports", "master"]:
         if command != "ingest":  # the outputs it rebuilds are gone, as if never written
             shutil.rmtree(outbox / "reports", ignore_errors=True)
             (outbox / "master.xlsx").unlink(missing_ok=True)
         proc = xlflow(root, *commands[command])
-        time.sleep(rng.uniform(0.4, 0.95) * took[command])
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and not temp_files(root):  # the command is writing its outputs
+            assert time.monotonic() < deadline, f"{command} wrote nothing for 120 s"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.4))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
-        proc.wait()
+        proc.communicate()
         left += len(temp_files(root))
     assert kills >= 4, kills
     assert left > 0  # the kills did fall inside the writing (else this test proves nothing)

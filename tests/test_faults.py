@@ -34,11 +34,10 @@ import pytest
 from xlflow import ledger
 from xlflow.feedback import FEEDBACK_SHEET
 from xlflow.intake import is_ignored
-from xlflow.sample import fill_workbook
 from xlflow.workbook import build_workbook, handout_path
 from xlflow.workspace import Workspace, init_workspace
 
-from helpers import ledger_problems, save_as_of
+from helpers import fill_workbook, ledger_problems, save_as_of
 
 SEED = 20191128
 KILLS = 20               # SIGKILLs in all: the test ends when they are done, not after a number of seconds

@@ -14,11 +14,10 @@ from xlflow.feedback import (AUTHOR, ERROR_FILL, FEEDBACK_SHEET, HEADER_ROW, HEA
 from xlflow.identify import identify
 from xlflow.messages import ERROR, WARNING, Code, Finding, finding
 from xlflow.read import read_workbook
-from xlflow.sample import fill_workbook
 from xlflow.validate import Validator
 from xlflow.workbook import build_workbook
 
-from helpers import shipped_campaign
+from helpers import fill_workbook, shipped_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = shipped_campaign()

@@ -21,11 +21,10 @@ from xlflow import constants as K
 from xlflow import ingest, ledger
 from xlflow.feedback import ERROR_FILL, FEEDBACK_SHEET, HEADER_ROW
 from xlflow.ingest import candidates, run_pass, settled
-from xlflow.sample import fill_workbook
 from xlflow.workbook import build_workbook, handout_path, template_version
 from xlflow.workspace import init_workspace
 
-from helpers import basic_cell, ledger_problems, save_as_of
+from helpers import basic_cell, fill_workbook, ledger_problems, save_as_of
 
 NOW = dt.datetime(2019, 11, 28, 9, 0, 0)
 LATER = dt.datetime(2019, 11, 29, 10, 30, 0)

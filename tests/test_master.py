@@ -11,10 +11,12 @@ from xlflow.ingest import candidates, run_pass
 from xlflow.ledger import open_ledger
 from xlflow.master import DETAIL_COLUMNS, SCORE_FIXED, SCORE_TAIL, write_master
 from xlflow.results import load_results
-from xlflow.sample import fill_workbook, plan_demo
+from xlflow.sample import plan_demo
 from xlflow.scoring import Params, benchmark_generals, rank_all, score_branch
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import init_workspace
+
+from helpers import fill_workbook
 
 NOW = dt.datetime(2019, 11, 28, 10, 0)
 

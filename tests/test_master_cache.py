@@ -15,9 +15,11 @@ from xlflow.checklist import RULE_NAMES
 from xlflow.master import DETAIL, EVIDENCE, build, cache_path
 from xlflow.outputs import rebuild_master
 from xlflow.results import load_results
-from xlflow.sample import fill_workbook, plan_demo
+from xlflow.sample import plan_demo
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import init_workspace
+
+from helpers import fill_workbook
 
 from test_master_sheets import formulas_agree
 

@@ -24,10 +24,12 @@ from xlflow.master import Col, Columns, build
 from xlflow.messages import master_edit_kept
 from xlflow.outputs import rebuild_master
 from xlflow.results import load_results
-from xlflow.sample import fill_workbook, plan_demo
+from xlflow.sample import plan_demo
 from xlflow.sheetstyle import display_width
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import Workspace, init_workspace
+
+from helpers import fill_workbook
 
 NOW = dt.datetime(2019, 11, 28, 10, 0)
 

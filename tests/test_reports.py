@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 import xlflow.files
-from helpers import write_roster
+from helpers import fill_workbook, write_roster
 from xlflow import constants as K
 from xlflow import documents as D
 from xlflow import reports as R
@@ -36,7 +36,7 @@ from xlflow.ingest import candidates, run_pass
 from xlflow.ledger import open_ledger
 from xlflow.results import load_results
 from xlflow.review import review_round
-from xlflow.sample import fill_decision, fill_review, fill_workbook
+from xlflow.sample import fill_decision, fill_review
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import init_workspace
 
@@ -52,7 +52,12 @@ MEETING, DECIDED = "学院党委2019年第12次会议", dt.date(2019, 12, 24)
 
 
 @pytest.fixture(scope="module")
-def campaign(tmp_path_factory):
+def campaign(reports_campaign):
+    """The campaign below, built once per session (conftest.py): test_layout.py prints its documents."""
+    return reports_campaign
+
+
+def build_campaign(tmp_path_factory):
     """20 branches of three 总支; 12 return (all of the first 总支). Phase 创优: 样板 at 1/5 (4
     places) and 标杆院系 in the decision. The whole acceptance chain runs on real workbooks through
     the inbox: every 总支 returns its 初验, the college its 复验 (with the spot check), and the

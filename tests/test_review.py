@@ -22,12 +22,12 @@ from xlflow.read import read_workbook
 from xlflow.results import load_results
 from xlflow.review import evidence_text, review_round
 from xlflow.review_read import covered_codes, read_review, review_version
-from xlflow.sample import fill_review, fill_workbook
+from xlflow.sample import fill_review
 from xlflow.scoring import score_branch
 from xlflow.workbook import build_workbook, handout_path
 from xlflow.workspace import Workspace, init_workspace
 
-from helpers import ledger_problems, save_as_of
+from helpers import fill_workbook, ledger_problems, save_as_of
 
 GENERAL, OTHER = "机电工程学院党总支", "马克思主义学院党总支"
 NOW = dt.datetime(2019, 11, 28, 9, 0)

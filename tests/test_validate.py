@@ -14,11 +14,10 @@ from xlflow import constants as K
 from xlflow.campaign import Campaign
 from xlflow.identify import identify
 from xlflow.read import read_workbook
-from xlflow.sample import fill_workbook
 from xlflow.validate import Validator
 from xlflow.workbook import build_workbook
 
-from helpers import basic_cell, shipped_campaign
+from helpers import basic_cell, fill_workbook, shipped_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = shipped_campaign()

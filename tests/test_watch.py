@@ -21,12 +21,11 @@ from xlflow.cli import main
 from xlflow.errors import XlflowError
 from xlflow.outputs import outputs_stale
 from xlflow.roster import generals, load_roster
-from xlflow.sample import fill_workbook
 from xlflow.watch import Poller, acquire, session, watch
 from xlflow.workbook import handout_path, write_handout
 from xlflow.workspace import Workspace, init_workspace
 
-from helpers import wait_for, write_roster
+from helpers import fill_workbook, wait_for, write_roster
 
 BUSY = "已有一个 xlflow 正在处理收件箱（xlflow watch 或 xlflow ingest），请等它结束，或先关闭它。"
 

@@ -19,11 +19,12 @@ from xlflow.campaign import Campaign
 from xlflow.cli import main as cli
 from xlflow.errors import XlflowError
 from xlflow.ingest import candidates, run_pass
-from xlflow.sample import fill_workbook
 from xlflow.settings import load_settings
 from xlflow.workbook import build_workbook, handout_path
 from xlflow.workspace import Workspace, init_workspace
 from xlflow.years import HISTORY, MANIFEST, start_year, years_held
+
+from helpers import fill_workbook
 
 NOW = dt.datetime(2020, 1, 10, 9, 0)
 
