@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
-import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,37 +53,60 @@ def reports_campaign(tmp_path_factory) -> dict:
     return build_campaign(tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """`xlflow demo` run once per session, in a real process as a clerk starts it: (its working folder,
-    the finished process). Tests only read what it left."""
+@pytest.fixture(scope="session", autouse=True)
+def _demos_started(request, tmp_path_factory):
+    """The session's demos start at once in the background (tests/demo_run.py), when a selected test
+    reads one: the other tests run meanwhile. None when no selected test needs them."""
+    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    if "demo" not in wanted:
+        yield None
+        return
     cwd = tmp_path_factory.mktemp("demo")
-    root = cwd / "演示"
-    done = subprocess.run([sys.executable, "-m", "xlflow", "demo", "--dir", str(root)], cwd=cwd,
-                          capture_output=True, text=True, encoding="utf-8", timeout=600)
-    return root, done
+    three = tmp_path_factory.mktemp("three") / "演示" if "demo_years" in wanted else None
+    done = tmp_path_factory.mktemp("demo_run") / "demo.json"
+    with open(done.with_name("stderr.txt"), "w", encoding="utf-8") as err:
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("demo_run.py")), str(cwd),
+                                 str(three or "-"), str(done)], stdout=err, stderr=err)
+    yield {"root": cwd / "演示", "three": three, "done": done, "proc": proc}
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def _driver_failed(started: dict) -> str:
+    return f"tests/demo_run.py ended with {started['proc'].returncode}: " + \
+        started["done"].with_name("stderr.txt").read_text(encoding="utf-8")[-3000:]
 
 
 @pytest.fixture(scope="session")
-def demo_years(demo, tmp_path_factory) -> dict:
-    """`xlflow demo --years 3` (2019 达标, 2020 提质, 2021 创优), run once per session in this process:
-    its first year is the session's `demo` copied into place (the same seeded demo._first_year, run
-    once per suite), the later years are run here from it. {"root", "lines" said after the first
-    year, "years": year -> Workspace}."""
+def demo(_demos_started) -> tuple[Path, subprocess.CompletedProcess]:
+    """`xlflow demo` run once per session, in a real process as a clerk starts it (tests/demo_run.py,
+    started with the session): (its working folder, the finished process). Tests only read what it left."""
+    started = _demos_started
+    while not started["done"].exists():  # written once the demo has ended (and its first year is copied)
+        if started["proc"].poll() is not None and not started["done"].exists():
+            pytest.fail(_driver_failed(started), pytrace=False)
+        time.sleep(0.1)
+    said = json.loads(started["done"].read_text(encoding="utf-8"))
+    return started["root"], subprocess.CompletedProcess(["xlflow", "demo"], said["returncode"], said["stdout"],
+                                                        said["stderr"])
+
+
+@pytest.fixture(scope="session")
+def demo_years(demo, _demos_started) -> dict:
+    """`xlflow demo --years 3` (2019 达标, 2020 提质, 2021 创优), run once per session in the background
+    (tests/demo_run.py): its first year is the session's `demo` copied into place (the same seeded
+    demo._first_year, run once per suite), the later years are run there from it. {"root", "lines"
+    said after the first year, "years": year -> Workspace}."""
     from xlflow import demo as D
     from xlflow.workspace import Workspace
 
-    first, done = demo
+    _, done = demo
     assert done.returncode == 0, done.stderr
-    root = tmp_path_factory.mktemp("three") / "演示"
-
-    def first_year(dest: Path, echo) -> Workspace:
-        shutil.copytree(first, dest)
-        return Workspace(dest)
-
-    lines: list[str] = []
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(D, "_first_year", first_year)
-        D.run_demo(root, echo=lines.append, years=3)
+    started = _demos_started
+    if started["proc"].wait(timeout=900) != 0:
+        pytest.fail(_driver_failed(started), pytrace=False)
+    root = started["three"]
+    lines = json.loads(started["done"].with_name("lines.json").read_text(encoding="utf-8"))
     years = {y: Workspace(root / D.YEAR_FOLDER.format(year=y)) for y in (2019, 2020, 2021)}
     return {"root": root, "lines": lines, "years": years}

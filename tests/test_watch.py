@@ -286,6 +286,8 @@ def _start_watcher(root: Path) -> subprocess.Popen:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends a POSIX SIGINT")
 def test_real_watcher_takes_a_file_holds_the_lock_and_stops_on_ctrl_c(ws):
+    toml = ws.root / "xlflow.toml"  # the outputs once the inbox has been quiet for 1 s (default 5)
+    toml.write_text(toml.read_text(encoding="utf-8").replace("quiet_seconds = 5", "quiet_seconds = 1"), encoding="utf-8")
     proc = _start_watcher(ws.root)
     try:
         returned = drop(filled(ws, 2), ws)
