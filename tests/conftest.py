@@ -15,12 +15,32 @@ import pytest
 from libreoffice import LibreOffice, unavailable_reason
 
 # The suite's one process holds a large heap (pandas, pandera, openpyxl, the session's campaigns),
-# and each automatic full collection walks all of it: 39 of them took 5–7.5 s of test_master.py's
-# 30 s of CPU. Young objects are collected every 10,000 allocations instead of 700, the older
-# generations after 50 collections of the one below instead of 10: the same work took 10% less CPU
-# (2.5 s instead of 2.8 s: 14 returns filled, ingested and their master built, three runs each way
-# alternating in one process). The commands the tests start as processes keep Python's defaults.
+# and each full collection walks all of it: automatic ones (39 took 5–7.5 s of test_master.py's 30 s
+# of CPU) and the one each ingest pass makes (ingest._run; 42 took 2.9 s of test_ingest.py's and
+# test_fault_inbox.py's 19 s). So young objects are collected every 10,000 allocations instead of
+# 700, the older generations after 50 collections of the one below instead of 10 (the same work
+# took 10% less CPU: 14 returns filled, ingested and their master built, three runs each way
+# alternating in one process), and what the collected modules hold is frozen (gc.freeze) once
+# collected; ingest then leaves the collector alone, as it does for any caller that froze it; the
+# `gc_unfrozen` fixture gives a test ingest's own freezing. The commands the tests start as
+# processes keep Python's defaults.
 gc.set_threshold(10_000, 50, 50)
+
+
+def pytest_collection_finish(session):
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture
+def gc_unfrozen():
+    """The collector as a command has it (nothing frozen), for a test of ingest's own gc.freeze."""
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.freeze()
 
 
 def _in_ci() -> bool:

@@ -266,9 +266,10 @@ def test_two_copies_in_one_pass_keep_the_first_and_point_to_it(camp):
     assert files["副本 - 一支部.xlsx"]["id"] > files["一支部.xlsx"]["id"]  # recorded after the one it repeats
 
 
-def test_a_pass_larger_than_a_chunk_accounts_for_every_file(camp, monkeypatch):
+def test_a_pass_larger_than_a_chunk_accounts_for_every_file(camp, monkeypatch, gc_unfrozen):
     """Files are taken a chunk at a time (memory bounded by design): nothing is lost across chunks,
-    a copy of a file of an earlier chunk is still a duplicate of it, a bad one is still sent back."""
+    a copy of a file of an earlier chunk is still a duplicate of it, a bad one is still sent back.
+    With the collector as a command has it: ingest sets each chunk's data aside and lets it go."""
     monkeypatch.setattr(ingest, "CHUNK", 2)
     good = [camp.fill(camp.branch(i), f"{i + 1}_支部.xlsx", seed=i + 1) for i in range(3)]
     for f in good:
