@@ -178,7 +178,9 @@ def test_a_failing_pass_is_logged_and_the_loop_goes_on(ws, monkeypatch):
     wait_for(lambda: len(passes) >= 3, what="more polls failing the same way while the checklist stays broken")
     assert w.is_alive()
 
-    ws.checklist_path.write_text(good, encoding="utf-8")  # the clerk fixes the checklist
+    fixed = ws.checklist_path.with_name("checklist.yaml.saving")  # the clerk's editor saves the fixed checklist
+    fixed.write_text(good, encoding="utf-8")  # (whole, as editors do: a poll never reads it half-written)
+    fixed.replace(ws.checklist_path)
     wait_for(lambda: b.code in current_returns(ws), what="the return once the checklist is fixed")
     wait_for(lambda: "已恢复正常处理。" in log_text(ws), what="the recovery in the log")
     w.stop()
