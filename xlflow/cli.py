@@ -548,12 +548,13 @@ def reports(root: Path, workers: int | None, force: bool):
     import datetime as dt
 
     from xlflow.documents import DRAFTS
+    from xlflow.outputs import current_results
     from xlflow.reports import write_reports
-    from xlflow.results import ledger_results
 
     ws = Workspace(root)
     _need_ledger(ws)
-    results = ledger_results(ws.ledger, ws.campaign())
+    today = dt.date.today()
+    results = current_results(ws, today)
     from tqdm import tqdm
 
     with tqdm(desc="生成文书", unit="份", disable=None) as bar:
@@ -561,7 +562,7 @@ def reports(root: Path, workers: int | None, force: bool):
             bar.total = total
             bar.update(n)
         run = write_reports(results, ws.templates, ws.reports, workers, tick,
-                            today=dt.date.today(), force=force)
+                            today=today, force=force)
     removed = f"，删除不再适用的 {len(run.removed)} 份" if run.removed else ""
     if any(p.parent.name == DRAFTS for p in [*run.written, *run.skipped]):
         click.echo(f"学院党委尚未作出认定决定：表彰决定只生成了草稿（{DRAFTS}/，无发文字号），证书暂不生成。"

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import sys
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -82,9 +83,7 @@ def rebuild_master(ws: Workspace, now: dt.datetime, campaign: Campaign | None = 
     campaign = campaign or ws.campaign()
     conn = open_ledger(ws.ledger)
     try:
-        memo = ReturnMemo(cache_path(ws.master), campaign)
-        results = load_results(conn, campaign, today=now.date(), memo=memo)  # the caller's clock
-        memo.save()
+        results = _results(conn, ws, campaign, now.date())  # the caller's clock
         with naming(ws.master):
             written = write_master(conn, results, ws.master, now)
     finally:
@@ -94,6 +93,24 @@ def rebuild_master(ws: Workspace, now: dt.datetime, campaign: Campaign | None = 
         done.kept_message = master_edit_kept(ws.master.name, written.kept.name)
         log.warning(done.kept_message)
     return done
+
+
+def current_results(ws: Workspace, today: dt.date) -> Results:
+    """The ledger's results as the outputs show them (`xlflow reports`), with each stored return's
+    part read from the memo the master's rebuilds keep (at 1,000 branches its evidence checks are
+    the bulk of loading the results)."""
+    conn = open_ledger(ws.ledger)
+    try:
+        return _results(conn, ws, ws.campaign(), today)
+    finally:
+        conn.close()
+
+
+def _results(conn, ws: Workspace, campaign: Campaign, today: dt.date) -> Results:
+    memo = ReturnMemo(cache_path(ws.master), campaign)
+    results = load_results(conn, campaign, today=today, memo=memo)
+    memo.save()
+    return results
 
 
 class ReturnMemo:
@@ -106,10 +123,14 @@ class ReturnMemo:
 
     def __init__(self, path: Path, campaign: Campaign):
         self.salt = f"{self.VERSION}|{_JUDGES}|{campaign.checklist.fingerprint}|{campaign.settings!r}|"
-        self.path, self.used, self.new, self.have = path, set(), {}, {}
+        self.path, self.used, self.new = path, set(), {}
+        self.have: set[str] = set()
+        self.reader: sqlite3.Connection | None = None
         try:
             with _cache_db(path) as conn:
-                self.have = dict(conn.execute("SELECT key, part FROM parts"))
+                self.have = {k for (k,) in conn.execute("SELECT key FROM parts")}
+            # each part is read when asked for, not all at once: 5,000 parts as text are ≈100 MB
+            self.reader = sqlite3.connect(str(path), timeout=2)
         except sqlite3.Error:
             self.path = None
 
@@ -123,14 +144,15 @@ class ReturnMemo:
 
     def get(self, ret):
         key = self._key(ret)
-        text = self.have.get(key)
-        if text is None:
+        if key not in self.have or self.reader is None:
             return None
         try:
-            basic, day, self_r, problems, evidence = json.loads(text)
+            row = self.reader.execute("SELECT part FROM parts WHERE key = ?", (key,)).fetchone()
+            # short texts interned, as ledger.return_rows does: the same results in the same memory
+            basic, day, self_r, problems, evidence = json.loads(row[0], object_pairs_hook=_interned)
             part = (basic, dt.date.fromisoformat(day), self_r, problems,
-                    [Evidence(*e[:5], tuple(e[5]), *e[6:]) for e in evidence])
-        except (ValueError, TypeError):  # a torn entry: made again
+                    [Evidence(*map(_intern, e[:5]), tuple(e[5]), *e[6:]) for e in evidence])
+        except (sqlite3.Error, TypeError, ValueError):  # gone meanwhile, or a torn entry: made again
             return None
         self.used.add(key)
         return part
@@ -143,6 +165,9 @@ class ReturnMemo:
                                    ensure_ascii=False, default=str)
 
     def save(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
         if self.path is None or (not self.new and len(self.used) == len(self.have)):
             return
         try:
@@ -151,6 +176,14 @@ class ReturnMemo:
                 conn.executemany("DELETE FROM parts WHERE key = ?", ((k,) for k in self.have if k not in self.used))
         except sqlite3.Error as exc:
             log.debug("结果缓存未能写入：%s", exc)
+
+
+def _intern(v):
+    return sys.intern(v) if type(v) is str and len(v) <= 40 else v
+
+
+def _interned(pairs) -> dict:
+    return {sys.intern(k): _intern(v) for k, v in pairs}
 
 
 _JUDGES = code_fingerprint(evidence, results)  # the code that makes a return's part
