@@ -33,6 +33,8 @@ the corrected return is the first branch's, so every later block of the record s
   before (this branch's base, main at 5ef84e5, the same protocol):
     1,000 branches (load 2.4):  4.05 s (3.91–6.41), 186 MB; cold 10.58 s: ratio 0.38
     5,000 branches (load 1.9): 14.96 s (14.77–15.54), 439 MB; cold 48.22 s: ratio 0.31
+  on main at 751ab33 (3 runs, load 0.8–1.0): 1,000 branches 2.66 s (2.59–2.71), 174 MB, cold 9.32 s;
+    5,000 branches 7.34 s (7.25–7.40), 410 MB, cold 40.96 s: ratio 0.18; floor 0.10 s
   after (branch perf):
     1,000 branches (load 1.7):  2.65 s (2.58–2.74), 176 MB; cold 9.32 s: ratio 0.28; floor 0.10 s
     5,000 branches (load 2.2):  7.69 s (7.59–7.99), 415 MB; cold 41.55 s: ratio 0.19; floor 0.10 s

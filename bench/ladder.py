@@ -14,6 +14,11 @@ Floors measured in the same run, as processes too: reading every return with pyt
 documents' floor; the ratio is given per CPU as well, since reports uses every core).
 Bounds checked (issue 13): the pass of 15,000 under 600 MB, `reports --force` at 5,000 under 400 MB.
 
+Figures (issue 13's end, 1 run each, 2 cores): 15,000 (load ≈2): the pass 178.8 s, 207 MB, 3.71× the
+read floor; the whole `xlflow ingest` 356 s, largest process 1,021 MB. 5,000 (main at 751ab33, load
+≈1): `reports --force` 15.8 s, 1.14× the zip floor, largest process 174 MB, tree 384 MB; the whole
+`xlflow ingest` 99.1 s, 318 MB largest, the pass 51.0 s and 166 MB.
+
 The returns are cheap copies of real ones: the sample roster's branches (one of each kind) are
 handed out and filled once with xlflow.sample; every ladder branch gets a copy of one of them with
 its identity rewritten (branch code and name, in every XML part of the zip), so each is a distinct,
