@@ -428,12 +428,22 @@ def return_rows(conn, return_id: int, table: str) -> list[dict]:
     them once each, 220 → 162 MB for `xlflow reports` (measured on bench/corrected_bench.py's folder)."""
     order = "" if table == "basic" else " ORDER BY row"
     cursor = conn.execute(f"SELECT * FROM t_{table} WHERE return_id = ?{order}", (return_id,))
-    keys = [sys.intern(c[0]) for c in cursor.description]
-    return [{k: sys.intern(v) if type(v) is str and len(v) <= _INTERNED else v for k, v in zip(keys, r)}
-            for r in cursor]
+    keys = [c[0] for c in cursor.description]
+    return [interned_row(zip(keys, r)) for r in cursor]
 
 
 _INTERNED = 40  # characters: longer texts (a problem described, a measure) are seldom repeated
+
+
+def interned(value):
+    """A short text as its one shared copy (sys.intern); anything else as it is."""
+    return sys.intern(value) if type(value) is str and len(value) <= _INTERNED else value
+
+
+def interned_row(pairs) -> dict:
+    """A row of (column, value) pairs as a dict whose keys and short texts are interned (also
+    json.loads' object_pairs_hook for the rows the result memo keeps)."""
+    return {sys.intern(k): interned(v) for k, v in pairs}
 
 
 def current_returns(conn, kind: str = K.KIND_BRANCH) -> dict[str, int]:

@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import sqlite3
-import sys
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from xlflow import ledger
 from xlflow import evidence, results
 from xlflow.evidence import Evidence
 from xlflow.files import code_fingerprint, naming
-from xlflow.ledger import open_ledger
+from xlflow.ledger import interned, interned_row, open_ledger
 from xlflow.master import cache_path, write_master
 from xlflow.messages import master_edit_kept
 from xlflow.reports import MANIFEST, ReportRun, _read_manifest, write_reports
@@ -149,9 +148,9 @@ class ReturnMemo:
         try:
             row = self.reader.execute("SELECT part FROM parts WHERE key = ?", (key,)).fetchone()
             # short texts interned, as ledger.return_rows does: the same results in the same memory
-            basic, day, self_r, problems, evidence = json.loads(row[0], object_pairs_hook=_interned)
+            basic, day, self_r, problems, evidence = json.loads(row[0], object_pairs_hook=interned_row)
             part = (basic, dt.date.fromisoformat(day), self_r, problems,
-                    [Evidence(*map(_intern, e[:5]), tuple(e[5]), *e[6:]) for e in evidence])
+                    [Evidence(*map(interned, e[:5]), tuple(e[5]), *e[6:]) for e in evidence])
         except (sqlite3.Error, TypeError, ValueError):  # gone meanwhile, or a torn entry: made again
             return None
         self.used.add(key)
@@ -176,14 +175,6 @@ class ReturnMemo:
                 conn.executemany("DELETE FROM parts WHERE key = ?", ((k,) for k in self.have if k not in self.used))
         except sqlite3.Error as exc:
             log.debug("结果缓存未能写入：%s", exc)
-
-
-def _intern(v):
-    return sys.intern(v) if type(v) is str and len(v) <= 40 else v
-
-
-def _interned(pairs) -> dict:
-    return {sys.intern(k): _intern(v) for k, v in pairs}
 
 
 _JUDGES = code_fingerprint(evidence, results)  # the code that makes a return's part
